@@ -1,0 +1,50 @@
+# kratomwatch: `make run` (demo site on http://127.0.0.1:8000) and `make test` (all quality gates).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export KRATOMWATCH_HOME ?= $(CURDIR)
+
+.PHONY: install run test lint typecheck imports pytest pytest-postgres bench clean
+
+$(STAMP): pyproject.toml
+	$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/kratomwatch migrate
+	$(BIN)/kratomwatch demo
+	$(BIN)/kratomwatch serve --host 127.0.0.1 --port 8000
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+
+typecheck: install
+	$(BIN)/mypy
+
+imports: install
+	$(BIN)/lint-imports
+
+pytest: install
+	env -u DATABASE_URL $(BIN)/pytest -p no:cacheprovider
+
+# Runs the whole suite again on PostgreSQL when KRATOMWATCH_TEST_POSTGRES_URL is set.
+pytest-postgres: install
+	@if [ -n "$$KRATOMWATCH_TEST_POSTGRES_URL" ]; then \
+	  mkdir -p var && DATABASE_URL="$$KRATOMWATCH_TEST_POSTGRES_URL" $(BIN)/pytest -p no:cacheprovider \
+	    --junitxml=var/junit-postgres.xml; \
+	else echo "KRATOMWATCH_TEST_POSTGRES_URL not set: PostgreSQL run skipped"; fi
+
+test: lint typecheck imports pytest pytest-postgres
+
+bench: install
+	mkdir -p var
+	$(BIN)/python -m benchmarks.run --out var/bench.json
+
+clean:
+	rm -rf $(VENV) var/*.sqlite3* .mypy_cache .ruff_cache

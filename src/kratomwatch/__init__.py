@@ -1,0 +1,3 @@
+"""kratomwatch: clinical monitoring of kratom use."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,116 @@
+"""JSON API under /api/v1/ (django-ninja). OpenAPI at /api/v1/docs.
+
+One error shape everywhere: ``{"error": {"code": ..., "message": ..., "field": ...}}``.
+Auth: ``Authorization: Bearer <token>`` (per-user, revocable) or the Django session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+from ninja.security import APIKeyCookie, HttpBearer
+
+from kratomwatch.accounts.models import ApiToken, hash_token
+from kratomwatch.core.errors import InputError
+from kratomwatch.records.access import NotFound
+
+log = logging.getLogger(__name__)
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        row = (
+            ApiToken.objects.select_related("user")
+            .filter(digest=hash_token(token), revoked_at__isnull=True, user__is_active=True)
+            .first()
+        )
+        if row is None:
+            return None
+        ApiToken.objects.filter(pk=row.pk).update(last_used_at=timezone.now())
+        request.user = row.user
+        return row.user
+
+
+class SessionAuth(APIKeyCookie):
+    """The Django session (for the web app's own pages); CSRF is enforced by the base class."""
+
+    param_name = "sessionid"
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = getattr(request, "user", None)
+        return user if user is not None and user.is_authenticated else None
+
+
+api = NinjaAPI(
+    title="kratomwatch API",
+    version="1",
+    description=(
+        "Clinical monitoring of kratom use. kratomwatch measures, screens, flags and cites; it never recommends a dose."
+    ),
+    auth=[TokenAuth(), SessionAuth()],
+    docs_url="/docs",
+)
+
+
+def error(request: HttpRequest, status: int, code: str, message: str, field: str | None = None) -> HttpResponse:
+    return api.create_response(request, {"error": {"code": code, "message": message, "field": field}}, status=status)
+
+
+@api.exception_handler(InputError)
+def _input_error(request: HttpRequest, exc: InputError) -> HttpResponse:
+    status = 404 if isinstance(exc, NotFound) else 409 if exc.code == "conflict" else 400
+    return error(request, status, exc.code, exc.message, exc.field)
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    first = exc.errors[0] if exc.errors else {}
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "payload")]
+    field = ".".join(loc) or None
+    value = first.get("input")
+    shown = "" if isinstance(value, dict | list) or value is None else f" (got {value!r})"
+    message = f"{field or 'request'}: {first.get('msg', 'invalid value')}{shown}"
+    return error(request, 422, "validation_error", message, field)
+
+
+@api.exception_handler(AuthenticationError)
+def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return error(request, 401, "unauthenticated", "authentication required (Bearer token or session)")
+
+
+@api.exception_handler(AuthorizationError)
+def _authz_error(request: HttpRequest, exc: AuthorizationError) -> HttpResponse:
+    return error(request, 403, "forbidden", str(exc) or "not allowed")
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return error(request, 404, "not_found", str(exc) or "not found")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    code = {403: "forbidden", 404: "not_found", 409: "conflict"}.get(exc.status_code, "error")
+    return error(request, exc.status_code, code, str(exc))
+
+
+@api.exception_handler(Exception)
+def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    log.exception("unhandled API error on %s", request.path)
+    return error(request, 500, "internal_error", "internal error; it has been logged")
+
+
+@api.get("/health", auth=None, tags=["meta"])
+def health(request: HttpRequest) -> dict[str, str]:
+    return {"status": "ok", "time": dt.datetime.now(dt.UTC).isoformat()}
+
+
+from kratomwatch.api import records as _records  # noqa: E402  (registers the record routers)
+
+api.add_router("/", _records.router)

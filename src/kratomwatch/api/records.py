@@ -1,0 +1,515 @@
+"""Record endpoints: programs, patients, products, lots, doses, medications, labs, adverse events,
+and the patient exposure summary. Reads go through ``records.access``; writes through ``records.actions``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Field, Router, Schema
+from ninja.errors import HttpError
+from ninja.pagination import PageNumberPagination, paginate
+
+from kratomwatch.accounts.models import Program, Role
+from kratomwatch.audit.log import Actor
+from kratomwatch.core import exposure as core_exposure
+from kratomwatch.core.errors import InputError
+from kratomwatch.core.units import Basis, ContentUnit, Form, Unit
+from kratomwatch.records import access, actions
+from kratomwatch.records.models import (
+    ActionTaken,
+    AeOutcome,
+    Causality,
+    Condition,
+    LabTest,
+    Lot,
+    Patient,
+    Product,
+    Seriousness,
+    Sex,
+)
+from kratomwatch.records.summary import exposure_summary
+
+router = Router()
+
+
+def actor_of(request: HttpRequest) -> Actor:
+    return Actor.of(request.user, request.META.get("REMOTE_ADDR"))
+
+
+def require_care(request: HttpRequest, program: Program, *, admin: bool = False) -> None:
+    """Writes to a program's record need a care role there (or staff)."""
+    user: Any = request.user
+    if user.is_staff:
+        return
+    roles = [Role.PROGRAM_ADMIN] if admin else [Role.CLINICIAN, Role.PROGRAM_ADMIN]
+    if not program.memberships.filter(user=user, role__in=roles).exists():
+        raise HttpError(403, f"your role does not allow this change in program {program.slug!r}")
+
+
+def writable_patient(request: HttpRequest, code: str, *, self_report_ok: bool = False) -> Patient:
+    patient = access.get_patient_for(request.user, code, actor=actor_of(request), purpose="write")
+    user: Any = request.user
+    if self_report_ok and patient.user_id == user.pk:
+        return patient
+    require_care(request, patient.program)
+    return patient
+
+
+# --- schemas ---------------------------------------------------------------------------------
+
+
+class ProgramOut(Schema):
+    id: int
+    slug: str
+    name: str
+
+
+class ProgramIn(Schema):
+    slug: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")
+    name: str = Field(min_length=1, max_length=200)
+
+
+class PatientIn(Schema):
+    program_id: int
+    code: str = Field(min_length=1, max_length=32)
+    birth_year: int
+    sex: Sex
+    time_zone: str = Field(examples=["America/Chicago"])
+    jurisdiction: str = Field(examples=["US-TX"], description="ISO 3166-1 alpha-2 or ISO 3166-2")
+    conditions: list[Condition] = []
+    pregnant: bool = False
+    breastfeeding: bool = False
+    liver_disease: bool = False
+    seizure_disorder: bool = False
+    cardiac_qt: bool = False
+    respiratory_disease: bool = False
+
+
+class PatientPatch(Schema):
+    time_zone: str | None = None
+    jurisdiction: str | None = None
+    conditions: list[Condition] | None = None
+    pregnant: bool | None = None
+    breastfeeding: bool | None = None
+    liver_disease: bool | None = None
+    seizure_disorder: bool | None = None
+    cardiac_qt: bool | None = None
+    respiratory_disease: bool | None = None
+
+
+class PatientOut(Schema):
+    code: str
+    program_id: int
+    birth_year: int
+    sex: str
+    time_zone: str
+    jurisdiction: str
+    conditions: list[str]
+    pregnant: bool
+    breastfeeding: bool
+    liver_disease: bool
+    seizure_disorder: bool
+    cardiac_qt: bool
+    respiratory_disease: bool
+
+    @staticmethod
+    def resolve_conditions(obj: Patient) -> list[str]:
+        return obj.condition_codes
+
+
+class ProductIn(Schema):
+    program_id: int
+    vendor: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200)
+    form: Form
+
+
+class ProductOut(Schema):
+    id: int
+    program_id: int
+    vendor: str
+    name: str
+    form: str
+
+
+class CertificateSchema(Schema):
+    content_unit: ContentUnit
+    mitragynine: float = Field(ge=0, description="mg per content unit")
+    seven_oh: float = Field(ge=0, description="mg 7-hydroxymitragynine per content unit")
+    other_alkaloids: dict[str, float] = {}
+    lab_name: str = ""
+    test_date: dt.date | None = None
+
+
+class LotIn(Schema):
+    lot_code: str = Field(min_length=1, max_length=64)
+    certificate: CertificateSchema | None = None
+    unit_mass_mg: float | None = Field(default=None, gt=0)
+    grams_per_teaspoon: float | None = Field(default=None, gt=0)
+    recalled: bool = False
+
+
+class LotUpdate(Schema):
+    certificate: CertificateSchema | None = None
+    unit_mass_mg: float | None = Field(default=None, gt=0)
+    grams_per_teaspoon: float | None = Field(default=None, gt=0)
+    recalled: bool | None = None
+
+
+class LotOut(Schema):
+    id: int
+    product_id: int
+    lot_code: str
+    certificate: CertificateSchema | None
+    unit_mass_mg: float | None
+    grams_per_teaspoon: float | None
+    recalled: bool
+
+    @staticmethod
+    def resolve_certificate(obj: Lot) -> dict[str, Any] | None:
+        if not obj.cert_content_unit:
+            return None
+        return {
+            "content_unit": obj.cert_content_unit,
+            "mitragynine": obj.cert_mitragynine,
+            "seven_oh": obj.cert_seven_oh,
+            "other_alkaloids": obj.cert_other_alkaloids,
+            "lab_name": obj.cert_lab_name,
+            "test_date": obj.cert_test_date,
+        }
+
+
+class LotUpdateOut(Schema):
+    lot: LotOut
+    doses_recomputed: int
+
+
+class DoseIn(Schema):
+    lot_id: int
+    taken_at: dt.datetime = Field(description="ISO 8601 with offset, e.g. 2026-11-20T08:30:00-06:00")
+    amount: float
+    unit: str = Field(examples=["g"], description="g, mg, capsule, tablet, mL, teaspoon, tablespoon")
+    source: Literal["self_report", "clinician", "import"] = "self_report"
+    idempotency_key: str | None = Field(default=None, max_length=128)
+
+
+class DoseOut(Schema):
+    id: int
+    lot_id: int
+    taken_at: dt.datetime
+    local_date: dt.date
+    amount: float
+    unit: str
+    source: str
+    idempotency_key: str
+    mitragynine_mg: float | None
+    seven_oh_mg: float | None
+    basis: Basis
+    mitragynine_low_mg: float | None
+    mitragynine_high_mg: float | None
+    seven_oh_share_percent: float | None
+    enhanced: bool | None
+
+
+class DoseCreated(Schema):
+    created: bool
+    dose: DoseOut
+
+
+class MedicationIn(Schema):
+    name: str = Field(min_length=1, max_length=200)
+    dose_text: str = ""
+    start: dt.date | None = None
+    stop: dt.date | None = None
+
+
+class MedicationOut(Schema):
+    id: int
+    name: str
+    dose_text: str
+    start: dt.date | None
+    stop: dt.date | None
+
+
+class LabIn(Schema):
+    test: LabTest
+    value: float
+    unit: str
+    upper_limit_normal: float | None = None
+    taken_at: dt.datetime
+
+
+class LabOut(Schema):
+    id: int
+    test: str
+    value: float
+    unit: str
+    upper_limit_normal: float | None
+    taken_at: dt.datetime
+
+
+class AdverseEventIn(Schema):
+    term: str = Field(min_length=1, max_length=200)
+    onset: dt.date
+    grade: int = Field(ge=1, le=5, description="CTCAE grade 1-5")
+    seriousness: list[Seriousness] = []
+    outcome: AeOutcome = AeOutcome.UNKNOWN
+    causality: Causality = Causality.UNASSESSABLE
+    action_taken: ActionTaken = ActionTaken.UNKNOWN
+
+
+class AdverseEventOut(Schema):
+    id: int
+    term: str
+    onset: dt.date
+    grade: int
+    seriousness: list[str]
+    serious: bool
+    outcome: str
+    causality: str
+    action_taken: str
+
+
+class DailyOut(Schema):
+    day: dt.date
+    mitragynine_mg: float
+    seven_oh_mg: float
+    doses: int
+    unknown_doses: int
+    first_dose_minute: int | None
+
+
+class TrendOut(Schema):
+    as_of: dt.date
+    recent_mean_mg: float
+    baseline_mean_mg: float
+    ratio: float | None
+    recent_doses_per_day: float
+    baseline_doses_per_day: float
+    recent_mean_gap_hours: float | None
+    baseline_mean_gap_hours: float | None
+    recent_mean_first_dose_minute: float | None
+    baseline_mean_first_dose_minute: float | None
+
+
+class ExposureOut(Schema):
+    patient_code: str
+    time_zone: str
+    as_of: dt.date
+    days: list[DailyOut]
+    trend: TrendOut
+    doses_by_basis: dict[str, int]
+    note: str
+
+
+# --- programs --------------------------------------------------------------------------------
+
+
+@router.get("/programs", response=list[ProgramOut], tags=["programs"])
+@paginate(PageNumberPagination, page_size=50)
+def list_programs(request: HttpRequest) -> Any:
+    return access.programs_for(request.user)
+
+
+@router.post("/programs", response={201: ProgramOut}, tags=["programs"])
+def create_program(request: HttpRequest, payload: ProgramIn) -> Any:
+    if not getattr(request.user, "is_staff", False):
+        raise HttpError(403, "only staff administrators can create programs")
+    return 201, actions.create_program(actor=actor_of(request), slug=payload.slug, name=payload.name)
+
+
+# --- patients --------------------------------------------------------------------------------
+
+
+@router.get("/patients", response=list[PatientOut], tags=["patients"])
+@paginate(PageNumberPagination, page_size=50)
+def list_patients(request: HttpRequest, program_id: int | None = None) -> Any:
+    qs = access.patients_for(request.user).prefetch_related("conditions").order_by("code")
+    if program_id is not None:
+        qs = qs.filter(program_id=program_id)
+    access.audit_list(request.user, "patients", actor=actor_of(request), program_id=program_id)
+    return qs
+
+
+@router.post("/patients", response={201: PatientOut}, tags=["patients"])
+def create_patient(request: HttpRequest, payload: PatientIn) -> Any:
+    program = access.get_program_for(request.user, payload.program_id)
+    require_care(request, program)
+    data = payload.dict()
+    data.pop("program_id")
+    return 201, actions.create_patient(actor=actor_of(request), program=program, **data)
+
+
+@router.get("/patients/{code}", response=PatientOut, tags=["patients"])
+def get_patient(request: HttpRequest, code: str) -> Any:
+    return access.get_patient_for(request.user, code, actor=actor_of(request))
+
+
+@router.patch("/patients/{code}", response=PatientOut, tags=["patients"])
+def patch_patient(request: HttpRequest, code: str, payload: PatientPatch) -> Any:
+    patient = writable_patient(request, code)
+    changes = {k: v for k, v in payload.dict(exclude_unset=True).items() if v is not None}
+    return actions.update_patient(actor=actor_of(request), patient=patient, **changes)
+
+
+# --- products and lots -----------------------------------------------------------------------
+
+
+@router.get("/products", response=list[ProductOut], tags=["products"])
+@paginate(PageNumberPagination, page_size=50)
+def list_products(request: HttpRequest, program_id: int | None = None) -> Any:
+    qs = Product.objects.filter(program__in=_catalogue_programs(request)).order_by("vendor", "name")
+    return qs.filter(program_id=program_id) if program_id is not None else qs
+
+
+def _catalogue_programs(request: HttpRequest) -> Any:
+    """Programs whose product catalogue the user may read: care programs, or the patient's own."""
+    user: Any = request.user
+    own = Program.objects.filter(patients__user=user) if user.is_authenticated else Program.objects.none()
+    return (access.programs_for(user) | own).distinct()
+
+
+@router.post("/products", response={201: ProductOut}, tags=["products"])
+def create_product(request: HttpRequest, payload: ProductIn) -> Any:
+    program = access.get_program_for(request.user, payload.program_id)
+    require_care(request, program, admin=True)
+    return 201, actions.create_product(
+        actor=actor_of(request), program=program, vendor=payload.vendor, name=payload.name, form=payload.form
+    )
+
+
+def _product(request: HttpRequest, product_id: int) -> Product:
+    product = Product.objects.filter(pk=product_id, program__in=_catalogue_programs(request)).first()
+    if product is None:
+        raise access.NotFound("product_id", product_id, f"product {product_id} not found")
+    return product
+
+
+@router.get("/products/{product_id}/lots", response=list[LotOut], tags=["products"])
+@paginate(PageNumberPagination, page_size=50)
+def list_lots(request: HttpRequest, product_id: int) -> Any:
+    return _product(request, product_id).lots.order_by("lot_code")
+
+
+@router.post("/products/{product_id}/lots", response={201: LotOut}, tags=["products"])
+def create_lot(request: HttpRequest, product_id: int, payload: LotIn) -> Any:
+    product = _product(request, product_id)
+    require_care(request, product.program, admin=True)
+    cert = actions.CertificateIn(**payload.certificate.dict()) if payload.certificate else None
+    return 201, actions.create_lot(
+        actor=actor_of(request),
+        product=product,
+        lot_code=payload.lot_code,
+        certificate=cert,
+        unit_mass_mg=payload.unit_mass_mg,
+        grams_per_teaspoon=payload.grams_per_teaspoon,
+        recalled=payload.recalled,
+    )
+
+
+@router.put("/lots/{lot_id}", response=LotUpdateOut, tags=["products"])
+def update_lot(request: HttpRequest, lot_id: int, payload: LotUpdate) -> Any:
+    lot = (
+        Lot.objects.select_related("product__program")
+        .filter(pk=lot_id, product__program__in=_catalogue_programs(request))
+        .first()
+    )
+    if lot is None:
+        raise access.NotFound("lot_id", lot_id, f"lot {lot_id} not found")
+    require_care(request, lot.product.program, admin=True)
+    cert = actions.CertificateIn(**payload.certificate.dict()) if payload.certificate else None
+    lot, count = actions.update_lot(
+        actor=actor_of(request),
+        lot=lot,
+        certificate=cert,
+        unit_mass_mg=payload.unit_mass_mg,
+        grams_per_teaspoon=payload.grams_per_teaspoon,
+        recalled=payload.recalled,
+    )
+    return {"lot": lot, "doses_recomputed": count}
+
+
+# --- doses and exposure ----------------------------------------------------------------------
+
+
+@router.get("/patients/{code}/doses", response=list[DoseOut], tags=["doses"])
+@paginate(PageNumberPagination, page_size=100)
+def list_doses(request: HttpRequest, code: str, since: dt.date | None = None) -> Any:
+    patient = access.get_patient_for(request.user, code, actor=actor_of(request), purpose="doses")
+    qs = patient.doses.order_by("-taken_at")
+    return qs.filter(local_date__gte=since) if since else qs
+
+
+@router.post("/patients/{code}/doses", response={201: DoseCreated, 200: DoseCreated}, tags=["doses"])
+def create_dose(request: HttpRequest, code: str, payload: DoseIn) -> Any:
+    patient = writable_patient(request, code, self_report_ok=True)
+    source = payload.source
+    if patient.user_id == getattr(request.user, "pk", None) and source != "self_report":
+        source = "self_report"
+    dose, created = actions.record_dose(
+        actor=actor_of(request),
+        patient=patient,
+        dose=actions.DoseIn(
+            patient_code=patient.code,
+            lot_id=payload.lot_id,
+            taken_at=payload.taken_at,
+            amount=payload.amount,
+            unit=payload.unit,
+            source=source,
+            idempotency_key=payload.idempotency_key,
+        ),
+    )
+    return (201 if created else 200), {"created": created, "dose": dose}
+
+
+@router.get("/patients/{code}/exposure", response=ExposureOut, tags=["doses"])
+def get_exposure(request: HttpRequest, code: str, as_of: dt.date | None = None, days: int = 35) -> Any:
+    if not (1 <= days <= 366):
+        raise InputError("days", days, "days must be between 1 and 366")
+    patient = access.get_patient_for(request.user, code, actor=actor_of(request), purpose="exposure")
+    tz = core_exposure.zone(patient.time_zone)
+    return exposure_summary(patient, as_of or timezone.now().astimezone(tz).date(), days)
+
+
+# --- medications, labs, adverse events -------------------------------------------------------
+
+
+@router.get("/patients/{code}/medications", response=list[MedicationOut], tags=["medications"])
+@paginate(PageNumberPagination, page_size=100)
+def list_medications(request: HttpRequest, code: str) -> Any:
+    return access.get_patient_for(request.user, code, actor=actor_of(request), purpose="medications").medications.all()
+
+
+@router.post("/patients/{code}/medications", response={201: MedicationOut}, tags=["medications"])
+def create_medication(request: HttpRequest, code: str, payload: MedicationIn) -> Any:
+    patient = writable_patient(request, code, self_report_ok=True)
+    return 201, actions.record_medication(actor=actor_of(request), patient=patient, **payload.dict())
+
+
+@router.get("/patients/{code}/labs", response=list[LabOut], tags=["labs"])
+@paginate(PageNumberPagination, page_size=100)
+def list_labs(request: HttpRequest, code: str) -> Any:
+    return access.get_patient_for(request.user, code, actor=actor_of(request), purpose="labs").labs.all()
+
+
+@router.post("/patients/{code}/labs", response={201: LabOut}, tags=["labs"])
+def create_lab(request: HttpRequest, code: str, payload: LabIn) -> Any:
+    patient = writable_patient(request, code)
+    return 201, actions.record_lab(actor=actor_of(request), patient=patient, **payload.dict())
+
+
+@router.get("/patients/{code}/adverse-events", response=list[AdverseEventOut], tags=["adverse events"])
+@paginate(PageNumberPagination, page_size=100)
+def list_adverse_events(request: HttpRequest, code: str) -> Any:
+    return access.get_patient_for(
+        request.user, code, actor=actor_of(request), purpose="adverse_events"
+    ).adverse_events.all()
+
+
+@router.post("/patients/{code}/adverse-events", response={201: AdverseEventOut}, tags=["adverse events"])
+def create_adverse_event(request: HttpRequest, code: str, payload: AdverseEventIn) -> Any:
+    patient = writable_patient(request, code, self_report_ok=True)
+    return 201, actions.record_adverse_event(actor=actor_of(request), patient=patient, **payload.dict())

@@ -1,0 +1,712 @@
+"""The only write path for the clinical record.
+
+Every function is keyword-only, runs under ``transaction.atomic`` and writes its audit event, so a
+failure leaves nothing half-written. Views, API, CLI and importers call these; nothing else writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from kratomwatch.accounts.models import Program
+from kratomwatch.audit.log import Actor, record
+from kratomwatch.core import exposure, units
+from kratomwatch.core.errors import InputError
+from kratomwatch.knowledge.loader import leaf_reference
+from kratomwatch.records import validation
+from kratomwatch.records.models import (
+    AdverseEvent,
+    Dose,
+    DoseSource,
+    LabResult,
+    Lot,
+    Medication,
+    Patient,
+    PatientCondition,
+    Product,
+)
+
+
+class Conflict(InputError):
+    code = "conflict"
+
+
+# --- potency ---------------------------------------------------------------------------------
+
+
+def _config() -> dict[str, Any]:
+    config: dict[str, Any] = settings.KRATOMWATCH
+    return config
+
+
+def leaf_content() -> units.LeafContent:
+    ref = leaf_reference()
+    r = ref.mitragynine_mg_per_g
+    return units.LeafContent(units.Range(r.point, r.low, r.high), ref.seven_oh_quantified)
+
+
+def volumetric_default() -> units.Range:
+    point, low, high = _config()["DEFAULT_G_PER_TEASPOON"]
+    return units.Range(point, low, high)
+
+
+def seven_oh_cap() -> float:
+    return float(_config()["DEFAULT_SEVEN_OH_CAP_PERCENT"])
+
+
+def lot_potency(lot: Lot, form: str | None = None) -> units.Potency:
+    cert = None
+    if lot.cert_content_unit:
+        cert = units.Certificate(
+            mitragynine=float(lot.cert_mitragynine or 0.0),
+            seven_oh=float(lot.cert_seven_oh or 0.0),
+            content_unit=units.ContentUnit(lot.cert_content_unit),
+            other_alkaloids={k: float(v) for k, v in (lot.cert_other_alkaloids or {}).items()},
+        )
+    return units.Potency(
+        form=units.Form(form or lot.product.form),
+        certificate=cert,
+        unit_mass_mg=lot.unit_mass_mg,
+        grams_per_teaspoon=lot.grams_per_teaspoon,
+    )
+
+
+def compute_mg(amount: float, unit: units.Unit, potency: units.Potency) -> units.DoseMg:
+    return units.compute_dose_mg(
+        amount,
+        unit,
+        potency,
+        leaf_reference=leaf_content(),
+        volumetric_default=volumetric_default(),
+        seven_oh_cap_percent=seven_oh_cap(),
+    )
+
+
+def _apply_mg(dose: Dose, mg: units.DoseMg) -> None:
+    dose.mitragynine_mg = mg.mitragynine_mg
+    dose.seven_oh_mg = mg.seven_oh_mg
+    dose.basis = mg.basis.value
+    dose.mitragynine_low_mg = mg.mitragynine_range.low if mg.mitragynine_range else None
+    dose.mitragynine_high_mg = mg.mitragynine_range.high if mg.mitragynine_range else None
+    dose.seven_oh_share_percent = mg.seven_oh_share_percent
+    dose.enhanced = mg.enhanced
+
+
+# --- programs, patients, products, lots ------------------------------------------------------
+
+
+@transaction.atomic
+def create_program(*, actor: Actor, slug: str, name: str) -> Program:
+    if not slug.strip() or not name.strip():
+        raise InputError(
+            "slug" if not slug.strip() else "name",
+            slug if not slug.strip() else name,
+            "program slug and name must not be empty",
+        )
+    if Program.objects.filter(slug=slug).exists():
+        raise Conflict("slug", slug, f"a program with slug {slug!r} already exists")
+    program = Program.objects.create(slug=slug, name=name)
+    record(
+        actor,
+        "program.create",
+        object_type="program",
+        object_id=program.pk,
+        program_id=program.pk,
+        detail={"slug": slug},
+    )
+    return program
+
+
+@transaction.atomic
+def create_patient(
+    *,
+    actor: Actor,
+    program: Program,
+    code: str,
+    birth_year: int,
+    sex: str,
+    time_zone: str,
+    jurisdiction: str,
+    conditions: Sequence[str] = (),
+    pregnant: bool = False,
+    breastfeeding: bool = False,
+    liver_disease: bool = False,
+    seizure_disorder: bool = False,
+    cardiac_qt: bool = False,
+    respiratory_disease: bool = False,
+    user: Any = None,
+    today: dt.date | None = None,
+) -> Patient:
+    code = code.strip()
+    if not code or len(code) > 32 or not all(c.isalnum() or c in "-_" for c in code):
+        raise InputError("code", code, f"patient code {code!r} must be 1-32 letters, digits, - or _")
+    if Patient.objects.filter(code=code).exists():
+        raise Conflict("code", code, f"patient code {code!r} is already in use")
+    exposure.zone(time_zone)
+    patient = Patient.objects.create(
+        program=program,
+        code=code,
+        birth_year=validation.birth_year(birth_year, today or timezone.localdate()),
+        sex=validation.sex(sex),
+        time_zone=time_zone,
+        jurisdiction=validation.jurisdiction(jurisdiction),
+        pregnant=pregnant,
+        breastfeeding=breastfeeding,
+        liver_disease=liver_disease,
+        seizure_disorder=seizure_disorder,
+        cardiac_qt=cardiac_qt,
+        respiratory_disease=respiratory_disease,
+        user=user,
+    )
+    PatientCondition.objects.bulk_create(
+        PatientCondition(patient=patient, code=c) for c in validation.conditions(list(conditions))
+    )
+    record(
+        actor,
+        "patient.create",
+        object_type="patient",
+        object_id=patient.pk,
+        program_id=program.pk,
+        patient_code=code,
+    )
+    return patient
+
+
+@transaction.atomic
+def update_patient(*, actor: Actor, patient: Patient, **changes: Any) -> Patient:
+    """Update demographic or history fields; ``conditions`` replaces the condition list."""
+    allowed = {
+        "time_zone",
+        "jurisdiction",
+        "pregnant",
+        "breastfeeding",
+        "liver_disease",
+        "seizure_disorder",
+        "cardiac_qt",
+        "respiratory_disease",
+        "sex",
+        "birth_year",
+        "conditions",
+    }
+    for key in changes:
+        if key not in allowed:
+            raise InputError(key, changes[key], f"field {key!r} cannot be changed")
+    if "time_zone" in changes:
+        exposure.zone(changes["time_zone"])
+    if "jurisdiction" in changes:
+        changes["jurisdiction"] = validation.jurisdiction(changes["jurisdiction"])
+    if "sex" in changes:
+        validation.sex(changes["sex"])
+    if "birth_year" in changes:
+        validation.birth_year(changes["birth_year"], timezone.localdate())
+    conditions = changes.pop("conditions", None)
+    for key, value in changes.items():
+        setattr(patient, key, value)
+    patient.save()
+    if conditions is not None:
+        PatientCondition.objects.filter(patient=patient).delete()
+        PatientCondition.objects.bulk_create(
+            PatientCondition(patient=patient, code=c) for c in validation.conditions(list(conditions))
+        )
+    record(
+        actor,
+        "patient.update",
+        object_type="patient",
+        object_id=patient.pk,
+        program_id=patient.program_id,
+        patient_code=patient.code,
+        detail={"fields": sorted([*changes, *(["conditions"] if conditions else [])])},
+    )
+    return patient
+
+
+@transaction.atomic
+def create_product(*, actor: Actor, program: Program, vendor: str, name: str, form: str) -> Product:
+    parsed = units.parse_form(form)
+    if not vendor.strip() or not name.strip():
+        raise InputError(
+            "name" if vendor.strip() else "vendor",
+            name if vendor.strip() else vendor,
+            "product vendor and name must not be empty",
+        )
+    if Product.objects.filter(program=program, vendor=vendor.strip(), name=name.strip()).exists():
+        raise Conflict("name", name, f"product {vendor} {name} already exists in this program")
+    product = Product.objects.create(program=program, vendor=vendor.strip(), name=name.strip(), form=parsed.value)
+    record(
+        actor,
+        "product.create",
+        object_type="product",
+        object_id=product.pk,
+        program_id=program.pk,
+        detail={"form": parsed.value},
+    )
+    return product
+
+
+@dataclass(frozen=True)
+class CertificateIn:
+    content_unit: str
+    mitragynine: float
+    seven_oh: float
+    other_alkaloids: dict[str, float] = field(default_factory=dict)
+    lab_name: str = ""
+    test_date: dt.date | None = None
+
+
+def _certificate_fields(cert: CertificateIn | None) -> dict[str, Any]:
+    if cert is None:
+        return {
+            "cert_content_unit": "",
+            "cert_mitragynine": None,
+            "cert_seven_oh": None,
+            "cert_other_alkaloids": {},
+            "cert_lab_name": "",
+            "cert_test_date": None,
+        }
+    unit = units.parse_content_unit(cert.content_unit)
+    # Validates non-negative finite content and a plausible total.
+    units.Certificate(cert.mitragynine, cert.seven_oh, unit, dict(cert.other_alkaloids))
+    return {
+        "cert_content_unit": unit.value,
+        "cert_mitragynine": cert.mitragynine,
+        "cert_seven_oh": cert.seven_oh,
+        "cert_other_alkaloids": dict(cert.other_alkaloids),
+        "cert_lab_name": cert.lab_name,
+        "cert_test_date": cert.test_date,
+    }
+
+
+@transaction.atomic
+def create_lot(
+    *,
+    actor: Actor,
+    product: Product,
+    lot_code: str,
+    certificate: CertificateIn | None = None,
+    unit_mass_mg: float | None = None,
+    grams_per_teaspoon: float | None = None,
+    recalled: bool = False,
+) -> Lot:
+    if not lot_code.strip():
+        raise InputError("lot_code", lot_code, "lot code must not be empty")
+    if Lot.objects.filter(product=product, lot_code=lot_code.strip()).exists():
+        raise Conflict("lot_code", lot_code, f"lot {lot_code!r} already exists for this product")
+    units.Potency(units.Form(product.form), None, unit_mass_mg, grams_per_teaspoon)
+    lot = Lot.objects.create(
+        product=product,
+        lot_code=lot_code.strip(),
+        unit_mass_mg=unit_mass_mg,
+        grams_per_teaspoon=grams_per_teaspoon,
+        recalled=recalled,
+        **_certificate_fields(certificate),
+    )
+    record(
+        actor,
+        "lot.create",
+        object_type="lot",
+        object_id=lot.pk,
+        program_id=product.program_id,
+        detail={"certificate": certificate is not None},
+    )
+    return lot
+
+
+@transaction.atomic
+def update_lot(
+    *,
+    actor: Actor,
+    lot: Lot,
+    certificate: CertificateIn | None,
+    unit_mass_mg: float | None = None,
+    grams_per_teaspoon: float | None = None,
+    recalled: bool | None = None,
+) -> tuple[Lot, int]:
+    """Correct a lot's certificate or calibration and recompute every dose of that lot.
+
+    Returns the lot and the number of doses recomputed; daily exposure of the affected patients is
+    refreshed in the same transaction.
+    """
+    units.Potency(units.Form(lot.product.form), None, unit_mass_mg, grams_per_teaspoon)
+    for key, value in _certificate_fields(certificate).items():
+        setattr(lot, key, value)
+    lot.unit_mass_mg = unit_mass_mg
+    lot.grams_per_teaspoon = grams_per_teaspoon
+    if recalled is not None:
+        lot.recalled = recalled
+    lot.save()
+    potency = lot_potency(lot)
+    doses = list(Dose.objects.filter(lot=lot).only("id", "amount", "unit", "patient_id"))
+    for dose in doses:
+        _apply_mg(dose, compute_mg(dose.amount, units.Unit(dose.unit), potency))
+    Dose.objects.bulk_update(
+        doses,
+        [
+            "mitragynine_mg",
+            "seven_oh_mg",
+            "basis",
+            "mitragynine_low_mg",
+            "mitragynine_high_mg",
+            "seven_oh_share_percent",
+            "enhanced",
+        ],
+        batch_size=2000,
+    )
+    refresh_daily_exposure(patient_ids=sorted({d.patient_id for d in doses}))
+    record(
+        actor,
+        "lot.update",
+        object_type="lot",
+        object_id=lot.pk,
+        program_id=lot.product.program_id,
+        detail={"certificate": certificate is not None, "doses_recomputed": len(doses)},
+    )
+    return lot, len(doses)
+
+
+# --- doses -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DoseIn:
+    """One dose as received from any adapter, before validation."""
+
+    patient_code: str
+    lot_id: int
+    taken_at: dt.datetime
+    amount: float
+    unit: str
+    source: str = DoseSource.SELF_REPORT.value
+    idempotency_key: str | None = None
+
+
+def default_idempotency_key(d: DoseIn) -> str:
+    raw = f"{d.patient_code}|{d.lot_id}|{d.taken_at.astimezone(dt.UTC).isoformat()}|{d.amount!r}|{d.unit}"
+    return "auto:" + hashlib.sha256(raw.encode()).hexdigest()[:40]
+
+
+def _build_dose(d: DoseIn, patient: Patient, lot: Lot, now: dt.datetime) -> Dose:
+    unit = units.parse_unit(d.unit)
+    tz = exposure.zone(patient.time_zone)
+    exposure.check_not_future(
+        d.taken_at, now, tolerance=dt.timedelta(minutes=_config()["FUTURE_TOLERANCE_MINUTES"])
+    )
+    if d.source not in DoseSource.values:
+        raise InputError("source", d.source, f"source {d.source!r} is not one of: {', '.join(DoseSource.values)}")
+    if lot.product.program_id != patient.program_id:
+        raise InputError("lot_id", d.lot_id, f"lot {d.lot_id} is not in the patient's program catalogue")
+    mg = compute_mg(float(d.amount), unit, lot_potency(lot))
+    local = d.taken_at.astimezone(tz)
+    key = (d.idempotency_key or "").strip() or default_idempotency_key(d)
+    if len(key) > 128:
+        raise InputError("idempotency_key", key, "idempotency_key must be at most 128 characters")
+    dose = Dose(
+        patient=patient,
+        lot=lot,
+        taken_at=d.taken_at,
+        local_date=local.date(),
+        local_minute=local.hour * 60 + local.minute,
+        amount=float(d.amount),
+        unit=unit.value,
+        source=d.source,
+        idempotency_key=key,
+    )
+    _apply_mg(dose, mg)
+    return dose
+
+
+def _same(a: Dose, b: Dose) -> bool:
+    return a.lot_id == b.lot_id and a.taken_at == b.taken_at and a.amount == b.amount and a.unit == b.unit
+
+
+@transaction.atomic
+def record_dose(*, actor: Actor, patient: Patient, dose: DoseIn, now: dt.datetime | None = None) -> tuple[Dose, bool]:
+    """Record one dose. Idempotent on (patient, idempotency_key): a repeat returns the stored dose.
+
+    A repeat of the same key with a different payload is a conflict, never a silent overwrite.
+    """
+    try:
+        lot = Lot.objects.select_related("product").get(pk=dose.lot_id)
+    except (Lot.DoesNotExist, ValueError, TypeError):
+        raise InputError("lot_id", dose.lot_id, f"lot {dose.lot_id!r} does not exist") from None
+    new = _build_dose(dose, patient, lot, now or timezone.now())
+    existing = Dose.objects.filter(patient=patient, idempotency_key=new.idempotency_key).first()
+    if existing is not None:
+        if not _same(existing, new):
+            raise Conflict(
+                "idempotency_key",
+                new.idempotency_key,
+                "this idempotency_key was already used for a different dose",
+            )
+        return existing, False
+    try:
+        with transaction.atomic():
+            new.save()
+    except IntegrityError:
+        # A concurrent request stored the same key first.
+        return Dose.objects.get(patient=patient, idempotency_key=new.idempotency_key), False
+    refresh_daily_exposure(patient_ids=[patient.pk], days=[new.local_date])
+    record(
+        actor,
+        "dose.create",
+        object_type="dose",
+        object_id=new.pk,
+        program_id=patient.program_id,
+        patient_code=patient.code,
+        detail={"basis": new.basis, "source": new.source},
+    )
+    return new, True
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    skipped: int = 0
+    rejected: list[tuple[int, InputError]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejected
+
+
+def import_doses(
+    *,
+    actor: Actor,
+    rows: Sequence[tuple[int, DoseIn]],
+    patients: dict[str, Patient] | None = None,
+    now: dt.datetime | None = None,
+    rejected: Sequence[tuple[int, InputError]] = (),
+    allow_partial: bool = False,
+) -> ImportResult:
+    """Validate and bulk-insert doses. Idempotent: rows whose key already exists are skipped.
+
+    ``rows`` pairs each dose with its source line number for error reports. By default the import is
+    all-or-nothing: any rejected row means nothing is written. With ``allow_partial`` the valid rows
+    are written and the rejects reported. ``rejected`` carries rows the caller's parser already refused.
+    """
+    now = now or timezone.now()
+    result = ImportResult(rejected=list(rejected))
+    codes = {d.patient_code for _, d in rows}
+    if patients is None:
+        patients = {p.code: p for p in Patient.objects.filter(code__in=codes)}
+    lots = {
+        lot.pk: lot
+        for lot in Lot.objects.select_related("product").filter(
+            pk__in={d.lot_id for _, d in rows if isinstance(d.lot_id, int)}
+        )
+    }
+    built: list[Dose] = []
+    seen: set[tuple[int, str]] = set()
+    for line, d in rows:
+        try:
+            patient = patients.get(d.patient_code)
+            if patient is None:
+                raise InputError("patient_code", d.patient_code, f"unknown patient code {d.patient_code!r}")
+            lot = lots.get(d.lot_id)
+            if lot is None:
+                raise InputError("lot_id", d.lot_id, f"lot {d.lot_id!r} does not exist")
+            dose = _build_dose(d, patient, lot, now)
+        except InputError as err:
+            result.rejected.append((line, err))
+            continue
+        key = (patient.pk, dose.idempotency_key)
+        if key in seen:
+            result.skipped += 1
+            continue
+        seen.add(key)
+        built.append(dose)
+    if result.rejected and not allow_partial:
+        result.skipped = 0
+        return result
+    with transaction.atomic():
+        existing: set[tuple[int, str]] = set()
+        keys = [d.idempotency_key for d in built]
+        for start in range(0, len(keys), 900):
+            chunk = keys[start : start + 900]
+            existing.update(Dose.objects.filter(idempotency_key__in=chunk).values_list("patient_id", "idempotency_key"))
+        fresh = [d for d in built if (d.patient_id, d.idempotency_key) not in existing]
+        result.skipped += len(built) - len(fresh)
+        Dose.objects.bulk_create(fresh, batch_size=2000)
+        result.created = len(fresh)
+        if fresh:
+            refresh_daily_exposure(patient_ids=sorted({d.patient_id for d in fresh}))
+        record(
+            actor,
+            "dose.import",
+            object_type="dose",
+            detail={
+                "created": result.created,
+                "skipped": result.skipped,
+                "rejected": len(result.rejected),
+                "patients": sorted({d.patient.code for d in fresh})[:200],
+            },
+        )
+    return result
+
+
+# --- registry-wide daily exposure ------------------------------------------------------------
+
+_DAILY_COLUMNS = (
+    "patient_id, day, mitragynine_mg, seven_oh_mg, doses, unknown_doses, estimated_doses, first_dose_minute"
+)
+_DAILY_SELECT = (
+    "SELECT patient_id, local_date, COALESCE(SUM(mitragynine_mg), 0), COALESCE(SUM(seven_oh_mg), 0), COUNT(*), "
+    "SUM(CASE WHEN basis = 'unknown' THEN 1 ELSE 0 END), SUM(CASE WHEN basis = 'estimated' THEN 1 ELSE 0 END), "
+    "MIN(local_minute) FROM records_dose"
+)
+
+
+def refresh_daily_exposure(*, patient_ids: Iterable[int] | None = None, days: Iterable[dt.date] | None = None) -> int:
+    """Recompute ``DailyExposure`` set-based in SQL (one DELETE and one INSERT ... SELECT GROUP BY).
+
+    With no arguments the whole registry is rebuilt; otherwise only the given patients (and days).
+    Returns the number of daily rows written.
+    """
+    where, params = "", list[Any]()
+    if patient_ids is not None:
+        ids = [int(p) for p in patient_ids]
+        if not ids:
+            return 0
+        if len(ids) > 500:  # stay under bind-parameter limits; each chunk is still one set-based statement
+            return sum(refresh_daily_exposure(patient_ids=ids[i : i + 500], days=days) for i in range(0, len(ids), 500))
+        where = f" WHERE patient_id IN ({', '.join(['%s'] * len(ids))})"
+        params = list(ids)
+        if days is not None:
+            day_list = list(days)
+            where += f" AND {{day}} IN ({', '.join(['%s'] * len(day_list))})"
+            params += day_list
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("DELETE FROM records_dailyexposure" + where.replace("{day}", "day"), params)
+        cur.execute(
+            f"INSERT INTO records_dailyexposure ({_DAILY_COLUMNS}) {_DAILY_SELECT}"
+            + where.replace("{day}", "local_date")
+            + " GROUP BY patient_id, local_date",
+            params,
+        )
+        return int(cur.rowcount)
+
+
+# --- medications, labs, adverse events ------------------------------------------------------
+
+
+@transaction.atomic
+def record_medication(
+    *,
+    actor: Actor,
+    patient: Patient,
+    name: str,
+    dose_text: str = "",
+    start: dt.date | None = None,
+    stop: dt.date | None = None,
+) -> Medication:
+    if not name.strip():
+        raise InputError("name", name, "medication name must not be empty")
+    if len(name) > 200:
+        raise InputError("name", name[:40] + "...", "medication name must be at most 200 characters")
+    if start and stop and stop < start:
+        raise InputError("stop", stop.isoformat(), f"stop {stop} is before start {start}")
+    med = Medication.objects.create(
+        patient=patient, name=name.strip(), dose_text=dose_text.strip(), start=start, stop=stop
+    )
+    record(
+        actor,
+        "medication.create",
+        object_type="medication",
+        object_id=med.pk,
+        program_id=patient.program_id,
+        patient_code=patient.code,
+    )
+    return med
+
+
+@transaction.atomic
+def record_lab(
+    *,
+    actor: Actor,
+    patient: Patient,
+    test: str,
+    value: float,
+    unit: str,
+    upper_limit_normal: float | None,
+    taken_at: dt.datetime,
+    now: dt.datetime | None = None,
+) -> LabResult:
+    unit = validation.lab_unit(test, unit)
+    exposure.check_not_future(taken_at, now or timezone.now(), field="taken_at")
+    if not isinstance(value, int | float) or value < 0 or value > 100_000:
+        raise InputError("value", value, f"lab value {value!r} must be a number between 0 and 100000")
+    if test != "qtc" and upper_limit_normal is None:
+        raise InputError("upper_limit_normal", None, f"{test} needs the laboratory's upper limit of normal")
+    if upper_limit_normal is not None and upper_limit_normal <= 0:
+        raise InputError("upper_limit_normal", upper_limit_normal, "upper_limit_normal must be greater than zero")
+    if test == "qtc" and not (200 <= value <= 800):
+        raise InputError("value", value, f"QTc {value} ms is outside the plausible 200-800 ms range")
+    lab = LabResult.objects.create(
+        patient=patient,
+        test=test,
+        value=value,
+        unit=unit,
+        upper_limit_normal=upper_limit_normal,
+        taken_at=taken_at,
+    )
+    record(
+        actor,
+        "lab.create",
+        object_type="lab",
+        object_id=lab.pk,
+        program_id=patient.program_id,
+        patient_code=patient.code,
+        detail={"test": test},
+    )
+    return lab
+
+
+@transaction.atomic
+def record_adverse_event(
+    *,
+    actor: Actor,
+    patient: Patient,
+    term: str,
+    onset: dt.date,
+    grade: int,
+    seriousness: Sequence[str] = (),
+    outcome: str = "unknown",
+    causality: str = "unassessable",
+    action_taken: str = "unknown",
+    today: dt.date | None = None,
+) -> AdverseEvent:
+    if not term.strip():
+        raise InputError("term", term, "adverse event term must not be empty")
+    validation.ae_fields(outcome, causality, action_taken, grade)
+    criteria = validation.seriousness(list(seriousness))
+    if onset > (today or timezone.localdate()) + dt.timedelta(days=1):
+        raise InputError("onset", onset.isoformat(), f"onset {onset} is in the future")
+    if grade == 5 and "death" not in criteria:
+        criteria = sorted({*criteria, "death"})
+    ae = AdverseEvent.objects.create(
+        patient=patient,
+        term=term.strip(),
+        onset=onset,
+        grade=grade,
+        seriousness=criteria,
+        outcome=outcome,
+        causality=causality,
+        action_taken=action_taken,
+    )
+    record(
+        actor,
+        "adverse_event.create",
+        object_type="adverse_event",
+        object_id=ae.pk,
+        program_id=patient.program_id,
+        patient_code=patient.code,
+        detail={"grade": grade, "serious": bool(criteria)},
+    )
+    return ae

@@ -1,0 +1,102 @@
+"""Edge validation shared by actions, API, CLI and importers (codes, lab units, choices)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+
+import pycountry
+
+from kratomwatch.core.errors import InputError
+from kratomwatch.records.models import (
+    LAB_UNITS,
+    ActionTaken,
+    AeOutcome,
+    Causality,
+    Condition,
+    Seriousness,
+    Sex,
+)
+
+
+@functools.cache
+def _subdivision_codes() -> frozenset[str]:
+    return frozenset(s.code for s in pycountry.subdivisions)
+
+
+@functools.cache
+def _country_codes() -> frozenset[str]:
+    return frozenset(c.alpha_2 for c in pycountry.countries)
+
+
+def jurisdiction(code: str) -> str:
+    """An ISO 3166-1 alpha-2 (``US``) or ISO 3166-2 (``US-TX``) code, upper-cased."""
+    value = (code or "").strip().upper()
+    if value in _country_codes() or value in _subdivision_codes():
+        return value
+    raise InputError(
+        "jurisdiction",
+        code,
+        f"unknown jurisdiction code {code!r}: use ISO 3166-1 alpha-2 (US) or ISO 3166-2 (US-TX)",
+        code="unknown_jurisdiction",
+    )
+
+
+def choice(field: str, value: str, allowed: list[str]) -> str:
+    if value not in allowed:
+        raise InputError(field, value, f"{field} {value!r} is not one of: {', '.join(allowed)}", code="invalid_choice")
+    return value
+
+
+def sex(value: str) -> str:
+    return choice("sex", value, Sex.values)
+
+
+def conditions(values: list[str] | tuple[str, ...]) -> list[str]:
+    return sorted({choice("conditions", v, Condition.values) for v in values})
+
+
+def birth_year(value: int, today: dt.date) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not (1900 <= value <= today.year):
+        raise InputError("birth_year", value, f"birth_year {value!r} must be a year between 1900 and {today.year}")
+    return value
+
+
+def lab_unit(test: str, unit: str) -> str:
+    allowed = LAB_UNITS.get(test)
+    if allowed is None:
+        raise InputError(
+            "test",
+            test,
+            f"unknown lab test {test!r}; use one of: {', '.join(LAB_UNITS)}",
+            code="invalid_choice",
+        )
+    normalized = {
+        "iu/l": "U/L",
+        "u/l": "U/L",
+        "µmol/l": "umol/L",
+        "umol/l": "umol/L",
+        "mg/dl": "mg/dL",
+        "ms": "ms",
+        "msec": "ms",
+    }.get(unit.strip().lower(), unit.strip())
+    if normalized not in allowed:
+        raise InputError(
+            "unit",
+            unit,
+            f"unit {unit!r} does not fit {test}; use one of: {', '.join(allowed)}",
+            code="unit_mismatch",
+        )
+    return normalized
+
+
+def seriousness(values: list[str]) -> list[str]:
+    return sorted({choice("seriousness", v, Seriousness.values) for v in values})
+
+
+def ae_fields(outcome: str, causality: str, action_taken: str, grade: int) -> None:
+    choice("outcome", outcome, AeOutcome.values)
+    choice("causality", causality, Causality.values)
+    choice("action_taken", action_taken, ActionTaken.values)
+    if not isinstance(grade, int) or isinstance(grade, bool) or not (1 <= grade <= 5):
+        raise InputError("grade", grade, f"CTCAE grade {grade!r} must be an integer from 1 to 5")

@@ -1,0 +1,167 @@
+"""One settings module, driven by the environment.
+
+* ``DATABASE_URL`` selects the database (``postgres://...`` in production); SQLite under ./var/ is the default.
+* ``KRATOMWATCH_SECRET_KEY`` is required when ``KRATOMWATCH_DEBUG`` is off; a development key is
+  generated per checkout otherwise (never committed).
+* ``KRATOMWATCH_ALLOWED_HOSTS`` is a comma-separated list.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+import django_stubs_ext
+
+from kratomwatch import program_defaults
+
+django_stubs_ext.monkeypatch()
+
+BASE_DIR = Path(os.environ.get("KRATOMWATCH_HOME", Path.cwd())).resolve()
+VAR_DIR = BASE_DIR / "var"
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+DEBUG = _env_bool("KRATOMWATCH_DEBUG", True)
+
+
+def _secret_key() -> str:
+    key = os.environ.get("KRATOMWATCH_SECRET_KEY")
+    if key:
+        return key
+    if not DEBUG:
+        raise RuntimeError("KRATOMWATCH_SECRET_KEY must be set when KRATOMWATCH_DEBUG is off")
+    path = VAR_DIR / "dev-secret-key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(50)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = [
+    h.strip() for h in os.environ.get("KRATOMWATCH_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "kratomwatch.accounts",
+    "kratomwatch.audit",
+    "kratomwatch.records",
+    "kratomwatch.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "kratomwatch.urls"
+WSGI_APPLICATION = "kratomwatch.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'kratomwatch.sqlite3'}"),
+        conn_max_age=int(os.environ.get("KRATOMWATCH_CONN_MAX_AGE", "60")),
+    )
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # WAL lets readers proceed while a writer works; the timeout rides out short write locks.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
+
+# Security: strict by default in production, relaxed only for local DEBUG over plain HTTP.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if not DEBUG:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = _env_bool("KRATOMWATCH_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("KRATOMWATCH_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# kratomwatch program settings (documented in docs/architecture.md). These are program choices,
+# not published evidence, and are labelled as such wherever they are shown.
+KRATOMWATCH = {
+    "DEFAULT_G_PER_TEASPOON": program_defaults.grams_per_teaspoon(),
+    "DEFAULT_SEVEN_OH_CAP_PERCENT": program_defaults.seven_oh_cap_percent(),
+    # A dose time later than now + this many minutes is rejected as a data-entry error.
+    "FUTURE_TOLERANCE_MINUTES": 10,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("KRATOMWATCH_LOG_LEVEL", "INFO")},
+}

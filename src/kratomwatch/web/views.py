@@ -1,0 +1,16 @@
+"""Server-rendered pages (the full clinician and patient app builds on these)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from kratomwatch.records import access
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    patients = access.patients_for(request.user).select_related("program").order_by("code")[:200]
+    access.audit_list(request.user, "patients")
+    return render(request, "web/home.html", {"patients": patients})
