@@ -22,7 +22,7 @@ run: install
 	$(BIN)/kratomwatch serve --host 127.0.0.1 --port 8000
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check .
 
 typecheck: install
 	$(BIN)/mypy

@@ -4,8 +4,6 @@ One error shape everywhere: ``{"error": {"code": ..., "message": ..., "field": .
 Auth: ``Authorization: Bearer <token>`` (per-user, revocable) or the Django session.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 import logging
 from typing import Any

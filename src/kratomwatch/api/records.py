@@ -1,14 +1,13 @@
 """Record endpoints: programs, patients, products, lots, doses, medications, labs, adverse events,
 and the patient exposure summary. Reads go through ``records.access``; writes through ``records.actions``."""
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import Any, Literal
 
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import PageNumberPagination, paginate
 
@@ -16,7 +15,7 @@ from kratomwatch.accounts.models import Program, Role
 from kratomwatch.audit.log import Actor
 from kratomwatch.core import exposure as core_exposure
 from kratomwatch.core.errors import InputError
-from kratomwatch.core.units import Basis, ContentUnit, Form, Unit
+from kratomwatch.core.units import Basis, ContentUnit, Form
 from kratomwatch.records import access, actions
 from kratomwatch.records.models import (
     ActionTaken,
@@ -318,7 +317,7 @@ def list_programs(request: HttpRequest) -> Any:
 def create_program(request: HttpRequest, payload: ProgramIn) -> Any:
     if not getattr(request.user, "is_staff", False):
         raise HttpError(403, "only staff administrators can create programs")
-    return 201, actions.create_program(actor=actor_of(request), slug=payload.slug, name=payload.name)
+    return Status(201, actions.create_program(actor=actor_of(request), slug=payload.slug, name=payload.name))
 
 
 # --- patients --------------------------------------------------------------------------------
@@ -340,7 +339,7 @@ def create_patient(request: HttpRequest, payload: PatientIn) -> Any:
     require_care(request, program)
     data = payload.dict()
     data.pop("program_id")
-    return 201, actions.create_patient(actor=actor_of(request), program=program, **data)
+    return Status(201, actions.create_patient(actor=actor_of(request), program=program, **data))
 
 
 @router.get("/patients/{code}", response=PatientOut, tags=["patients"])
@@ -368,16 +367,20 @@ def list_products(request: HttpRequest, program_id: int | None = None) -> Any:
 def _catalogue_programs(request: HttpRequest) -> Any:
     """Programs whose product catalogue the user may read: care programs, or the patient's own."""
     user: Any = request.user
-    own = Program.objects.filter(patients__user=user) if user.is_authenticated else Program.objects.none()
-    return (access.programs_for(user) | own).distinct()
+    if not user.is_authenticated:
+        return Program.objects.none()
+    return Program.objects.filter(Q(pk__in=access.programs_for(user).values("pk")) | Q(patients__user=user)).distinct()
 
 
 @router.post("/products", response={201: ProductOut}, tags=["products"])
 def create_product(request: HttpRequest, payload: ProductIn) -> Any:
     program = access.get_program_for(request.user, payload.program_id)
     require_care(request, program, admin=True)
-    return 201, actions.create_product(
-        actor=actor_of(request), program=program, vendor=payload.vendor, name=payload.name, form=payload.form
+    return Status(
+        201,
+        actions.create_product(
+            actor=actor_of(request), program=program, vendor=payload.vendor, name=payload.name, form=payload.form
+        ),
     )
 
 
@@ -399,14 +402,17 @@ def create_lot(request: HttpRequest, product_id: int, payload: LotIn) -> Any:
     product = _product(request, product_id)
     require_care(request, product.program, admin=True)
     cert = actions.CertificateIn(**payload.certificate.dict()) if payload.certificate else None
-    return 201, actions.create_lot(
-        actor=actor_of(request),
-        product=product,
-        lot_code=payload.lot_code,
-        certificate=cert,
-        unit_mass_mg=payload.unit_mass_mg,
-        grams_per_teaspoon=payload.grams_per_teaspoon,
-        recalled=payload.recalled,
+    return Status(
+        201,
+        actions.create_lot(
+            actor=actor_of(request),
+            product=product,
+            lot_code=payload.lot_code,
+            certificate=cert,
+            unit_mass_mg=payload.unit_mass_mg,
+            grams_per_teaspoon=payload.grams_per_teaspoon,
+            recalled=payload.recalled,
+        ),
     )
 
 
@@ -462,7 +468,7 @@ def create_dose(request: HttpRequest, code: str, payload: DoseIn) -> Any:
             idempotency_key=payload.idempotency_key,
         ),
     )
-    return (201 if created else 200), {"created": created, "dose": dose}
+    return Status(201 if created else 200, {"created": created, "dose": dose})
 
 
 @router.get("/patients/{code}/exposure", response=ExposureOut, tags=["doses"])
@@ -486,7 +492,7 @@ def list_medications(request: HttpRequest, code: str) -> Any:
 @router.post("/patients/{code}/medications", response={201: MedicationOut}, tags=["medications"])
 def create_medication(request: HttpRequest, code: str, payload: MedicationIn) -> Any:
     patient = writable_patient(request, code, self_report_ok=True)
-    return 201, actions.record_medication(actor=actor_of(request), patient=patient, **payload.dict())
+    return Status(201, actions.record_medication(actor=actor_of(request), patient=patient, **payload.dict()))
 
 
 @router.get("/patients/{code}/labs", response=list[LabOut], tags=["labs"])
@@ -498,7 +504,7 @@ def list_labs(request: HttpRequest, code: str) -> Any:
 @router.post("/patients/{code}/labs", response={201: LabOut}, tags=["labs"])
 def create_lab(request: HttpRequest, code: str, payload: LabIn) -> Any:
     patient = writable_patient(request, code)
-    return 201, actions.record_lab(actor=actor_of(request), patient=patient, **payload.dict())
+    return Status(201, actions.record_lab(actor=actor_of(request), patient=patient, **payload.dict()))
 
 
 @router.get("/patients/{code}/adverse-events", response=list[AdverseEventOut], tags=["adverse events"])
@@ -512,4 +518,4 @@ def list_adverse_events(request: HttpRequest, code: str) -> Any:
 @router.post("/patients/{code}/adverse-events", response={201: AdverseEventOut}, tags=["adverse events"])
 def create_adverse_event(request: HttpRequest, code: str, payload: AdverseEventIn) -> Any:
     patient = writable_patient(request, code, self_report_ok=True)
-    return 201, actions.record_adverse_event(actor=actor_of(request), patient=patient, **payload.dict())
+    return Status(201, actions.record_adverse_event(actor=actor_of(request), patient=patient, **payload.dict()))

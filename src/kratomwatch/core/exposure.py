@@ -145,8 +145,12 @@ def daily_exposure(
 
 
 def inter_dose_gaps_hours(instants: Sequence[dt.datetime]) -> list[float]:
-    """Hours between consecutive doses (sorted by instant)."""
-    ordered = sorted(require_aware(i) for i in instants)
+    """Hours between consecutive doses (sorted by instant).
+
+    Converted to UTC first: Python subtracts two datetimes sharing one tzinfo by wall clock, which
+    would be off by an hour across a DST change.
+    """
+    ordered = sorted(require_aware(i).astimezone(dt.UTC) for i in instants)
     return [(b - a).total_seconds() / 3600.0 for a, b in pairwise(ordered)]
 
 

@@ -229,13 +229,14 @@ class Certificate:
         ):
             if not math.isfinite(value) or value < 0:
                 raise InvalidContent(name, value, f"{name} content must be a non-negative number, got {value}")
-        limit = 1000.0 if self.content_unit is not ContentUnit.PER_UNIT else 10_000.0
+        limit = 1000.0
         total = self.mitragynine + self.seven_oh + sum(self.other_alkaloids.values())
         if self.content_unit is not ContentUnit.PER_UNIT and total > limit:
             raise InvalidContent(
                 "mitragynine",
                 self.mitragynine,
-                f"total alkaloid content {total} {self.content_unit.value} exceeds {limit} (more than the material itself)",
+                f"total alkaloid content {total} {self.content_unit.value} exceeds {limit}, "
+                "more than the material itself",
             )
 
     @property

@@ -29,9 +29,7 @@ class Sourced(BaseModel):
     def _sources_are_citations(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for source in value:
             if not _SOURCE.match(source):
-                raise ValueError(
-                    f"source {source!r} is not a citation: use PMID:n, PMCn, doi:10.x/y or an https URL"
-                )
+                raise ValueError(f"source {source!r} is not a citation: use PMID:n, PMCn, doi:10.x/y or an https URL")
         return value
 
 
@@ -98,7 +96,8 @@ HistoryFlag = Literal[
 ]
 
 # The documented risk scale (docs/knowledge.md): 4 and 3 map to "major", 2 to "moderate", 1 to "minor".
-SEVERITY_BY_RISK_LEVEL: dict[int, str] = {4: "major", 3: "major", 2: "moderate", 1: "minor"}
+SeverityValue = Literal["major", "moderate", "minor"]
+SEVERITY_BY_RISK_LEVEL: dict[int, SeverityValue] = {4: "major", 3: "major", 2: "moderate", 1: "minor"}
 
 
 class InteractionClass(Sourced):
@@ -113,7 +112,7 @@ class InteractionClass(Sourced):
     management: str = Field(min_length=20)
 
     @property
-    def severity(self) -> str:
+    def severity(self) -> SeverityValue:
         return SEVERITY_BY_RISK_LEVEL[self.risk_level]
 
 
@@ -134,6 +133,18 @@ class CombinationProduct(Sourced):
     name: str = Field(min_length=2)
     synonyms: tuple[str, ...] = ()
     ingredient_ids: tuple[str, ...] = Field(min_length=2)
+    not_screened: tuple[str, ...] = Field(
+        default=(),
+        description="Ingredients present only as a deterrent and not absorbed by this route (see note/sources)",
+    )
+
+    @field_validator("not_screened")
+    @classmethod
+    def _subset(cls, value: tuple[str, ...], info: object) -> tuple[str, ...]:
+        ids = set(getattr(info, "data", {}).get("ingredient_ids", ()))
+        if not set(value) <= ids:
+            raise ValueError("not_screened must list ingredients of the product")
+        return value
 
 
 class JurisdictionStatus(Sourced):
