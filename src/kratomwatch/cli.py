@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kratomwatch import program_defaults
+from kratomwatch import cli_knowledge, program_defaults
 from kratomwatch.core import units
 from kratomwatch.core.errors import InputError
 
@@ -461,6 +461,9 @@ def dose(
         )
     for reason in result.reasons:
         console.print(f"- {reason}", style="dim")
+
+
+cli_knowledge.register(app)
 
 
 def main() -> None:

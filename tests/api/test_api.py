@@ -247,3 +247,20 @@ def test_reads_are_audited(world: Any) -> None:
     assert event is not None and event.action == "patient.read.view" and event.actor_label == "alice"
     assert event.patient_code == "P-001"
     assert dt.datetime.now(dt.UTC) - event.at < dt.timedelta(minutes=1)
+
+
+def test_screening_legal_and_evidence_endpoints(world: Any) -> None:
+    status, body = call(world, "alice", "post", "/screening/interactions", {"medications": ["Xanax", "gabapentn"]})
+    assert status == 200 and body["highest_severity"] == "major"
+    assert any(m["entered"] == "gabapentn" for m in body["unresolved"])
+    status, bad = call(world, "alice", "post", "/screening/interactions", {"medications": []})
+    assert status == 422
+    status, legal = call(world, "alice", "get", "/legal/US-AL?on=2016-05-10")
+    assert status == 200 and legal["status"] == "banned" and legal["sources"]
+    status, bad = call(world, "alice", "get", "/legal/XX-00")
+    assert status == 400
+    assert_error(bad, "unknown_jurisdiction", "code")
+    status, claims = call(world, "alice", "get", "/evidence")
+    assert status == 200 and len(claims) >= 8
+    status, _missing = call(world, "alice", "get", "/evidence/nope")
+    assert status == 404

@@ -112,3 +112,7 @@ def health(request: HttpRequest) -> dict[str, str]:
 from kratomwatch.api import records as _records  # noqa: E402  (registers the record routers)
 
 api.add_router("/", _records.router)
+
+from kratomwatch.api import knowledge as _knowledge  # noqa: E402
+
+api.add_router("/", _knowledge.router)

@@ -395,9 +395,7 @@ def default_idempotency_key(d: DoseIn) -> str:
 def _build_dose(d: DoseIn, patient: Patient, lot: Lot, now: dt.datetime) -> Dose:
     unit = units.parse_unit(d.unit)
     tz = exposure.zone(patient.time_zone)
-    exposure.check_not_future(
-        d.taken_at, now, tolerance=dt.timedelta(minutes=_config()["FUTURE_TOLERANCE_MINUTES"])
-    )
+    exposure.check_not_future(d.taken_at, now, tolerance=dt.timedelta(minutes=_config()["FUTURE_TOLERANCE_MINUTES"]))
     if d.source not in DoseSource.values:
         raise InputError("source", d.source, f"source {d.source!r} is not one of: {', '.join(DoseSource.values)}")
     if lot.product.program_id != patient.program_id:
