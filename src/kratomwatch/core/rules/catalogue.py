@@ -1,0 +1,749 @@
+"""The alert rules: pure functions ``(snapshot, config) -> list[Finding]``.
+
+Boundary semantics follow the rule text exactly: ``>=`` fires at the threshold, ``>`` only strictly above
+it. Ratios and fractions are compared with a relative tolerance of 1e-9 so that a value that is the
+threshold in decimal (e.g. 45/30 = 1.5) is not missed through binary rounding.
+
+The rules flag and cite. Their text asks for review; none recommends a dose.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Iterable
+from typing import TypedDict
+
+from kratomwatch.core.rules import sources as src
+from kratomwatch.core.rules.config import RuleConfig
+from kratomwatch.core.rules.findings import SEVERITY_RANK, Finding, Severity
+from kratomwatch.core.rules.snapshot import Assessment, LabValue, PatientSnapshot
+from kratomwatch.core.screening.types import InteractionFinding
+
+Rule = Callable[[PatientSnapshot, RuleConfig], list[Finding]]
+
+_EPS = 1e-9
+
+INTERACTION_SEVERITY: dict[str, Severity] = {"major": "high", "moderate": "moderate", "minor": "info"}
+OPIOID_AGONIST_CLASSES = frozenset({"full_opioid_agonists", "moud"})
+BENZODIAZEPINE_CLASSES = frozenset({"benzodiazepines_z_drugs"})
+SEIZURE_TERMS = ("seizure", "convulsion", "epilep")
+
+COWS_MODERATE = 13  # Wesson & Ling 2003: 13-24 moderate
+COWS_MODERATELY_SEVERE = 25  # 25-36 moderately severe, > 36 severe
+PHQ9_SEVERE = 20  # Kroenke 2001: 20-27 severe
+GAD7_SEVERE = 15  # Spitzer 2006: 15-21 severe
+DSM5_MODERATE = 4  # 4-5 moderate
+DSM5_SEVERE = 6  # 6 or more severe
+HYS_ALT_TIMES_ULN = 3.0  # FDA DILI guidance 2009: aminotransferase > 3x ULN
+HYS_BILIRUBIN_TIMES_ULN = 2.0  # with total bilirubin > 2x ULN
+AMINOTRANSFERASE_GRADE3_TIMES_ULN = 5.0  # CTCAE v5 grade 3: > 5.0-20.0 x ULN
+QTC_MAX_MS = 500.0  # QTc > 500 ms
+QTC_RISE_MS = 60.0  # or a rise > 60 ms from baseline
+
+
+def at_least(value: float, threshold: float) -> bool:
+    """``value >= threshold`` with a relative tolerance for binary rounding of decimal thresholds."""
+    return value >= threshold - _EPS * max(1.0, abs(threshold))
+
+
+def _num(value: float) -> str:
+    """Short display of a number: 13 not 13.0, 1.52 not 1.5151515."""
+    if not math.isfinite(value):
+        return str(value)
+    rounded = round(value, 2)
+    return str(int(rounded)) if rounded == int(rounded) else f"{rounded:g}"
+
+
+def _max_severity(values: Iterable[Severity]) -> Severity:
+    return max(values, key=lambda s: SEVERITY_RANK[s])
+
+
+# -------------------------------------------------------------------------------------- interactions
+
+
+def interaction_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding]:
+    """One finding per screened ingredient (classes merged); opioid agonist or 7-OH + benzodiazepine: high."""
+    screening = snapshot.medications
+    if screening is None:
+        return []
+    by_ingredient: dict[str, list[InteractionFinding]] = {}
+    for item in screening.findings:
+        by_ingredient.setdefault(item.ingredient_id, []).append(item)
+    out: list[Finding] = []
+    for ingredient_id, items in sorted(by_ingredient.items()):
+        severity = _max_severity(INTERACTION_SEVERITY.get(i.severity, "info") for i in items)
+        classes = ", ".join(f"{i.class_name} ({i.severity})" for i in items)
+        provisional = any(i.match_status != "matched" for i in items)
+        entered = items[0].medication
+        reason = f"{entered!r} ({items[0].ingredient_name}) belongs to {classes}. {items[0].management}"
+        if provisional:
+            reason += f" The name {entered!r} was matched approximately: confirm the medication."
+        out.append(
+            Finding(
+                rule_id="interaction",
+                severity=severity,
+                subject_key=f"interaction:{ingredient_id}",
+                title=f"Interaction: kratom with {items[0].ingredient_name}",
+                reason=reason,
+                sources=tuple(dict.fromkeys(s for i in items for s in i.sources)),
+                evidence_as_of=max(i.as_of for i in items),
+            )
+        )
+    benzos = sorted({i.ingredient_name for i in screening.findings if i.class_id in BENZODIAZEPINE_CLASSES})
+    opioids = sorted({i.ingredient_name for i in screening.findings if i.class_id in OPIOID_AGONIST_CLASSES})
+    seven_oh = _seven_oh_exposure(snapshot, config)
+    if benzos and (opioids or seven_oh):
+        partners = [*opioids, *seven_oh]
+        benzo_sources = [s for i in screening.findings if i.class_id in BENZODIAZEPINE_CLASSES for s in i.sources]
+        dates = [i.as_of for i in screening.findings if i.class_id in BENZODIAZEPINE_CLASSES]
+        out.append(
+            Finding(
+                rule_id="interaction",
+                severity="high",
+                subject_key="interaction:combination:opioid_benzodiazepine",
+                title="Opioid-acting combination with a benzodiazepine",
+                reason=(
+                    f"{', '.join(benzos)} is taken together with {', '.join(partners)} and kratom: opioids "
+                    "combined with benzodiazepines carry an FDA boxed warning for serious breathing problems and "
+                    "death. Review sedation and breathing risk and naloxone access with the prescriber."
+                ),
+                sources=tuple(dict.fromkeys([*src.OPIOID_BENZODIAZEPINE, *benzo_sources])),
+                evidence_as_of=max([src.EVIDENCE_AS_OF, *dates]),
+            )
+        )
+    return out
+
+
+def _seven_oh_exposure(snapshot: PatientSnapshot, config: RuleConfig) -> list[str]:
+    """Descriptions of 7-OH concentrate exposure in the window (enhanced products, 7-OH forms, over cap)."""
+    doses = snapshot.doses
+    found = [f"enhanced product {name!r}" for name in doses.enhanced_products]
+    if "seven_oh_product" in doses.forms_used:
+        found.append("a 7-OH product")
+    if doses.max_seven_oh is not None and doses.max_seven_oh.percent > config.seven_oh_cap_percent:
+        found.append(f"lot {doses.max_seven_oh.lot!r} with 7-OH {_num(doses.max_seven_oh.percent)}% of alkaloids")
+    return found
+
+
+# ---------------------------------------------------------------------------------------- escalation
+
+
+def escalation_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding]:
+    """7-day mean / 28-day baseline >= ratio (baseline >= min); gaps shrinking; first dose earlier."""
+    trend = snapshot.trend
+    if trend is None:
+        return []
+    out: list[Finding] = []
+    base, recent = trend.baseline_mean_mg, trend.recent_mean_mg
+    if base > 0 and at_least(base, config.min_baseline_mg) and at_least(recent / base, config.escalation_ratio):
+        out.append(
+            Finding(
+                rule_id="escalation",
+                severity="moderate",
+                subject_key="exposure:ratio",
+                title="Kratom use is escalating",
+                reason=(
+                    f"7-day mean {_num(recent)} mg/day mitragynine is {_num(recent / base)}x the 28-day baseline of "
+                    f"{_num(base)} mg/day (alert at >= {_num(config.escalation_ratio)}x with a baseline of at least "
+                    f"{_num(config.min_baseline_mg)} mg/day). Review with the patient."
+                ),
+                program_settings=("escalation_ratio", "min_baseline_mg"),
+            )
+        )
+    base_gap, recent_gap = trend.baseline_mean_gap_hours, trend.recent_mean_gap_hours
+    if base_gap is not None and recent_gap is not None and base_gap > 0:
+        shrink = (base_gap - recent_gap) / base_gap
+        if at_least(shrink, config.gap_shrink_fraction):
+            out.append(
+                Finding(
+                    rule_id="escalation",
+                    severity="moderate",
+                    subject_key="exposure:gaps",
+                    title="Doses are taken closer together",
+                    reason=(
+                        f"Mean time between doses fell from {_num(base_gap)} h (baseline) to {_num(recent_gap)} h "
+                        f"in the last 7 days, {_num(shrink * 100)}% shorter (alert at >= "
+                        f"{_num(config.gap_shrink_fraction * 100)}%)."
+                    ),
+                    program_settings=("gap_shrink_fraction",),
+                )
+            )
+    base_first, recent_first = trend.baseline_mean_first_dose_minute, trend.recent_mean_first_dose_minute
+    if base_first is not None and recent_first is not None:
+        earlier = base_first - recent_first
+        if at_least(earlier, config.first_dose_earlier_minutes):
+            out.append(
+                Finding(
+                    rule_id="escalation",
+                    severity="info",
+                    subject_key="exposure:first_dose",
+                    title="First dose of the day is earlier",
+                    reason=(
+                        f"Mean first dose moved from {_clock(base_first)} (baseline) to {_clock(recent_first)}, "
+                        f"{_num(earlier)} minutes earlier (alert at >= {_num(config.first_dose_earlier_minutes)} min)."
+                    ),
+                    program_settings=("first_dose_earlier_minutes",),
+                )
+            )
+    return out
+
+
+def _clock(minute: float) -> str:
+    whole = round(minute) % (24 * 60)
+    return f"{whole // 60:02d}:{whole % 60:02d}"
+
+
+# -------------------------------------------------------------------------------------- risky product
+
+
+def risky_product_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding]:
+    """Unknown-potency extract (moderate); 7-OH above the cap, enhanced product, recalled lot (high)."""
+    doses = snapshot.doses
+    out: list[Finding] = []
+    for product in sorted(set(doses.unknown_potency_extract_products)):
+        out.append(
+            Finding(
+                rule_id="risky_product",
+                severity="moderate",
+                subject_key=f"product:{product}:unknown_potency",
+                title="Extract of unknown potency",
+                reason=(
+                    f"{product!r} is an extract-type form with no certificate of analysis on file, so its alkaloid "
+                    "content cannot be estimated. Ask for the label and a lot certificate."
+                ),
+                sources=src.UNKNOWN_POTENCY,
+                evidence_as_of=src.EVIDENCE_AS_OF,
+            )
+        )
+    share = doses.max_seven_oh
+    if share is not None and share.percent > config.seven_oh_cap_percent:
+        cap_sources, cap_settings = config.citation("seven_oh_cap_percent")
+        out.append(
+            Finding(
+                rule_id="risky_product",
+                severity="high",
+                subject_key=f"lot:{share.lot}:seven_oh",
+                title="7-OH above the cap",
+                reason=(
+                    f"Certificate {share.certificate!r} of lot {share.lot!r} shows 7-OH at {_num(share.percent)}% of "
+                    f"total alkaloids, above the {_num(config.seven_oh_cap_percent)}% cap: an enhanced or adulterated "
+                    "product. Review opioid exposure."
+                ),
+                sources=tuple(dict.fromkeys([*cap_sources, *src.ENHANCED_PRODUCT])),
+                evidence_as_of=src.EVIDENCE_AS_OF,
+                program_settings=cap_settings,
+            )
+        )
+    for product in sorted(set(doses.enhanced_products)):
+        out.append(
+            Finding(
+                rule_id="risky_product",
+                severity="high",
+                subject_key=f"product:{product}:enhanced",
+                title="Enhanced or adulterated product",
+                reason=(
+                    f"{product!r} is marked enhanced (7-OH concentrate, synthetic alkaloids or 7-OH enrichment). "
+                    "7-OH is a more efficacious opioid than leaf mitragynine: review opioid exposure and overdose risk."
+                ),
+                sources=src.ENHANCED_PRODUCT,
+                evidence_as_of=src.EVIDENCE_AS_OF,
+            )
+        )
+    for recalled in sorted(doses.recalled_lots, key=lambda r: (r.lot, r.product)):
+        notice = (recalled.notice,) if recalled.notice else ()
+        out.append(
+            Finding(
+                rule_id="risky_product",
+                severity="high",
+                subject_key=f"lot:{recalled.lot}:recalled",
+                title="Recalled lot in use",
+                reason=(
+                    f"Lot {recalled.lot!r} of {recalled.product!r} is under recall and was used in the recent window. "
+                    "Contact the patient about the recall."
+                ),
+                sources=notice,
+                evidence_as_of=src.EVIDENCE_AS_OF if notice else None,
+                program_settings=() if notice else ("recalled_lot_policy",),
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------------------- withdrawal
+
+
+def withdrawal_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding]:
+    """COWS >= 13 (moderate band; >= 25 high); SOWS rise >= configured points from the previous score."""
+    out: list[Finding] = []
+    cows = snapshot.assessment("cows")
+    if cows is not None and cows.total is not None and cows.total >= COWS_MODERATE:
+        severe = cows.total >= COWS_MODERATELY_SEVERE
+        band = "moderately severe or severe (>= 25)" if severe else "moderate (13-24)"
+        out.append(
+            Finding(
+                rule_id="withdrawal",
+                severity="high" if severe else "moderate",
+                subject_key="withdrawal:cows",
+                title="Opioid-type withdrawal (COWS)",
+                reason=(
+                    f"COWS {_num(cows.total)} on {_date(cows)}: {band} withdrawal by the published bands. "
+                    "Clinical review of withdrawal management."
+                ),
+                sources=src.COWS,
+                evidence_as_of=src.EVIDENCE_AS_OF,
+            )
+        )
+    sows = snapshot.assessment("sows")
+    if sows is not None and sows.total is not None and sows.previous_total is not None:
+        rise = sows.total - sows.previous_total
+        if at_least(rise, config.sows_rise_points):
+            out.append(
+                Finding(
+                    rule_id="withdrawal",
+                    severity="moderate",
+                    subject_key="withdrawal:sows",
+                    title="Withdrawal symptoms rising (SOWS)",
+                    reason=(
+                        f"SOWS rose from {_num(sows.previous_total)} to {_num(sows.total)} (+{_num(rise)}) on "
+                        f"{_date(sows)} (alert at a rise of >= {_num(config.sows_rise_points)})."
+                    ),
+                    program_settings=("sows_rise_points",),
+                )
+            )
+    return out
+
+
+def _date(assessment: Assessment) -> str:
+    return assessment.administered_at.date().isoformat()
+
+
+# --------------------------------------------------------------------------------------- suicidality
+
+
+def suicidality_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding]:
+    """PHQ-9 item 9 > 0 whatever the total: urgent. Item 9 left blank: high (a blank cannot rule it out)."""
+    phq9 = snapshot.assessment("phq9")
+    if phq9 is None:
+        return []
+    item9 = phq9.answers[8] if len(phq9.answers) >= 9 else None
+    total = "unknown" if phq9.total is None else _num(phq9.total)
+    if (item9 is not None and item9 > 0) or "suicidality" in phq9.flags:
+        shown = "above 0" if item9 is None else str(item9)
+        return [
+            Finding(
+                rule_id="suicidality",
+                severity="urgent",
+                subject_key="phq9:item9",
+                title="PHQ-9 item 9: thoughts of death or self-harm",
+                reason=(
+                    f"PHQ-9 item 9 answered {shown} on {_date(phq9)} (total {total}). Any answer above 'not at all' "
+                    "needs a same-day suicide-risk assessment by a clinician, whatever the total."
+                ),
+                sources=src.PHQ9_ITEM9,
+                evidence_as_of=src.EVIDENCE_AS_OF,
+            )
+        ]
+    if (len(phq9.answers) >= 9 and item9 is None) or "suicidality_unassessed" in phq9.flags:
+        return [
+            Finding(
+                rule_id="suicidality",
+                severity="high",
+                subject_key="phq9:item9_unassessed",
+                title="PHQ-9 item 9 not answered",
+                reason=(
+                    f"PHQ-9 item 9 was left blank on {_date(phq9)}; a blank answer cannot rule out thoughts of "
+                    "death or self-harm. Ask the question directly."
+                ),
+                sources=src.PHQ9_ITEM9,
+                evidence_as_of=src.EVIDENCE_AS_OF,
+            )
+        ]
+    return []
+
+
+# ------------------------------------------------------------------------------------ mood / anxiety
+
+
+def mood_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding]:
+    """PHQ-9 total >= 20 (severe depression) or GAD-7 total >= 15 (severe anxiety): high."""
+    out: list[Finding] = []
+    phq9 = snapshot.assessment("phq9")
+    if phq9 is not None and phq9.total is not None and phq9.total >= PHQ9_SEVERE:
+        out.append(
+            Finding(
+                rule_id="mood",
+                severity="high",
+                subject_key="phq9:severe",
+                title="Severe depression symptoms (PHQ-9)",
+                reason=f"PHQ-9 total {_num(phq9.total)} on {_date(phq9)} is in the severe band (20-27). Review.",
+                sources=src.PHQ9,
+                evidence_as_of=src.EVIDENCE_AS_OF,
+            )
+        )
+    gad7 = snapshot.assessment("gad7")
+    if gad7 is not None and gad7.total is not None and gad7.total >= GAD7_SEVERE:
+        out.append(
+            Finding(
+                rule_id="mood",
+                severity="high",
+                subject_key="gad7:severe",
+                title="Severe anxiety symptoms (GAD-7)",
+                reason=f"GAD-7 total {_num(gad7.total)} on {_date(gad7)} is in the severe band (15-21). Review.",
+                sources=src.GAD7,
+                evidence_as_of=src.EVIDENCE_AS_OF,
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------- serious adverse event
+
+
+def serious_adverse_event_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding]:
+    """ICH E2A criterion, CTCAE grade >= 4: urgent; grade 3 or a seizure term: high."""
+    out: list[Finding] = []
+    for event in sorted(snapshot.adverse_events, key=lambda e: (e.onset, e.id)):
+        seizure = any(term in event.term.lower() for term in SEIZURE_TERMS)
+        grade = event.grade or 0
+        if not event.seriousness and grade < 3 and not seizure:
+            continue
+        why: list[str] = []
+        cites: list[str] = []
+        if event.seriousness:
+            why.append("serious by ICH E2A (" + ", ".join(c.replace("_", " ") for c in event.seriousness) + ")")
+            cites.extend(src.ICH_E2A)
+        if grade >= 3:
+            why.append(f"CTCAE grade {grade}")
+            cites.extend(src.CTCAE_V5)
+        if seizure:
+            why.append("a seizure")
+            cites.extend(src.ICH_E2A)
+        severity: Severity = "urgent" if event.seriousness or grade >= 4 else "high"
+        out.append(
+            Finding(
+                rule_id="serious_adverse_event",
+                severity=severity,
+                subject_key=f"ae:{event.id}",
+                title=f"Serious adverse event: {event.term}",
+                reason=(
+                    f"{event.term!r} (onset {event.onset.isoformat()}) is {'; '.join(why)}. "
+                    "Clinical review and expedited reporting as the program requires."
+                ),
+                sources=tuple(dict.fromkeys(cites)),
+                evidence_as_of=src.EVIDENCE_AS_OF,
+            )
+        )
+    return out
+
+
+# --------------------------------------------------------------------------------------------- liver
+
+
+def liver_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding]:
+    """Hy's law (ALT or AST > 3x ULN with total bilirubin > 2x ULN): urgent; ALT or AST > 5x ULN: high."""
+    labs = snapshot.labs
+    out: list[Finding] = []
+    transaminases = [(name, lab) for name, lab in (("ALT", labs.alt), ("AST", labs.ast)) if lab is not None]
+    bili = labs.bilirubin
+    hys = [(n, lab) for n, lab in transaminases if lab.times_uln > HYS_ALT_TIMES_ULN]
+    if hys and bili is not None and bili.times_uln > HYS_BILIRUBIN_TIMES_ULN:
+        parts = "; ".join(_lab_text(n, lab) for n, lab in hys)
+        out.append(
+            Finding(
+                rule_id="liver",
+                severity="urgent",
+                subject_key="lab:hys_law",
+                title="Possible Hy's law case (liver injury)",
+                reason=(
+                    f"{parts}; total bilirubin {_lab_text('bilirubin', bili)}. Aminotransferase > 3x ULN with "
+                    "bilirubin > 2x ULN signals possible severe drug-induced liver injury: urgent clinical review "
+                    "(rule out other causes, check ALP and INR)."
+                ),
+                sources=src.FDA_DILI_2009,
+                evidence_as_of=src.EVIDENCE_AS_OF,
+            )
+        )
+    for name, lab in transaminases:
+        if lab.times_uln > AMINOTRANSFERASE_GRADE3_TIMES_ULN:
+            out.append(
+                Finding(
+                    rule_id="liver",
+                    severity="high",
+                    subject_key=f"lab:{name.lower()}",
+                    title=f"{name} above 5x the upper limit of normal",
+                    reason=f"{_lab_text(name, lab)} (CTCAE grade 3 or higher). Clinical review of liver injury.",
+                    sources=src.ALT_GRADE3,
+                    evidence_as_of=src.EVIDENCE_AS_OF,
+                )
+            )
+    return out
+
+
+def _lab_text(name: str, lab: LabValue) -> str:
+    return f"{name} {_num(lab.value)} = {_num(lab.times_uln)}x ULN {_num(lab.uln)} on {lab.observed_on.isoformat()}"
+
+
+# ------------------------------------------------------------------------------------------- cardiac
+
+
+def cardiac_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding]:
+    """QTc > 500 ms, or a rise > 60 ms from baseline: high."""
+    labs = snapshot.labs
+    if labs.qtc_ms is None:
+        return []
+    why: list[str] = []
+    if labs.qtc_ms > QTC_MAX_MS:
+        why.append(f"QTc {_num(labs.qtc_ms)} ms is above 500 ms")
+    if labs.qtc_baseline_ms is not None and labs.qtc_ms - labs.qtc_baseline_ms > QTC_RISE_MS:
+        why.append(
+            f"QTc rose {_num(labs.qtc_ms - labs.qtc_baseline_ms)} ms from the baseline of {_num(labs.qtc_baseline_ms)} "
+            "ms (more than 60 ms)"
+        )
+    if not why:
+        return []
+    when = f" on {labs.qtc_on.isoformat()}" if labs.qtc_on else ""
+    return [
+        Finding(
+            rule_id="cardiac",
+            severity="high",
+            subject_key="ecg:qtc",
+            title="QTc prolongation",
+            reason=(
+                f"{'; '.join(why)}{when}: high risk of torsade de pointes. Review QT-prolonging drugs, "
+                "electrolytes and kratom use with a clinician."
+            ),
+            sources=src.QTC,
+            evidence_as_of=src.EVIDENCE_AS_OF,
+        )
+    ]
+
+
+# -------------------------------------------------------------------------------- pregnancy / lactation
+
+
+def pregnancy_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding]:
+    """Pregnant or breastfeeding patient with kratom use in the window: high."""
+    if not snapshot.uses_kratom:
+        return []
+    out: list[Finding] = []
+    if snapshot.pregnant:
+        out.append(
+            Finding(
+                rule_id="pregnancy",
+                severity="high",
+                subject_key="pregnancy:pregnant",
+                title="Kratom use in pregnancy",
+                reason=(
+                    "The patient is pregnant and used kratom in the recent window. Neonatal abstinence syndrome after "
+                    "maternal kratom use has been reported. Refer for obstetric and addiction-medicine review."
+                ),
+                sources=src.PREGNANCY,
+                evidence_as_of=src.EVIDENCE_AS_OF,
+            )
+        )
+    if snapshot.breastfeeding:
+        out.append(
+            Finding(
+                rule_id="pregnancy",
+                severity="high",
+                subject_key="pregnancy:breastfeeding",
+                title="Kratom use while breastfeeding",
+                reason=(
+                    "The patient is breastfeeding and used kratom in the recent window. No human lactation data were "
+                    "found; neonatal withdrawal after in-utero exposure shows infants can be affected. Review with the "
+                    "infant's clinician."
+                ),
+                sources=src.BREASTFEEDING,
+                evidence_as_of=src.EVIDENCE_AS_OF,
+            )
+        )
+    return out
+
+
+# --------------------------------------------------------------------------------------------- legal
+
+
+def legal_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding]:
+    """Kratom banned where the patient lives (moderate), a product banned or over the cap (moderate);
+    unknown status (info). Only for patients using kratom."""
+    if not snapshot.uses_kratom and not snapshot.product_legal:
+        return []
+    out: list[Finding] = []
+    status = snapshot.legal_status
+    if status is not None:
+        record = status.record
+        when = f"on {status.on.isoformat()}"
+        if status.status == "banned" and record is not None:
+            out.append(
+                Finding(
+                    rule_id="legal",
+                    severity="moderate",
+                    subject_key=f"legal:kratom:{status.code}",
+                    title=f"Kratom is banned in {status.name}",
+                    reason=(
+                        f"Kratom is banned in {status.name} ({status.code}) {when} (decided by {status.decided_by}). "
+                        "Illicit supply raises product-quality risk; not legal advice."
+                    ),
+                    **_legal_citation(record.sources, record.as_of),
+                )
+            )
+        elif status.status == "unknown" or record is None:
+            out.append(
+                Finding(
+                    rule_id="legal",
+                    severity="info",
+                    subject_key=f"legal:kratom:{status.code}",
+                    title=f"Legal status of kratom unknown in {status.name}",
+                    reason=f"No confirmed legal status for kratom in {status.name} ({status.code}) {when}.",
+                    **_legal_citation(record.sources if record else (), record.as_of if record else None),
+                )
+            )
+    for item in sorted(snapshot.product_legal, key=lambda p: p.product):
+        evaluation = item.evaluation
+        if evaluation.verdict == "allowed":
+            continue
+        if evaluation.verdict == "banned" and status is not None and status.status == "banned":
+            continue  # already reported once for the jurisdiction
+        severity: Severity = "info" if evaluation.verdict == "unknown" else "moderate"
+        as_of = item.evidence_as_of or (status.record.as_of if status and status.record else None)
+        verdict = {"banned": "banned", "over_cap": "over the 7-OH cap", "unknown": "of unknown legal status"}[
+            evaluation.verdict
+        ]
+        out.append(
+            Finding(
+                rule_id="legal",
+                severity=severity,
+                subject_key=f"legal:product:{item.product}",
+                title=f"Product {verdict}: {item.product}",
+                reason=(
+                    f"{item.product!r} is {verdict} in {snapshot.jurisdiction} on {snapshot.as_of.isoformat()}: "
+                    f"{evaluation.reason} (decided by {evaluation.decided_by}). Not legal advice."
+                ),
+                **_legal_citation(evaluation.sources, as_of),
+            )
+        )
+    return out
+
+
+class _Citation(TypedDict):
+    sources: tuple[str, ...]
+    evidence_as_of: dt.date | None
+    program_settings: tuple[str, ...]
+
+
+def _legal_citation(sources: tuple[str, ...], as_of: dt.date | None) -> _Citation:
+    """The jurisdiction record's sources; a record without sources or date is labelled with the program's
+    policy of showing unconfirmed legal status (``legal_status_unconfirmed_policy``)."""
+    if sources and as_of is not None:
+        return {"sources": sources, "evidence_as_of": as_of, "program_settings": ()}
+    return {"sources": (), "evidence_as_of": None, "program_settings": ("legal_status_unconfirmed_policy",)}
+
+
+# ---------------------------------------------------------------------------------------- dependence
+
+
+def dependence_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding]:
+    """DSM-5 criteria count >= 4 (moderate; >= 6 severe: high). A count is not a diagnosis."""
+    dsm = snapshot.assessment("dsm5_sud")
+    if dsm is None or dsm.total is None or dsm.total < DSM5_MODERATE:
+        return []
+    severe = dsm.total >= DSM5_SEVERE
+    return [
+        Finding(
+            rule_id="dependence",
+            severity="high" if severe else "moderate",
+            subject_key="dsm5:kratom_use_disorder",
+            title="Kratom use disorder criteria met",
+            reason=(
+                f"{_num(dsm.total)} of 11 DSM-5 substance use disorder criteria on {_date(dsm)}: the "
+                f"{'severe (6 or more)' if severe else 'moderate (4-5)'} range. A criteria count is not a diagnosis; "
+                "clinical assessment."
+            ),
+            sources=src.DSM5_SUD,
+            evidence_as_of=src.EVIDENCE_AS_OF,
+        )
+    ]
+
+
+# ---------------------------------------------------------------------------------------- no benefit
+
+
+def no_benefit_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding]:
+    """>= N weeks between the pain baseline and the latest value without >= 30% improvement: moderate."""
+    pain = snapshot.pain
+    if pain is None or pain.baseline_value <= 0:
+        return []
+    elapsed = (pain.latest_on - pain.baseline_on).days
+    if elapsed < config.no_benefit_weeks * 7:
+        return []
+    improvement = (pain.baseline_value - pain.latest_value) / pain.baseline_value * 100.0
+    if at_least(improvement, config.no_benefit_percent):
+        return []
+    percent_sources, percent_settings = config.citation("no_benefit_percent")
+    return [
+        Finding(
+            rule_id="no_benefit",
+            severity="moderate",
+            subject_key=f"pain:{pain.instrument_id}",
+            title="Review: no meaningful pain improvement",
+            reason=(
+                f"{pain.instrument_id} pain went from {_num(pain.baseline_value)} ({pain.baseline_on.isoformat()}) to "
+                f"{_num(pain.latest_value)} ({pain.latest_on.isoformat()}), {elapsed // 7} weeks later: "
+                f"{_num(improvement)}% improvement, below {_num(config.no_benefit_percent)}%. Review the care plan."
+            ),
+            sources=percent_sources,
+            evidence_as_of=src.EVIDENCE_AS_OF if percent_sources else None,
+            program_settings=("no_benefit_weeks", *percent_settings),
+        )
+    ]
+
+
+# ----------------------------------------------------------------------------------- missed follow-up
+
+
+def missed_followup_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding]:
+    """Overdue > grace days: info; overdue >= the moderate threshold: moderate."""
+    out: list[Finding] = []
+    for item in sorted(snapshot.overdue, key=lambda o: o.instrument_id):
+        if item.days_overdue <= config.missed_followup_grace_days:
+            continue
+        moderate = item.days_overdue >= config.missed_followup_moderate_days
+        due = f" (due {item.due_on.isoformat()})" if item.due_on else ""
+        out.append(
+            Finding(
+                rule_id="missed_followup",
+                severity="moderate" if moderate else "info",
+                subject_key=f"schedule:{item.instrument_id}",
+                title=f"Missed follow-up: {item.instrument_id}",
+                reason=(
+                    f"{item.instrument_id} is {item.days_overdue} days overdue{due}; grace is "
+                    f"{config.missed_followup_grace_days} days. Contact the patient."
+                ),
+                program_settings=(
+                    ("missed_followup_grace_days", "missed_followup_moderate_days")
+                    if moderate
+                    else ("missed_followup_grace_days",)
+                ),
+            )
+        )
+    return out
+
+
+RULES: tuple[tuple[str, Rule], ...] = (
+    ("interaction", interaction_rule),
+    ("escalation", escalation_rule),
+    ("risky_product", risky_product_rule),
+    ("withdrawal", withdrawal_rule),
+    ("suicidality", suicidality_rule),
+    ("mood", mood_rule),
+    ("serious_adverse_event", serious_adverse_event_rule),
+    ("liver", liver_rule),
+    ("cardiac", cardiac_rule),
+    ("pregnancy", pregnancy_rule),
+    ("legal", legal_rule),
+    ("dependence", dependence_rule),
+    ("no_benefit", no_benefit_rule),
+    ("missed_followup", missed_followup_rule),
+)
+"""Every rule, by id, in a fixed order."""
