@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "kratomwatch.accounts",
     "kratomwatch.audit",
     "kratomwatch.records",
+    "kratomwatch.assessments",
     "kratomwatch.web",
 ]
 

@@ -6,5 +6,6 @@ from kratomwatch.api.app import api
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("assessments/", include("kratomwatch.assessments.urls")),
     path("", include("kratomwatch.web.urls")),
 ]

@@ -113,6 +113,10 @@ from kratomwatch.api import records as _records  # noqa: E402  (registers the re
 
 api.add_router("/", _records.router)
 
+from kratomwatch.api import assessments as _assessments  # noqa: E402  (registers the assessment routers)
+
+api.add_router("/", _assessments.router)
+
 from kratomwatch.api import knowledge as _knowledge  # noqa: E402
 
 api.add_router("/", _knowledge.router)

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from kratomwatch.accounts.actions import create_user
 from kratomwatch.accounts.models import Program
+from kratomwatch.assessments.demo import load_demo_assessments
 from kratomwatch.audit.log import Actor
 from kratomwatch.records import actions
 from kratomwatch.records.models import Dose, Patient
@@ -357,6 +358,7 @@ def _load(*, patients: int, days: int, seed: int, step: Callable[[int, int], Non
             patient_code="KW-001" if kind == "patient" else None,
             check_password=False,
         )
+    load_demo_assessments(program, now, rng)
     return {
         "program": program.name,
         "status": "created",

@@ -1,0 +1,5 @@
+"""Validated outcome instruments: stored assessments, schedules, API, web forms and demo histories.
+
+Scoring is done by the pure core (``kratomwatch.core.instruments``); this app stores the answers and the
+scores the core computed, and decides nothing clinical itself.
+"""
