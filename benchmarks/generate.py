@@ -1,0 +1,188 @@
+"""Synthetic registry for benchmarks and bulk-load tests: N patients x D days of doses, deterministic.
+
+The catalogue (program, products, lots) is created through ``records.actions``, patients through
+``records.bulk.load_patients``; doses are returned as NumPy columns for
+``records.bulk.load_dose_columns``, built without a Python loop per row. Every patient takes one
+regimen (lot + unit) so all four potency bases occur: certificate per g, per unit and per mL (a
+7-OH "enhanced" shot), natural-leaf estimate by teaspoon (with a range) and unknown (uncertified shot).
+
+All data is synthetic; amounts are plausible self-reported amounts, not guidance of any kind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import polars as pl
+
+from kratomwatch.accounts.models import Program
+from kratomwatch.audit.log import Actor
+from kratomwatch.records import actions, bulk
+from kratomwatch.records.models import Lot
+
+#: (IANA zone, ISO 3166 jurisdiction): DST zones in both hemispheres and zones without DST.
+PLACES = [
+    ("America/Chicago", "US-TX"),
+    ("America/New_York", "US-FL"),
+    ("America/Los_Angeles", "US-CA"),
+    ("America/Phoenix", "US-AZ"),
+    ("Europe/London", "GB"),
+    ("Asia/Bangkok", "TH"),
+    ("Australia/Sydney", "AU-NSW"),
+]
+
+#: lot code -> (product, form, certificate, unit mass mg, dose unit, amount grid).
+LOTS: dict[str, tuple[str, str, actions.CertificateIn | None, float | None, str, tuple[float, ...]]] = {
+    "LEAF-CERT": ("Leaf", "leaf_powder", actions.CertificateIn("mg/g", 15.0, 0.2), None, "g", (2, 2.5, 3, 4, 5, 6)),
+    "LEAF-PLAIN": ("Leaf", "leaf_powder", None, None, "teaspoon", (0.5, 1, 1.5, 2)),
+    "CAPS": ("Caps", "capsule", actions.CertificateIn("mg/unit", 8.0, 0.4), 500.0, "capsule", (2, 3, 4, 6, 8)),
+    "SHOT-CERT": ("Shot", "liquid_extract", actions.CertificateIn("mg/mL", 10.0, 1.0), None, "mL", (5, 10, 15, 30)),
+    "SHOT-PLAIN": ("Shot", "liquid_extract", None, None, "mL", (5, 10, 30)),
+}
+
+SEED = 20261121
+
+
+@dataclass
+class Registry:
+    program: Program
+    lots: dict[str, Lot]
+    patient_ids: np.ndarray
+    patient_zones: list[str]
+    columns: dict[str, Any]
+    start: dt.date
+    days: int
+
+    @property
+    def n_doses(self) -> int:
+        return len(self.columns["patient_id"])
+
+
+def create_catalogue(actor: Actor, slug: str) -> tuple[Program, dict[str, Lot]]:
+    program = actions.create_program(actor=actor, slug=slug, name=f"Benchmark {slug}")
+    products: dict[str, Any] = {}
+    lots: dict[str, Lot] = {}
+    for code, (name, form, cert, unit_mass, _unit, _grid) in LOTS.items():
+        if name not in products:
+            products[name] = actions.create_product(actor=actor, program=program, vendor="Bench", name=name, form=form)
+        lots[code] = actions.create_lot(
+            actor=actor, product=products[name], lot_code=code, certificate=cert, unit_mass_mg=unit_mass
+        )
+    return program, lots
+
+
+def dose_columns(
+    *,
+    rng: np.random.Generator,
+    patient_ids: np.ndarray,
+    patient_zones: list[str],
+    lots: dict[str, Lot],
+    start: dt.date,
+    days: int,
+    doses_per_day: tuple[int, int],
+) -> dict[str, Any]:
+    """Columns for ``bulk.load_dose_columns``: ``low``-``high`` doses per patient-day, in (patient, time) order.
+
+    Dose k of a day falls at 07:00 + 4 h x k + up to 3 h (local standard time), so even a DST
+    shift keeps it on the same local day; local day and minute are then derived from the UTC
+    instant in the patient's zone, as the write path does.
+    """
+    n_patients = len(patient_ids)
+    low, high = doses_per_day
+    counts = rng.integers(low, high + 1, size=n_patients * days) if high > low else np.full(n_patients * days, low)
+    n = int(counts.sum())
+    cell = np.repeat(np.arange(n_patients * days), counts)
+    patient = cell // days
+    day = cell % days
+    k = np.arange(n) - np.repeat(np.cumsum(counts) - counts, counts)
+    seconds_local = (420 + 240 * k + rng.integers(0, 181, n)) * 60 + rng.integers(0, 60, n)
+
+    zone_names = sorted(set(patient_zones))
+    zone_of_patient = np.array([zone_names.index(z) for z in patient_zones])
+    noon = dt.datetime.combine(start, dt.time(12))
+    offsets = np.array([ZoneInfo(z).utcoffset(noon).total_seconds() for z in zone_names], dtype=np.int64)
+    zone = zone_of_patient[patient]
+    epoch_day = (start - dt.date(1970, 1, 1)).days
+    taken_us = ((epoch_day + day) * 86_400 + seconds_local - offsets[zone]) * 1_000_000
+    local_date = np.empty(n, dtype="datetime64[D]")
+    local_minute = np.empty(n, dtype=np.int16)
+    for z, name in enumerate(zone_names):
+        rows = np.flatnonzero(zone == z)
+        local_date[rows], local_minute[rows] = bulk.local_columns(taken_us[rows], name)
+
+    codes = list(lots)
+    regimen = rng.permutation(np.arange(n_patients) % len(codes))[patient]  # balanced: every lot in use
+    amount = np.empty(n)
+    unit = np.empty(n, dtype="<U10")
+    mg = {name: np.empty(n) for name in bulk.MG_COLUMNS}
+    mg["basis"] = np.empty(n, dtype="<U11")
+    lot_id = np.empty(n, dtype=np.int64)
+    for r, code in enumerate(codes):
+        rows = np.flatnonzero(regimen == r)
+        _, _, _, _, dose_unit, grid = LOTS[code]
+        amount[rows] = rng.choice(np.asarray(grid, dtype=np.float64), rows.size)
+        unit[rows] = dose_unit
+        lot_id[rows] = lots[code].pk
+        for name, values in bulk.lot_mg_columns(lots[code], amount[rows], dose_unit).items():
+            mg[name][rows] = values
+    keys = pl.select(
+        pl.format("bench-{}-{}", pl.Series(day).cast(pl.String).str.zfill(5), pl.Series(k)).alias("idempotency_key")
+    ).to_series()
+    return {
+        "patient_id": patient_ids[patient],
+        "lot_id": lot_id,
+        "taken_at": taken_us,
+        "local_date": local_date,
+        "local_minute": local_minute,
+        "amount": amount,
+        "unit": unit,
+        "source": "import",
+        "idempotency_key": keys,
+        **mg,
+    }
+
+
+def make_registry(
+    *,
+    actor: Actor,
+    patients: int,
+    days: int,
+    doses_per_day: tuple[int, int] = (1, 4),
+    seed: int = SEED,
+    end: dt.date | None = None,
+    slug: str = "bench",
+) -> Registry:
+    """Create the catalogue and patients in the database and return the dose columns (not yet loaded).
+
+    ``end`` is the last local day (default: two days before today, UTC, so that no dose in any zone
+    is in the future); the registry covers ``days`` days up to it.
+    """
+    rng = np.random.default_rng(seed)
+    end = end or dt.datetime.now(dt.UTC).date() - dt.timedelta(days=2)
+    start = end - dt.timedelta(days=days - 1)
+    program, lots = create_catalogue(actor, slug)
+    places = rng.integers(len(PLACES), size=patients)
+    zones = [PLACES[i][0] for i in places]
+    ids = bulk.load_patients(
+        actor=actor,
+        program=program,
+        codes=[f"{slug.upper()}-{i:06d}" for i in range(patients)],
+        birth_years=rng.integers(1950, 2005, size=patients),
+        sexes=[("female", "male")[i] for i in rng.integers(2, size=patients)],
+        time_zones=zones,
+        jurisdictions=[PLACES[i][1] for i in places],
+    )
+    columns = dose_columns(
+        rng=rng,
+        patient_ids=ids,
+        patient_zones=zones,
+        lots=lots,
+        start=start,
+        days=days,
+        doses_per_day=doses_per_day,
+    )
+    return Registry(program, lots, ids, zones, columns, start, days)

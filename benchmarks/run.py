@@ -1,0 +1,353 @@
+"""Write-path benchmarks: bulk dose load and registry-wide daily exposure rebuild.
+
+    python -m benchmarks.run --out var/bench.json [--patients N --days D] [--doses-per-day 1-4] [--quick]
+
+Each database runs in its own child process on a fresh database: SQLite in a new file under
+$KRATOMWATCH_HOME/var/bench/, PostgreSQL (when KRATOMWATCH_BENCH_POSTGRES_URL, or DATABASE_URL with a
+postgres:// scheme, is set) in a new schema of that database, dropped afterwards. See benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tracemalloc
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+TARGETS = {
+    "bulk_load_rows_per_second": {"postgresql": 300_000, "sqlite": 100_000},
+    "daily_exposure_rebuild_seconds": 5.0,
+    "daily_exposure_target_size": {"patients": 10_000, "days": 365},
+}
+QUICK = {"patients": 200, "days": 30}
+DOSES_PER_DAY_NOTE = (
+    "doses per patient-day are uniform in the given range (1-4: mean 2.5, ~9.1M rows at 10k x 365); "
+    "daily exposure rows = patients x days either way, so the rebuild target is about the GROUP BY output size"
+)
+
+
+def parse_doses_per_day(text: str | int) -> tuple[int, int]:
+    """``"1-4"`` -> (1, 4) uniform; ``"1"`` or 1 -> (1, 1)."""
+    lo, _, hi = str(text).partition("-")
+    low, high = int(lo), int(hi or lo)
+    if not 1 <= low <= high <= 4:
+        raise ValueError(f"doses per day must be within 1-4, got {text!r}")
+    return low, high
+
+
+def _home() -> Path:
+    return Path(os.environ.get("KRATOMWATCH_HOME", Path.cwd())).resolve()
+
+
+def _postgres_url() -> str | None:
+    url = os.environ.get("KRATOMWATCH_BENCH_POSTGRES_URL") or os.environ.get("DATABASE_URL", "")
+    return url if url.startswith(("postgres://", "postgresql://")) else None
+
+
+# --- measurement helpers (child) ------------------------------------------------------------
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _proc_status_kb(pid: int, key: str) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+@contextmanager
+def _peak_memory() -> Iterator[dict[str, float]]:
+    """Peak Python heap (tracemalloc) and peak process RSS above the starting RSS, sampled every 2 ms.
+
+    The RSS includes SQLite's page cache and sort memory (SQLite runs in this process); PostgreSQL's
+    work happens in the server backend, measured separately.
+    """
+    out: dict[str, float] = {}
+    start = _rss_bytes()
+    peak = [start]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.002):
+            peak[0] = max(peak[0], _rss_bytes())
+
+    thread = threading.Thread(target=sample, daemon=True)
+    tracemalloc.start()
+    thread.start()
+    try:
+        yield out
+    finally:
+        done.set()
+        thread.join()
+        peak[0] = max(peak[0], _rss_bytes())
+        out["python_heap_peak_mb"] = round(tracemalloc.get_traced_memory()[1] / 2**20, 2)
+        tracemalloc.stop()
+        out["process_rss_peak_delta_mb"] = round((peak[0] - start) / 2**20, 1)
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    t0 = time.perf_counter()
+    value = fn()
+    return value, time.perf_counter() - t0
+
+
+def _rebuild(vendor: str) -> dict[str, Any]:
+    """One registry-wide ``refresh_daily_exposure()`` on a fresh connection (so server peaks are its own)."""
+    from django.db import connection
+
+    from kratomwatch.records import actions
+
+    connection.close()
+    connection.ensure_connection()
+    backend_pid = None
+    if vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            backend_pid = cur.fetchone()[0]
+    gc.collect()
+    with _peak_memory() as memory:
+        rows, seconds = _timed(actions.refresh_daily_exposure)
+    result: dict[str, Any] = {"rows": rows, "seconds": round(seconds, 3), **memory}
+    if backend_pid is not None:
+        hwm = _proc_status_kb(backend_pid, "VmHWM")
+        result["server_backend_peak_rss_mb"] = None if hwm is None else round(hwm / 1024, 1)
+    return result
+
+
+# --- child: one database --------------------------------------------------------------------
+
+
+def _child(spec: dict[str, Any]) -> dict[str, Any]:
+    vendor = spec["vendor"]
+    os.environ["DATABASE_URL"] = spec["url"]
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kratomwatch.settings")
+    import django
+    from django.conf import settings
+
+    if spec.get("schema"):
+        settings.DATABASES["default"].setdefault("OPTIONS", {})["options"] = f"-c search_path={spec['schema']}"
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from benchmarks import generate
+    from kratomwatch.audit.log import Actor
+    from kratomwatch.records import bulk
+    from kratomwatch.records.models import DailyExposure, Dose
+
+    actor = Actor.system("benchmark")
+    result: dict[str, Any] = {"vendor": connection.vendor}
+    assert connection.vendor == vendor, (connection.vendor, vendor)
+    _, result["migrate_seconds"] = _timed(lambda: call_command("migrate", verbosity=0))
+    with connection.cursor() as cur:
+        cur.execute("SHOW server_version" if vendor == "postgresql" else "SELECT sqlite_version()")
+        result["server_version"] = cur.fetchone()[0]
+
+    low, high = parse_doses_per_day(spec["doses_per_day"])
+    registry, gen_seconds = _timed(
+        lambda: generate.make_registry(
+            actor=actor,
+            patients=spec["patients"],
+            days=spec["days"],
+            doses_per_day=(low, high),
+            seed=spec["seed"],
+        )
+    )
+    n = registry.n_doses
+    result["registry"] = {
+        "patients": spec["patients"],
+        "days": spec["days"],
+        "doses_per_day": spec["doses_per_day"],
+        "dose_rows": n,
+        "seed": spec["seed"],
+        "first_day": registry.start.isoformat(),
+        "generate_seconds": round(gen_seconds, 3),
+    }
+    columns = registry.columns
+    del registry
+    gc.collect()
+
+    t0 = time.perf_counter()
+    bulk.validate_dose_columns(columns, verify=spec["verify"])
+    validate_seconds = time.perf_counter() - t0
+    gc.collect()
+    t0 = time.perf_counter()
+    loaded = bulk.load_dose_columns(actor=actor, columns=columns, refresh=False, verify=spec["verify"])
+    seconds = time.perf_counter() - t0
+    assert loaded == n == Dose.objects.count(), (loaded, n)
+    del columns
+    gc.collect()
+    result["bulk_load"] = {
+        "rows": loaded,
+        "seconds": round(seconds, 3),
+        "rows_per_second": round(loaded / seconds),
+        "verify": spec["verify"],
+        "validate_only_seconds": round(validate_seconds, 3),
+        "method": "COPY FROM STDIN (csv via polars)" if vendor == "postgresql" else "executemany (raw sqlite3)",
+        "process_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    # What autovacuum would do shortly after a big load; without statistics the planner guesses.
+    with connection.cursor() as cur:
+        _, result["analyze_seconds"] = _timed(lambda: cur.execute(f"ANALYZE {Dose._meta.db_table}"))
+    cold = _rebuild(vendor)
+    warm = _rebuild(vendor)
+    expected_days = Dose.objects.values("patient_id", "local_date").distinct().count()
+    assert cold["rows"] == warm["rows"] == expected_days == DailyExposure.objects.count()
+    result["daily_exposure_rebuild"] = {"empty_table": cold, "replace_all": warm, "daily_rows": expected_days}
+    connection.close()
+    return result
+
+
+def _run_child(spec: dict[str, Any]) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
+        spec = {**spec, "result_path": f.name}
+    try:
+        cmd = [sys.executable, "-m", "benchmarks.run", "--child", json.dumps(spec)]
+        subprocess.run(cmd, check=True, cwd=Path(__file__).resolve().parent.parent)
+        return dict(json.loads(Path(spec["result_path"]).read_text()))
+    finally:
+        Path(spec["result_path"]).unlink(missing_ok=True)
+
+
+@contextmanager
+def _sqlite_database(keep: bool) -> Iterator[str]:
+    directory = _home() / "var" / "bench"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "bench.sqlite3"
+    files = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+    for p in files:
+        p.unlink(missing_ok=True)
+    try:
+        yield f"sqlite:///{path}"
+    finally:
+        if not keep:
+            for p in files:
+                p.unlink(missing_ok=True)
+
+
+@contextmanager
+def _postgres_schema(url: str, keep: bool) -> Iterator[str]:
+    import psycopg
+
+    schema = f"kw_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield schema
+    finally:
+        if not keep:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+# --- parent ----------------------------------------------------------------------------------
+
+
+def _judge(vendor: str, result: dict[str, Any]) -> None:
+    load = result["bulk_load"]
+    targets: dict[str, Any] = TARGETS
+    load["target_rows_per_second"] = targets["bulk_load_rows_per_second"][vendor]
+    load["pass"] = load["rows_per_second"] >= load["target_rows_per_second"]
+    rebuild = result["daily_exposure_rebuild"]
+    size = targets["daily_exposure_target_size"]
+    worst = max(rebuild["empty_table"]["seconds"], rebuild["replace_all"]["seconds"])
+    rebuild["target_seconds"] = targets["daily_exposure_rebuild_seconds"]
+    registry = result["registry"]
+    rebuild["at_target_size"] = registry["patients"] >= size["patients"] and registry["days"] >= size["days"]
+    rebuild["judged_seconds"] = worst
+    rebuild["pass"] = worst <= rebuild["target_seconds"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("var/bench.json"))
+    parser.add_argument("--patients", type=int, default=10_000)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--doses-per-day", default="1-4", help="uniform range, e.g. 1-4 (default) or 1")
+    parser.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK['patients']} x {QUICK['days']}")
+    parser.add_argument("--database", choices=["all", "sqlite", "postgresql"], default="all")
+    parser.add_argument("--seed", type=int, default=20261121)
+    parser.add_argument("--no-verify", action="store_true", help="skip recomputing local day and mg during the load")
+    parser.add_argument("--keep", action="store_true", help="keep the SQLite file / PostgreSQL schema")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:
+        spec = json.loads(args.child)
+        Path(spec["result_path"]).write_text(json.dumps(_child(spec)))
+        return 0
+
+    try:
+        parse_doses_per_day(args.doses_per_day)
+    except ValueError as err:
+        parser.error(str(err))
+    patients, days = (QUICK["patients"], QUICK["days"]) if args.quick else (args.patients, args.days)
+    spec = {
+        "patients": patients,
+        "days": days,
+        "doses_per_day": args.doses_per_day,
+        "seed": args.seed,
+        "verify": not args.no_verify,
+    }
+    pg_url = _postgres_url()
+    if args.database == "postgresql" and pg_url is None:
+        parser.error("--database postgresql needs KRATOMWATCH_BENCH_POSTGRES_URL or a postgres:// DATABASE_URL")
+    results: dict[str, Any] = {}
+    if args.database in ("all", "sqlite"):
+        with _sqlite_database(args.keep) as url:
+            results["sqlite"] = _run_child({**spec, "vendor": "sqlite", "url": url})
+    if args.database in ("all", "postgresql") and pg_url is not None:
+        with _postgres_schema(pg_url, args.keep) as schema:
+            results["postgresql"] = _run_child({**spec, "vendor": "postgresql", "url": pg_url, "schema": schema})
+    for vendor, result in results.items():
+        _judge(vendor, result)
+    report = {
+        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "parameters": {**spec, "quick": args.quick, "doses_per_day_note": DOSES_PER_DAY_NOTE},
+        "targets": TARGETS,
+        "results": results,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    for vendor, r in results.items():
+        load, rebuild = r["bulk_load"], r["daily_exposure_rebuild"]
+        print(
+            f"{vendor}: loaded {load['rows']} doses in {load['seconds']} s = {load['rows_per_second']} rows/s "
+            f"({'pass' if load['pass'] else 'FAIL'} >= {load['target_rows_per_second']}); daily exposure "
+            f"{rebuild['daily_rows']} rows rebuilt in {rebuild['empty_table']['seconds']} s (empty) / "
+            f"{rebuild['replace_all']['seconds']} s (replace) ({'pass' if rebuild['pass'] else 'FAIL'} "
+            f"<= {rebuild['target_seconds']} s)"
+        )
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

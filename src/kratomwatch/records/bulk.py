@@ -1,0 +1,586 @@
+"""Set-based bulk loading for the write path: whole registries of doses as column arrays.
+
+``actions.import_doses`` validates and builds one ``Dose`` object per row, which is right for CSV
+imports of a few thousand rows and far too slow for migrating a registry (millions of rows). This
+module takes NumPy columns and writes them in one transaction with one statement stream:
+
+* PostgreSQL: ``COPY records_dose (...) FROM STDIN (FORMAT csv)`` through psycopg 3. COPY skips
+  per-statement parsing, planning and per-row protocol round trips; the CSV text is produced by
+  polars (``write_csv``, multi-threaded, no Python loop per row) in chunks of ``CHUNK_ROWS``.
+* SQLite: ``executemany`` of one prepared ``INSERT ... VALUES (...), ... (...)`` of 100 rows over
+  the columns (see ``SQLITE_ROWS_PER_STATEMENT``); the loop over statements runs in the sqlite3 C
+  module.
+
+Both use the raw DB-API connection, inside Django's ``transaction.atomic`` and under
+``connection.wrap_database_errors`` (so failures are still ``django.db`` errors such as
+IntegrityError). Why raw: COPY is psycopg's own API, outside the DB-API that Django's cursor
+wrapper models; for SQLite the raw connection takes ``?`` placeholders as they are, without the
+wrapper's placeholder rewriting and, under DEBUG (the default here), its logging of every
+1,700-parameter statement.
+
+Bypassing per-row objects must not bypass the rules, so before writing the loader checks, set-based:
+the model's database constraints (so errors name a row instead of aborting with a bare
+IntegrityError), that patients and lots exist and belong to the same program, that keys are unique
+within the load, that no dose is in the future, and (``verify=True``, the default) recomputes the
+derived columns: ``local_date``/``local_minute`` from each patient's time zone and the mg columns
+from each lot exactly as ``core.units.compute_dose_mg`` does (``dose_mg_columns`` mirrors it
+operation by operation, so the floats are bit-identical). A key already stored for the patient
+aborts the whole load with IntegrityError: this loader is all-or-nothing and does not skip repeats
+(use ``actions.import_doses`` for idempotent, partial imports).
+
+Conventions for columns: NULL in a float column is NaN; the nullable ``enhanced`` is a float
+column (1.0, 0.0, NaN) or a plain bool column; ``taken_at`` is UTC ``datetime64`` or int64
+microseconds since the epoch; ``local_date`` is ``datetime64[D]``. Text columns (and any other) may
+be a scalar, broadcast to every row, or a polars Series.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from kratomwatch.accounts.models import Program
+from kratomwatch.audit.log import Actor, record
+from kratomwatch.core import exposure, units
+from kratomwatch.core.errors import InputError
+from kratomwatch.records import actions, validation
+from kratomwatch.records.models import Dose, DoseSource, Lot, Patient
+
+#: The columns ``load_dose_columns`` takes, in the order they are written.
+DOSE_COLUMNS: tuple[str, ...] = (
+    "patient_id",
+    "lot_id",
+    "taken_at",
+    "local_date",
+    "local_minute",
+    "amount",
+    "unit",
+    "source",
+    "idempotency_key",
+    "mitragynine_mg",
+    "seven_oh_mg",
+    "basis",
+    "mitragynine_low_mg",
+    "mitragynine_high_mg",
+    "seven_oh_share_percent",
+    "enhanced",
+)
+#: The mg columns derived from amount, unit and lot (``dose_mg_columns`` returns these).
+MG_COLUMNS: tuple[str, ...] = DOSE_COLUMNS[9:]
+#: Rows per COPY write / executemany call: bounds the memory of the text or Python objects in flight.
+CHUNK_ROWS = 200_000
+#: Rows per SQLite INSERT statement. SQLite re-creates the lookup table of every ``col IN (...)``
+#: CHECK constraint on each statement execution, so one row per statement spends half its time
+#: there; 100 rows (1,700 parameters, far below the 32,766 limit) amortize it.
+SQLITE_ROWS_PER_STATEMENT = 100
+_FLOAT_COLUMNS: tuple[str, ...] = (
+    "amount",
+    "mitragynine_mg",
+    "seven_oh_mg",
+    "mitragynine_low_mg",
+    "mitragynine_high_mg",
+    "seven_oh_share_percent",
+)
+_TEXT_COLUMNS = ("unit", "source", "idempotency_key", "basis")
+_ID_CHUNK = 900  # ids per IN (...) lookup, under every backend's bind-parameter limit
+
+FloatArray = npt.NDArray[np.float64]
+
+
+# --- vectorized derivations ------------------------------------------------------------------
+
+
+def _check_amounts(amount: FloatArray, unit: units.Unit, form: units.Form) -> None:
+    """``units.check_amount`` for a whole column; raises the same errors for the first bad value."""
+    if unit not in units.ALLOWED_UNITS[form]:
+        allowed = ", ".join(sorted(u.value for u in units.ALLOWED_UNITS[form]))
+        raise units.UnitFormMismatch(
+            "unit", unit.value, f"unit {unit.value!r} does not fit a {form.value} product; use one of: {allowed}"
+        )
+    bad = np.flatnonzero(~np.isfinite(amount) | (amount <= 0) | (amount > units.MAX_AMOUNT[unit]))
+    if bad.size:
+        units.check_amount(float(amount[bad[0]]), unit, form)  # raises the scalar error for that value
+
+
+def _mass_g(
+    a: FloatArray, unit: units.Unit, potency: units.Potency, default: units.Range | None
+) -> tuple[FloatArray, FloatArray, FloatArray, bool] | None:
+    """Vectorized ``units._mass_g``: (point, low, high, estimated) grams, or None if not derivable."""
+    if unit is units.Unit.G:
+        return a, a, a, False
+    if unit is units.Unit.MG:
+        g = a / 1000.0
+        return g, g, g, False
+    if unit in (units.Unit.CAPSULE, units.Unit.TABLET):
+        if potency.unit_mass_mg is None:
+            return None
+        g = a * potency.unit_mass_mg / 1000.0
+        return g, g, g, False
+    if unit in (units.Unit.TEASPOON, units.Unit.TABLESPOON):
+        teaspoons = a * (units.TABLESPOONS_PER_TEASPOON if unit is units.Unit.TABLESPOON else 1.0)
+        if potency.grams_per_teaspoon is not None:
+            g = teaspoons * potency.grams_per_teaspoon
+            return g, g, g, False
+        if default is None:
+            return None
+        return default.point * teaspoons, default.low * teaspoons, default.high * teaspoons, True
+    return None
+
+
+def _volume_ml(a: FloatArray, unit: units.Unit) -> FloatArray | None:
+    if unit is units.Unit.ML:
+        return a
+    if unit is units.Unit.TEASPOON:
+        return a * units.TEASPOON_ML
+    if unit is units.Unit.TABLESPOON:
+        return a * units.TABLESPOON_ML
+    return None
+
+
+def dose_mg_columns(
+    amount: npt.ArrayLike,
+    unit: units.Unit | str,
+    potency: units.Potency,
+    *,
+    leaf_reference: units.LeafContent,
+    volumetric_default: units.Range | None,
+    seven_oh_cap_percent: float = 2.0,
+) -> dict[str, np.ndarray]:
+    """``core.units.compute_dose_mg`` for a column of amounts of one unit and one lot.
+
+    Mirrors the scalar function branch by branch and operation by operation, so every value equals
+    the scalar result exactly. Returns the ``MG_COLUMNS`` (NaN for NULL; ``enhanced`` as 1.0/0.0/NaN;
+    ``basis`` as a str array).
+    """
+    a = np.asarray(amount, dtype=np.float64)
+    u = units.Unit(unit)
+    _check_amounts(a, u, potency.form)
+    n = a.shape[0]
+    nan = np.full(n, np.nan)
+
+    def out(
+        basis: units.Basis,
+        mit: FloatArray = nan,
+        seven: FloatArray = nan,
+        low: FloatArray = nan,
+        high: FloatArray = nan,
+        share: float | None = None,
+        enhanced: bool | None = None,
+    ) -> dict[str, np.ndarray]:
+        return {
+            "mitragynine_mg": mit,
+            "seven_oh_mg": seven,
+            "basis": np.full(n, basis.value),
+            "mitragynine_low_mg": low,
+            "mitragynine_high_mg": high,
+            "seven_oh_share_percent": np.full(n, np.nan if share is None else share),
+            "enhanced": np.full(n, np.nan if enhanced is None else float(enhanced)),
+        }
+
+    cert = potency.certificate
+    if cert is not None:
+        share = cert.seven_oh_share_percent
+        enhanced = None if share is None else share > seven_oh_cap_percent
+        quantity: tuple[FloatArray, FloatArray, FloatArray, bool] | None
+        if cert.content_unit is units.ContentUnit.PER_G:
+            quantity = _mass_g(a, u, potency, volumetric_default)
+        elif cert.content_unit is units.ContentUnit.PER_ML:
+            volume = _volume_ml(a, u)
+            quantity = None if volume is None else (volume, volume, volume, False)
+        else:
+            quantity = (a, a, a, False) if u in (units.Unit.CAPSULE, units.Unit.TABLET) else None
+        if quantity is None:
+            return out(units.Basis.UNKNOWN, share=share, enhanced=enhanced)
+        point, low, high, estimated = quantity
+        mit, seven = point * cert.mitragynine, point * cert.seven_oh
+        if estimated:
+            return out(
+                units.Basis.ESTIMATED, mit, seven, low * cert.mitragynine, high * cert.mitragynine, share, enhanced
+            )
+        return out(units.Basis.CERTIFICATE, mit, seven, share=share, enhanced=enhanced)
+    if potency.form not in units.LEAF_FORMS:
+        return out(units.Basis.UNKNOWN)
+    leaf = _mass_g(a, u, potency, volumetric_default)
+    if leaf is None:
+        return out(units.Basis.UNKNOWN)
+    point, low, high, _ = leaf
+    ref = leaf_reference.mitragynine_mg_per_g
+    return out(units.Basis.ESTIMATED, point * ref.point, nan, low * ref.low, high * ref.high)
+
+
+def lot_mg_columns(lot: Lot, amount: npt.ArrayLike, unit: units.Unit | str) -> dict[str, np.ndarray]:
+    """``dose_mg_columns`` with the lot's potency and the program settings ``actions.compute_mg`` uses."""
+    return dose_mg_columns(
+        amount,
+        unit,
+        actions.lot_potency(lot),
+        leaf_reference=actions.leaf_content(),
+        volumetric_default=actions.volumetric_default(),
+        seven_oh_cap_percent=actions.seven_oh_cap(),
+    )
+
+
+def local_columns(taken_at: npt.ArrayLike, time_zone: str) -> tuple[npt.NDArray[np.datetime64], npt.NDArray[np.int16]]:
+    """Patient-local calendar day and minute after midnight of UTC instants in one IANA zone.
+
+    Vectorized with polars' time-zone conversion (DST-aware), the same definition as
+    ``core.exposure``: the local day is the date of the instant in the patient's zone.
+    """
+    exposure.zone(time_zone)
+    local = pl.Series("t", _epoch_us(np.asarray(taken_at)), dtype=pl.Int64).cast(pl.Datetime("us", "UTC"))
+    local = local.dt.convert_time_zone(time_zone)
+    minute = (local.dt.hour().cast(pl.Int16) * 60 + local.dt.minute().cast(pl.Int16)).to_numpy()
+    return local.dt.date().to_numpy().astype("datetime64[D]"), minute.astype(np.int16)
+
+
+def _epoch_us(values: np.ndarray) -> npt.NDArray[np.int64]:
+    if np.issubdtype(values.dtype, np.datetime64):
+        return values.astype("datetime64[us]").view(np.int64)
+    if np.issubdtype(values.dtype, np.integer):
+        return values.astype(np.int64)
+    raise InputError("taken_at", str(values.dtype), "taken_at must be datetime64 (UTC) or int64 epoch microseconds")
+
+
+# --- patients --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def load_patients(
+    *,
+    actor: Actor,
+    program: Program,
+    codes: Sequence[str],
+    birth_years: npt.ArrayLike,
+    sexes: Sequence[str] | str,
+    time_zones: Sequence[str] | str,
+    jurisdictions: Sequence[str] | str,
+    today: dt.date | None = None,
+) -> npt.NDArray[np.int64]:
+    """Create many patients of one program with ``bulk_create`` and one ``patient.bulk_load`` event.
+
+    Applies the rules of ``actions.create_patient`` (code format and uniqueness, birth year, sex,
+    time zone, jurisdiction) to each distinct value; conditions are not set. Returns the new ids in
+    input order.
+    """
+    n = len(codes)
+    years = np.broadcast_to(np.asarray(birth_years, dtype=np.int64), (n,))
+    cols = {name: _text(v, n) for name, v in (("sex", sexes), ("time_zone", time_zones), ("jur", jurisdictions))}
+    clean = [c.strip() for c in codes]
+    for code in clean:
+        if not code or len(code) > 32 or not all(c.isalnum() or c in "-_" for c in code):
+            raise InputError("code", code, f"patient code {code!r} must be 1-32 letters, digits, - or _")
+    repeated = [code for code, count in Counter(clean).items() if count > 1]
+    if repeated:
+        raise actions.Conflict("code", repeated[0], f"patient code {repeated[0]!r} appears more than once in the load")
+    for start in range(0, n, _ID_CHUNK):
+        taken = Patient.objects.filter(code__in=clean[start : start + _ID_CHUNK]).values_list("code", flat=True)
+        for code in taken[:1]:
+            raise actions.Conflict("code", code, f"patient code {code!r} is already in use")
+    now_date = today or timezone.localdate()
+    for year in np.unique(years).tolist():
+        validation.birth_year(int(year), now_date)
+    for sex in set(cols["sex"]):
+        validation.sex(sex)
+    for tz in set(cols["time_zone"]):
+        exposure.zone(tz)
+    jur = {j: validation.jurisdiction(j) for j in set(cols["jur"])}
+    patients = Patient.objects.bulk_create(
+        [
+            Patient(program=program, code=code, birth_year=int(y), sex=s, time_zone=tz, jurisdiction=jur[j])
+            for code, y, s, tz, j in zip(
+                clean, years.tolist(), cols["sex"], cols["time_zone"], cols["jur"], strict=True
+            )
+        ],
+        batch_size=2000,
+    )
+    ids = np.array([p.pk for p in patients], dtype=np.int64)  # PostgreSQL and SQLite >= 3.35 return ids
+    record(actor, "patient.bulk_load", object_type="patient", program_id=program.pk, detail={"rows": n})
+    return ids
+
+
+def _text(value: Sequence[str] | str, n: int) -> list[str]:
+    if isinstance(value, str):
+        return [value] * n
+    out = [str(v) for v in value]
+    if len(out) != n:
+        raise InputError("columns", len(out), f"expected {n} values, got {len(out)}")
+    return out
+
+
+# --- doses -----------------------------------------------------------------------------------
+
+
+def _series(name: str, value: Any, n: int | None) -> pl.Series:
+    if isinstance(value, pl.Series):
+        return value.alias(name)
+    arr = np.asarray(value)
+    if arr.ndim == 0:
+        if n is None:
+            raise InputError(name, value, f"column {name} is a scalar but no column gives the row count")
+        return pl.repeat(arr.item(), n, eager=True).alias(name)
+    if name == "taken_at":
+        return pl.Series(name, _epoch_us(arr), dtype=pl.Int64).cast(pl.Datetime("us", "UTC"))
+    if name == "local_date":
+        integer = np.issubdtype(arr.dtype, np.integer)
+        days = arr.astype(np.int64) if integer else arr.astype("datetime64[D]").view(np.int64)
+        return pl.Series(name, days.astype(np.int32)).cast(pl.Date)
+    if name in _FLOAT_COLUMNS or (name == "enhanced" and np.issubdtype(arr.dtype, np.floating)):
+        return pl.Series(name, arr.astype(np.float64), nan_to_null=True)
+    return pl.Series(name, arr)
+
+
+def _frame(columns: Mapping[str, Any]) -> pl.DataFrame:
+    missing = [c for c in DOSE_COLUMNS if c not in columns]
+    extra = [c for c in columns if c not in DOSE_COLUMNS]
+    if missing or extra:
+        raise InputError("columns", sorted(missing + extra), f"missing columns {missing}, unknown columns {extra}")
+    lengths = {len(v) for v in columns.values() if isinstance(v, pl.Series) or np.ndim(v) > 0}
+    if len(lengths) > 1:
+        raise InputError("columns", sorted(lengths), f"columns differ in length: {sorted(lengths)}")
+    n = lengths.pop() if lengths else None
+    if n == 0:
+        return pl.DataFrame()
+    frame = pl.DataFrame([_series(c, columns[c], n) for c in DOSE_COLUMNS])
+    try:
+        return frame.cast(
+            {
+                "patient_id": pl.Int64,
+                "lot_id": pl.Int64,
+                "taken_at": pl.Datetime("us", "UTC"),
+                "local_date": pl.Date,
+                "local_minute": pl.Int32,
+                "enhanced": pl.Boolean,
+                **dict.fromkeys(_FLOAT_COLUMNS, pl.Float64),
+                **dict.fromkeys(_TEXT_COLUMNS, pl.String),
+            }
+        )
+    except (pl.exceptions.PolarsError, TypeError, ValueError) as err:
+        raise InputError("columns", None, f"a column has the wrong type: {err}") from None
+
+
+def _first_bad(frame: pl.DataFrame, bad: pl.Expr, field: str, message: str) -> None:
+    rows = frame.with_row_index("row").filter(bad.fill_null(False)).head(1)
+    if rows.height:
+        row = rows.row(0, named=True)
+        raise InputError(field, row[field], f"row {row['row']}: {message} (got {row[field]!r})")
+
+
+def _check_constraints(frame: pl.DataFrame, now: dt.datetime) -> None:
+    """The model's CHECK and NOT NULL constraints, the idempotency rule and the future-time rule."""
+    c = pl.col
+    key_length = c("idempotency_key").str.len_chars()
+    limits = {u.value: v for u, v in units.MAX_AMOUNT.items()}
+    config: dict[str, Any] = settings.KRATOMWATCH
+    tolerance = dt.timedelta(minutes=int(config["FUTURE_TOLERANCE_MINUTES"]))
+    required = ("patient_id", "lot_id", "taken_at", "local_date", "local_minute", "amount", "unit", "source")
+    rules: list[tuple[str, pl.Expr, str]] = [
+        *((name, c(name).is_null(), f"{name} must not be empty") for name in (*required, "idempotency_key", "basis")),
+        ("amount", ~c("amount").is_finite() | (c("amount") <= 0), "amount must be a positive number"),
+        ("unit", ~c("unit").is_in([u.value for u in units.Unit]), "unknown unit"),
+        ("source", ~c("source").is_in(DoseSource.values), "unknown source"),
+        ("basis", ~c("basis").is_in([b.value for b in units.Basis]), "unknown basis"),
+        ("amount", c("amount") > c("unit").replace_strict(limits, default=None), "amount above plausibility limit"),
+        ("local_minute", (c("local_minute") < 0) | (c("local_minute") >= 1440), "minute must be 0-1439"),
+        ("idempotency_key", (key_length == 0) | (key_length > 128), "idempotency_key must be 1-128 characters"),
+        (
+            "mitragynine_mg",
+            (c("basis") == units.Basis.UNKNOWN.value) != c("mitragynine_mg").is_null(),
+            "mg must be NULL exactly when basis is unknown",
+        ),
+        ("mitragynine_mg", c("mitragynine_mg") < 0, "mg must not be negative"),
+        (
+            "idempotency_key",
+            pl.struct("patient_id", "idempotency_key").is_duplicated(),
+            "the same (patient, idempotency_key) appears twice in the load",
+        ),
+        ("taken_at", c("taken_at") > now + tolerance, f"dose time is in the future (now is {now.isoformat()})"),
+    ]
+    for field, bad, message in rules:
+        _first_bad(frame, bad, field, message)
+
+
+def _lookup(model: Any, ids: np.ndarray, fields: Sequence[str]) -> dict[int, tuple[Any, ...]]:
+    found: dict[int, tuple[Any, ...]] = {}
+    for start in range(0, ids.size, _ID_CHUNK):
+        chunk = ids[start : start + _ID_CHUNK].tolist()
+        found.update((row[0], row[1:]) for row in model.objects.filter(pk__in=chunk).values_list("pk", *fields))
+    return found
+
+
+def _check_references(frame: pl.DataFrame, verify: bool) -> set[int]:
+    """Patients and lots exist and share a program; with ``verify``, recompute local day and mg.
+
+    Returns the ids of the programs the doses belong to.
+    """
+    pids = frame["patient_id"].unique().sort().to_numpy()
+    lids = frame["lot_id"].unique().sort().to_numpy()
+    patients = _lookup(Patient, pids, ("program_id", "time_zone"))
+    lots = {lot.pk: lot for lot in Lot.objects.select_related("product").filter(pk__in=lids.tolist())}
+    for ids, known, name in ((pids, patients, "patient_id"), (lids, lots, "lot_id")):
+        unknown = [int(i) for i in ids if int(i) not in known]
+        if unknown:
+            raise InputError(name, unknown[0], f"{name} {unknown[0]} does not exist ({len(unknown)} unknown)")
+    p_program = pl.DataFrame({"patient_id": pids, "p_program": [patients[int(i)][0] for i in pids]})
+    l_program = pl.DataFrame({"lot_id": lids, "l_program": [lots[int(i)].product.program_id for i in lids]})
+    pairs = frame.select("patient_id", "lot_id").unique().join(p_program, on="patient_id").join(l_program, on="lot_id")
+    foreign = pairs.filter(pl.col("p_program") != pl.col("l_program"))
+    if foreign.height:
+        lot_id = foreign["lot_id"][0]
+        patient_id = foreign["patient_id"][0]
+        raise InputError("lot_id", lot_id, f"lot {lot_id} is not in the catalogue of patient {patient_id}")
+    if verify:
+        _verify_local(frame, {int(i): patients[int(i)][1] for i in pids})
+        _verify_mg(frame, lots)
+    return set(pairs["p_program"].unique().to_list())
+
+
+def _verify_local(frame: pl.DataFrame, zones: dict[int, str]) -> None:
+    zone_of = pl.DataFrame({"patient_id": list(zones), "zone": list(zones.values())})
+    rows = frame.select("patient_id", "taken_at", "local_date", "local_minute").with_row_index("row")
+    rows = rows.join(zone_of, on="patient_id", how="left", maintain_order="left")
+    for (zone,), part in rows.partition_by("zone", as_dict=True).items():
+        day, minute = local_columns(part["taken_at"].cast(pl.Int64).to_numpy(), str(zone))
+        wrong = (part["local_date"].to_numpy() != day) | (part["local_minute"].to_numpy() != minute)
+        if wrong.any():
+            i = int(np.flatnonzero(wrong)[0])
+            raise InputError(
+                "local_date",
+                str(part["local_date"][i]),
+                f"row {part['row'][i]}: local_date/local_minute do not match taken_at in {zone} "
+                f"(expected {day[i]} minute {minute[i]})",
+            )
+
+
+def _verify_mg(frame: pl.DataFrame, lots: Mapping[int, Lot]) -> None:
+    rows = frame.select("lot_id", "unit", "amount", *MG_COLUMNS).with_row_index("row")
+    for (lot_id, unit), part in rows.partition_by("lot_id", "unit", as_dict=True).items():
+        expected = lot_mg_columns(lots[int(lot_id)], part["amount"].to_numpy(), str(unit))
+        for name in MG_COLUMNS:
+            got = part[name]
+            want = expected[name]
+            if name == "basis":
+                same = got.to_numpy() == want
+            else:
+                values = got.cast(pl.Float64).fill_null(np.nan).to_numpy()
+                same = (values == want) | (np.isnan(values) & np.isnan(want))
+            if not same.all():
+                i = int(np.flatnonzero(~same)[0])
+                raise InputError(
+                    name,
+                    got[i],
+                    f"row {part['row'][i]}: {name} does not match lot {lot_id} ({unit}): expected {want[i]!r}",
+                )
+
+
+def _copy_postgresql(frame: pl.DataFrame, table: str, columns: Sequence[str]) -> None:
+    raw = connection.connection
+    assert raw is not None
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv)"
+    with raw.cursor() as cur, cur.copy(sql) as copy:
+        for chunk in frame.iter_slices(CHUNK_ROWS):
+            buf = io.BytesIO()
+            # Nulls are written as unquoted empty fields (NULL in COPY csv), empty strings as "".
+            chunk.write_csv(buf, include_header=False, null_value="")
+            copy.write(buf.getbuffer())
+
+
+def _executemany_sqlite(frame: pl.DataFrame, table: str, columns: Sequence[str]) -> None:
+    # Django stores SQLite datetimes as str(naive UTC datetime): no "T", no ".000000" when whole.
+    taken = pl.col("taken_at").dt.replace_time_zone(None)
+    whole = pl.col("taken_at").dt.microsecond() == 0
+    text = frame.with_columns(
+        pl.when(whole)
+        .then(taken.dt.strftime("%Y-%m-%d %H:%M:%S"))
+        .otherwise(taken.dt.strftime("%Y-%m-%d %H:%M:%S%.6f"))
+        .alias("taken_at"),
+        pl.col("local_date").cast(pl.String),
+        pl.col("enhanced").cast(pl.Int8),
+        pl.col("created_at").dt.replace_time_zone(None).dt.strftime("%Y-%m-%d %H:%M:%S%.6f"),
+    )
+    raw = connection.connection
+    assert raw is not None
+    width, per = len(columns), SQLITE_ROWS_PER_STATEMENT
+    row = "(" + ", ".join("?" * width) + ")"
+    insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+    for chunk in text.iter_slices(CHUNK_ROWS):
+        values = np.empty((chunk.height, width), dtype=object)
+        for j, name in enumerate(chunk.columns):
+            values[:, j] = chunk[name].to_list()
+        batched = chunk.height - chunk.height % per
+        raw.executemany(insert + ", ".join([row] * per), values[:batched].reshape(-1, per * width).tolist())
+        raw.executemany(insert + row, values[batched:].tolist())
+
+
+def validate_dose_columns(
+    columns: Mapping[str, Any], *, verify: bool = True, now: dt.datetime | None = None
+) -> tuple[pl.DataFrame, set[int]]:
+    """Run every check of ``load_dose_columns`` without writing (a dry run).
+
+    Returns the typed frame and the ids of the programs the doses belong to; raises InputError
+    naming the first bad row.
+    """
+    frame = _frame(columns)
+    if frame.height == 0:
+        return frame, set()
+    _check_constraints(frame, now or timezone.now())
+    return frame, _check_references(frame, verify)
+
+
+def load_dose_columns(
+    *,
+    actor: Actor,
+    columns: Mapping[str, Any],
+    refresh: bool = True,
+    verify: bool = True,
+    now: dt.datetime | None = None,
+) -> int:
+    """Insert doses given as columns (see ``DOSE_COLUMNS`` and the module docstring) in one transaction.
+
+    Writes one ``dose.bulk_load`` audit event and, with ``refresh``, rebuilds the registry-wide
+    ``DailyExposure`` (``actions.refresh_daily_exposure()``). All-or-nothing: an InputError (bad
+    row, named by its index) or IntegrityError (key already stored) writes nothing. Returns the
+    number of doses inserted.
+    """
+    now = now or timezone.now()
+    table = Dose._meta.db_table
+    column_of = {f.attname: str(f.column) for f in Dose._meta.concrete_fields}
+    db_columns = [column_of[name] for name in (*DOSE_COLUMNS, "created_at")]
+    with transaction.atomic():
+        frame, programs = validate_dose_columns(columns, verify=verify, now=now)
+        if frame.height == 0:
+            return 0
+        frame = frame.with_columns(pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("created_at"))
+        # The raw connection raises DB-API errors; re-raise them as django.db errors (IntegrityError...).
+        with connection.wrap_database_errors:
+            if connection.vendor == "postgresql":
+                _copy_postgresql(frame, table, db_columns)
+            elif connection.vendor == "sqlite":
+                _executemany_sqlite(frame, table, db_columns)
+            else:  # pragma: no cover
+                raise NotImplementedError(f"bulk load is not implemented for {connection.vendor}")
+        if refresh:
+            actions.refresh_daily_exposure()
+        record(
+            actor,
+            "dose.bulk_load",
+            object_type="dose",
+            program_id=next(iter(programs)) if len(programs) == 1 else None,
+            detail={
+                "rows": frame.height,
+                "patients": frame["patient_id"].n_unique(),
+                "programs": sorted(programs),
+                "verified": verify,
+                "refreshed": refresh,
+            },
+        )
+    return frame.height

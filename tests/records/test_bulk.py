@@ -1,0 +1,343 @@
+"""Set-based bulk loading (records.bulk): columns in, doses, daily exposure and one audit event out.
+
+Runs on whatever database is configured (SQLite, or PostgreSQL through COPY when DATABASE_URL is set).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+from django.db import IntegrityError, connection
+
+from kratomwatch.audit.log import verify_chain
+from kratomwatch.audit.models import AuditEvent
+from kratomwatch.core import units
+from kratomwatch.core.errors import InputError
+from kratomwatch.records import actions, bulk
+from kratomwatch.records.models import DailyExposure, Dose, Patient
+
+REPO = Path(__file__).resolve().parents[2]
+LEAF = units.LeafContent(units.Range(16.4, 13.3, 19.5))
+DEFAULT_TSP = units.Range(2.5, 1.5, 3.5)
+
+
+@pytest.fixture
+def registry(db: Any, system: Any) -> Any:
+    from benchmarks import generate
+
+    return generate.make_registry(actor=system, patients=9, days=12, seed=7, slug="bulk")
+
+
+def copy_columns(reg: Any) -> dict[str, Any]:
+    out = {}
+    for name, value in reg.columns.items():
+        out[name] = value.to_numpy().copy() if hasattr(value, "to_numpy") else np.array(value, copy=True)
+    return out
+
+
+def bulk_events() -> int:
+    return AuditEvent.objects.filter(action="dose.bulk_load").count()
+
+
+# --- vectorized mg equals the scalar standardization ----------------------------------------
+
+POTENCIES = [
+    units.Potency(units.Form.LEAF_POWDER, units.Certificate(15.0, 0.2, units.ContentUnit.PER_G)),
+    units.Potency(units.Form.LEAF_POWDER, units.Certificate(13.7, 0.31, units.ContentUnit.PER_G), None, 2.2),
+    units.Potency(units.Form.LEAF_POWDER),
+    units.Potency(units.Form.CRUSHED_LEAF, None, None, 1.9),
+    units.Potency(units.Form.CAPSULE, None, 500.0),
+    units.Potency(units.Form.CAPSULE, units.Certificate(8.0, 0.4, units.ContentUnit.PER_UNIT), 500.0),
+    units.Potency(units.Form.CAPSULE, units.Certificate(22.0, 0.1, units.ContentUnit.PER_G), 650.0),
+    units.Potency(units.Form.LIQUID_EXTRACT, units.Certificate(10.0, 1.0, units.ContentUnit.PER_ML)),
+    units.Potency(units.Form.LIQUID_EXTRACT),
+    units.Potency(units.Form.TABLET, units.Certificate(5.0, 0.0, units.ContentUnit.PER_UNIT, {"paynantheine": 1.0})),
+    units.Potency(units.Form.SEVEN_OH_PRODUCT, units.Certificate(0.0, 0.0, units.ContentUnit.PER_UNIT)),
+    units.Potency(units.Form.OTHER, units.Certificate(3.0, 0.5, units.ContentUnit.PER_ML)),
+]
+
+
+def scalar_columns(mg: units.DoseMg) -> dict[str, Any]:
+    """The stored mg columns of one dose, as the per-dose write path derives them from ``DoseMg``."""
+    rng = mg.mitragynine_range
+    return {
+        "mitragynine_mg": mg.mitragynine_mg,
+        "seven_oh_mg": mg.seven_oh_mg,
+        "basis": mg.basis.value,
+        "mitragynine_low_mg": rng.low if rng else None,
+        "mitragynine_high_mg": rng.high if rng else None,
+        "seven_oh_share_percent": mg.seven_oh_share_percent,
+        "enhanced": mg.enhanced,
+    }
+
+
+def as_scalar(value: Any) -> Any:
+    if isinstance(value, str | np.str_):
+        return str(value)
+    return None if math.isnan(value) else float(value)
+
+
+@pytest.mark.parametrize("default", [DEFAULT_TSP, None])
+@pytest.mark.parametrize(
+    "potency", POTENCIES, ids=lambda p: f"{p.form.value}-{p.certificate and p.certificate.content_unit}"
+)
+def test_dose_mg_columns_equal_compute_dose_mg(potency: units.Potency, default: Any) -> None:
+    rng = np.random.default_rng(3)
+    compared = 0
+    for unit in sorted(units.ALLOWED_UNITS[potency.form]):
+        amounts = np.round(rng.uniform(0.001, units.MAX_AMOUNT[unit], 40), 3)
+        got = bulk.dose_mg_columns(amounts, unit, potency, leaf_reference=LEAF, volumetric_default=default)
+        for i, amount in enumerate(amounts.tolist()):
+            want = scalar_columns(
+                units.compute_dose_mg(amount, unit, potency, leaf_reference=LEAF, volumetric_default=default)
+            )
+            row = {name: as_scalar(got[name][i]) for name in bulk.MG_COLUMNS}
+            if want["enhanced"] is not None:
+                want["enhanced"] = float(want["enhanced"])
+            assert row == want, (unit, amount)  # exact: the same float operations in the same order
+            compared += 1
+    assert compared >= 40
+
+
+def test_dose_mg_columns_reject_like_check_amount() -> None:
+    leaf = units.Potency(units.Form.LEAF_POWDER)
+    with pytest.raises(units.UnitFormMismatch):
+        bulk.dose_mg_columns([1.0], "mL", leaf, leaf_reference=LEAF, volumetric_default=DEFAULT_TSP)
+    with pytest.raises(units.ImplausibleAmount):
+        bulk.dose_mg_columns([3.0, 0.0], "g", leaf, leaf_reference=LEAF, volumetric_default=DEFAULT_TSP)
+    with pytest.raises(units.ImplausibleAmount):
+        bulk.dose_mg_columns([3.0, 500.0], "g", leaf, leaf_reference=LEAF, volumetric_default=DEFAULT_TSP)
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+def test_bulk_load_writes_doses_daily_exposure_and_one_audit_event(registry: Any, system: Any) -> None:
+    before = AuditEvent.objects.count()
+    n = bulk.load_dose_columns(actor=system, columns=registry.columns)
+    assert n == registry.n_doses == Dose.objects.count()
+    assert 9 * 12 <= n <= 9 * 12 * 4
+    # Every patient-day has 1-4 doses, so every patient-day has one daily row.
+    assert DailyExposure.objects.count() == 9 * 12
+    assert AuditEvent.objects.count() == before + 1
+    event = AuditEvent.objects.order_by("-id").first()
+    assert event is not None and event.action == "dose.bulk_load"
+    assert event.detail["rows"] == n and event.detail["patients"] == 9 and event.detail["refreshed"] is True
+    assert event.program_id == registry.program.pk
+    assert verify_chain().ok
+
+
+def test_stored_mg_and_local_day_equal_the_per_dose_write_path(registry: Any, system: Any) -> None:
+    bulk.load_dose_columns(actor=system, columns=registry.columns)
+    bases = set(Dose.objects.values_list("basis", flat=True))
+    assert bases == {"certificate", "estimated", "unknown"}
+    every_fifth = list(Dose.objects.order_by("id").values_list("id", flat=True))[::5]
+    sample = Dose.objects.select_related("patient", "lot__product").filter(id__in=every_fifth)
+    assert len(sample) >= 20
+    for dose in sample:
+        mg = actions.compute_mg(dose.amount, units.Unit(dose.unit), actions.lot_potency(dose.lot))
+        stored = {name: getattr(dose, name) for name in bulk.MG_COLUMNS}
+        assert stored == scalar_columns(mg), dose.pk  # exact, also after the database round trip
+        local = dose.taken_at.astimezone(ZoneInfo(dose.patient.time_zone))
+        assert (dose.local_date, dose.local_minute) == (local.date(), local.hour * 60 + local.minute)
+
+
+def test_daily_exposure_equals_python_recomputation(registry: Any, system: Any) -> None:
+    bulk.load_dose_columns(actor=system, columns=registry.columns)
+    for patient_id in registry.patient_ids[[0, 4, 8]].tolist():
+        days: dict[dt.date, list[Dose]] = defaultdict(list)
+        for dose in Dose.objects.filter(patient_id=patient_id):
+            days[dose.local_date].append(dose)
+        stored = {d.day: d for d in DailyExposure.objects.filter(patient_id=patient_id)}
+        assert set(stored) == set(days) and len(days) == 12
+        for day, doses in days.items():
+            row = stored[day]
+            assert row.mitragynine_mg == pytest.approx(sum(d.mitragynine_mg or 0.0 for d in doses), rel=1e-12)
+            assert row.seven_oh_mg == pytest.approx(sum(d.seven_oh_mg or 0.0 for d in doses), rel=1e-12)
+            assert row.doses == len(doses)
+            assert row.unknown_doses == sum(d.basis == "unknown" for d in doses)
+            assert row.estimated_doses == sum(d.basis == "estimated" for d in doses)
+            assert row.first_dose_minute == min(d.local_minute for d in doses)
+
+
+def test_without_refresh_daily_exposure_is_untouched(registry: Any, system: Any) -> None:
+    n = bulk.load_dose_columns(actor=system, columns=registry.columns, refresh=False)
+    assert Dose.objects.count() == n > 0
+    assert DailyExposure.objects.count() == 0
+    assert AuditEvent.objects.order_by("-id").first().detail["refreshed"] is False
+
+
+def test_a_key_already_stored_aborts_the_whole_load(registry: Any, system: Any) -> None:
+    n = bulk.load_dose_columns(actor=system, columns=registry.columns)
+    events = bulk_events()
+    with pytest.raises(IntegrityError):
+        bulk.load_dose_columns(actor=system, columns=registry.columns)
+    assert Dose.objects.count() == n
+    assert bulk_events() == events
+
+
+def _corrupt(reg: Any, what: str, request: Any) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    cols = copy_columns(reg)
+    kwargs: dict[str, Any] = {}
+    i = 5
+    if what == "mg":
+        i = int(np.flatnonzero(~np.isnan(cols["mitragynine_mg"]))[3])
+        cols["mitragynine_mg"][i] = np.nextafter(cols["mitragynine_mg"][i], np.inf)
+        field = "mitragynine_mg"
+    elif what == "local_date":
+        cols["local_date"][i] += np.timedelta64(1, "D")
+        field = "local_date"
+    elif what == "foreign_lot":
+        cols["lot_id"][i] = request.getfixturevalue("world").leaf_cert_lot.pk  # another program's lot
+        field = "lot_id"
+    elif what == "unknown_patient":
+        cols["patient_id"][i] = int(cols["patient_id"].max()) + 1000
+        field = "patient_id"
+    elif what == "duplicate_key":
+        same = np.flatnonzero(cols["patient_id"] == cols["patient_id"][0])
+        cols["idempotency_key"][same[1]] = cols["idempotency_key"][same[0]]
+        field = "idempotency_key"
+    elif what == "future":
+        kwargs["now"] = dt.datetime.combine(reg.start + dt.timedelta(days=3), dt.time(), tzinfo=dt.UTC)
+        field = "taken_at"
+    elif what == "amount":
+        cols["amount"][i] = -1.0
+        field = "amount"
+    else:  # basis says unknown but mg is present
+        cols["basis"] = cols["basis"].astype(object)
+        i = int(np.flatnonzero(cols["basis"] == "certificate")[0])
+        cols["basis"][i] = "unknown"
+        field = "mitragynine_mg"
+    return cols, field, kwargs
+
+
+@pytest.mark.parametrize(
+    "what",
+    ["mg", "local_date", "foreign_lot", "unknown_patient", "duplicate_key", "future", "amount", "basis"],
+)
+def test_bad_rows_are_rejected_and_nothing_is_written(registry: Any, system: Any, request: Any, what: str) -> None:
+    cols, field, kwargs = _corrupt(registry, what, request)
+    events = AuditEvent.objects.count()
+    with pytest.raises(InputError) as info:
+        bulk.load_dose_columns(actor=system, columns=cols, **kwargs)
+    assert info.value.field == field
+    assert Dose.objects.count() == 0 and DailyExposure.objects.count() == 0
+    assert AuditEvent.objects.count() == events
+
+
+def test_missing_or_ragged_columns_are_rejected(registry: Any, system: Any) -> None:
+    cols = copy_columns(registry)
+    del cols["enhanced"]
+    with pytest.raises(InputError, match="missing columns"):
+        bulk.load_dose_columns(actor=system, columns=cols)
+    cols = copy_columns(registry)
+    cols["amount"] = cols["amount"][:-1]
+    with pytest.raises(InputError, match="differ in length"):
+        bulk.load_dose_columns(actor=system, columns=cols)
+    assert Dose.objects.count() == 0
+
+
+def test_empty_load_writes_nothing(db: Any, system: Any) -> None:
+    empty = {name: np.array([]) for name in bulk.DOSE_COLUMNS}
+    assert bulk.load_dose_columns(actor=system, columns=empty) == 0
+    assert bulk_events() == 0
+
+
+def test_database_matches_the_configured_vendor(db: Any) -> None:
+    url = os.environ.get("DATABASE_URL", "")
+    assert connection.vendor == ("postgresql" if url.startswith(("postgres://", "postgresql://")) else "sqlite")
+
+
+# --- patients -------------------------------------------------------------------------------
+
+
+def test_load_patients_validates_and_audits(db: Any, system: Any) -> None:
+    program = actions.create_program(actor=system, slug="bp", name="Bulk patients")
+    ids = bulk.load_patients(
+        actor=system,
+        program=program,
+        codes=["BP-1", "BP-2", "BP-3"],
+        birth_years=[1970, 1985, 2001],
+        sexes=["female", "male", "female"],
+        time_zones="Europe/London",
+        jurisdictions="gb",
+    )
+    assert len(ids) == 3 and len(set(ids.tolist())) == 3
+    stored = Patient.objects.get(pk=int(ids[1]))
+    assert (stored.code, stored.birth_year, stored.jurisdiction) == ("BP-2", 1985, "GB")
+    event = AuditEvent.objects.order_by("-id").first()
+    assert event.action == "patient.bulk_load" and event.detail == {"rows": 3}
+    for bad, error in [
+        ({"codes": ["BP-1", "BP-9", "BP-8"]}, actions.Conflict),
+        ({"codes": ["BP-7", "BP-7", "BP-8"]}, actions.Conflict),
+        ({"time_zones": "Mars/Olympus"}, InputError),
+        ({"birth_years": [1970, 1850, 2001]}, InputError),
+        ({"codes": ["BP 7", "BP-8", "BP-9"]}, InputError),
+    ]:
+        args: dict[str, Any] = {
+            "codes": ["BP-7", "BP-8", "BP-9"],
+            "birth_years": [1970, 1985, 2001],
+            "sexes": "male",
+            "time_zones": "Asia/Bangkok",
+            "jurisdictions": "TH",
+        } | bad
+        with pytest.raises(error):
+            bulk.load_patients(actor=system, program=program, **args)
+    assert Patient.objects.filter(program=program).count() == 3
+
+
+# --- benchmark smoke ------------------------------------------------------------------------
+
+
+def _postgres_test_url() -> str:
+    s = connection.settings_dict
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
+    return f"postgres://{auth}@{s['HOST'] or 'localhost'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def test_benchmark_quick_run_writes_the_report(db: Any, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KRATOMWATCH_BENCH_POSTGRES_URL")}
+    env["KRATOMWATCH_HOME"] = str(tmp_path)
+    vendors = ["sqlite"]
+    if connection.vendor == "postgresql":  # a fresh schema in the test database, dropped afterwards
+        env["KRATOMWATCH_BENCH_POSTGRES_URL"] = _postgres_test_url()
+        vendors.append("postgresql")
+    out = tmp_path / "bench.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--quick", "--out", str(out)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["parameters"]["quick"] is True and report["machine"]["cpus"] >= 1
+    assert set(report["results"]) == set(vendors)
+    for vendor in vendors:
+        result = report["results"][vendor]
+        assert result["vendor"] == vendor
+        assert (result["registry"]["patients"], result["registry"]["days"]) == (200, 30)
+        load = result["bulk_load"]
+        assert load["rows"] == result["registry"]["dose_rows"] >= 200 * 30
+        assert load["seconds"] > 0 and load["rows_per_second"] > 0 and isinstance(load["pass"], bool)
+        assert load["target_rows_per_second"] == {"sqlite": 100_000, "postgresql": 300_000}[vendor]
+        rebuild = result["daily_exposure_rebuild"]
+        assert rebuild["daily_rows"] == 200 * 30 and rebuild["target_seconds"] == 5.0
+        assert rebuild["at_target_size"] is False and isinstance(rebuild["pass"], bool)
+        for phase in ("empty_table", "replace_all"):
+            assert rebuild[phase]["rows"] == 200 * 30
+            assert {"seconds", "python_heap_peak_mb", "process_rss_peak_delta_mb"} <= set(rebuild[phase])
+    assert not list((tmp_path / "var" / "bench").glob("*.sqlite3"))  # the fresh database is removed
