@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "kratomwatch.audit",
     "kratomwatch.records",
     "kratomwatch.assessments",
+    "kratomwatch.consent",
     "kratomwatch.web",
 ]
 

@@ -7,5 +7,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("assessments/", include("kratomwatch.assessments.urls")),
+    path("consent/", include("kratomwatch.consent.urls")),
     path("", include("kratomwatch.web.urls")),
 ]

@@ -120,3 +120,7 @@ api.add_router("/", _assessments.router)
 from kratomwatch.api import knowledge as _knowledge  # noqa: E402
 
 api.add_router("/", _knowledge.router)
+
+from kratomwatch.api import consent as _consent  # noqa: E402
+
+api.add_router("/", _consent.router)
