@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "kratomwatch.records",
     "kratomwatch.assessments",
     "kratomwatch.consent",
+    "kratomwatch.careplans",
     "kratomwatch.web",
 ]
 

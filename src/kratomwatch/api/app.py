@@ -124,3 +124,7 @@ api.add_router("/", _knowledge.router)
 from kratomwatch.api import consent as _consent  # noqa: E402
 
 api.add_router("/", _consent.router)
+
+from kratomwatch.api import careplans as _careplans  # noqa: E402
+
+api.add_router("/", _careplans.router)
