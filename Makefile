@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export KRATOMWATCH_HOME ?= $(CURDIR)
 
-.PHONY: install run test lint typecheck imports pytest pytest-postgres bench clean
+.PHONY: install run test lint typecheck imports axe pytest pytest-postgres bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -30,11 +30,17 @@ typecheck: install
 imports: install
 	$(BIN)/lint-imports
 
-pytest: install
-	env -u DATABASE_URL $(BIN)/pytest -p no:cacheprovider
+# Browser tests run wherever Debian's Chromium is installed; they inject axe-core from the npm registry.
+AXE := node_modules/axe-core/axe.min.js
+axe:
+	@if [ -x /usr/bin/chromium ] && [ ! -f $(AXE) ]; then npm install --no-save --no-audit --no-fund axe-core@4.14.1; fi
+
+pytest: install axe
+	mkdir -p var
+	env -u DATABASE_URL $(BIN)/pytest -p no:cacheprovider --junitxml=var/junit-sqlite.xml
 
 # Runs the whole suite again on PostgreSQL when KRATOMWATCH_TEST_POSTGRES_URL is set.
-pytest-postgres: install
+pytest-postgres: install axe
 	@if [ -n "$$KRATOMWATCH_TEST_POSTGRES_URL" ]; then \
 	  mkdir -p var && DATABASE_URL="$$KRATOMWATCH_TEST_POSTGRES_URL" $(BIN)/pytest -p no:cacheprovider \
 	    --junitxml=var/junit-postgres.xml; \

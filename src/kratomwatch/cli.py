@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kratomwatch import cli_knowledge, program_defaults
+from kratomwatch import cli_alerts, cli_audit, cli_knowledge, program_defaults
 from kratomwatch.core import units
 from kratomwatch.core.errors import InputError
 
@@ -464,6 +464,8 @@ def dose(
 
 
 cli_knowledge.register(app)
+cli_alerts.register(app)
+cli_audit.register(app)
 
 
 def main() -> None:

@@ -4,12 +4,15 @@
 * ``KRATOMWATCH_SECRET_KEY`` is required when ``KRATOMWATCH_DEBUG`` is off; a development key is
   generated per checkout otherwise (never committed).
 * ``KRATOMWATCH_ALLOWED_HOSTS`` is a comma-separated list.
+* ``KRATOMWATCH_REQUIRE_2FA`` (default: on unless ``KRATOMWATCH_DEBUG`` is on) makes clinicians, program
+  admins and staff enrol and verify a TOTP device before they see any page (docs/security.md).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -60,10 +63,15 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ninja",  # serves the Swagger UI assets locally (no CDN, no inline script: CSP-compatible)
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "kratomwatch.accounts",
     "kratomwatch.audit",
     "kratomwatch.records",
     "kratomwatch.assessments",
+    "kratomwatch.alerts",
     "kratomwatch.consent",
     "kratomwatch.careplans",
     "kratomwatch.web",
@@ -71,12 +79,24 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "kratomwatch.web.security.SecurityHeadersMiddleware",
+    "kratomwatch.web.security.RemoteAddrMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "kratomwatch.web.security.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # django-axes must come last: it turns a lockout raised during authentication into a 429 page.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses authentication for a locked-out username+address before the password is checked.
+    "kratomwatch.accounts.backends.ThrottledBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "kratomwatch.urls"
@@ -137,6 +157,20 @@ LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
 
+# Login throttling (django-axes): the 5th failure within the cool-off window locks that username from that
+# address; every attempt while locked (even with the right password) is refused with 429 until it expires.
+AXES_FAILURE_LIMIT = int(os.environ.get("KRATOMWATCH_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("KRATOMWATCH_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
+AXES_SENSITIVE_PARAMETERS = ["password", "otp_token", "token"]
+
+# Two-factor authentication (django-otp TOTP). Required for clinicians, program admins and staff unless
+# turned off; off by default only in DEBUG so the `make run` demo logins work without a phone.
+KRATOMWATCH_REQUIRE_2FA = _env_bool("KRATOMWATCH_REQUIRE_2FA", not DEBUG)
+OTP_TOTP_ISSUER = "kratomwatch"
+
 # Security: strict by default in production, relaxed only for local DEBUG over plain HTTP.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -144,6 +178,15 @@ CSRF_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Content-Security-Policy and Permissions-Policy are set by kratomwatch.web.security.SecurityHeadersMiddleware.
+KRATOMWATCH_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+KRATOMWATCH_PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()"
+)
 if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -152,6 +195,7 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_AGE = int(os.environ.get("KRATOMWATCH_SESSION_SECONDS", str(8 * 3600)))
 
 # kratomwatch program settings (documented in docs/architecture.md). These are program choices,
 # not published evidence, and are labelled as such wherever they are shown.

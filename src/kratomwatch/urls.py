@@ -8,5 +8,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("assessments/", include("kratomwatch.assessments.urls")),
     path("consent/", include("kratomwatch.consent.urls")),
+    path("account/", include("kratomwatch.accounts.urls")),
+    path("audit/", include("kratomwatch.audit.urls")),
     path("", include("kratomwatch.web.urls")),
 ]

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, connection, transaction
 
 from kratomwatch.audit.log import verify_chain
 from kratomwatch.audit.models import AuditEvent
@@ -187,6 +187,90 @@ def test_a_key_already_stored_aborts_the_whole_load(registry: Any, system: Any) 
     assert bulk_events() == events
 
 
+def _dose_schema() -> set[tuple[str, str]]:
+    """Names and definitions of the dose table's constraints and indexes (PostgreSQL)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'records_dose'::regclass"
+        )
+        found = {(str(n), str(d)) for n, d in cur.fetchall()}
+        cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'records_dose'")
+        return found | {(str(n), str(d)) for n, d in cur.fetchall()}
+
+
+def test_fast_initial_load_stores_the_same_and_restores_every_constraint(registry: Any, system: Any) -> None:
+    schema = _dose_schema() if connection.vendor == "postgresql" else set()
+    n = bulk.load_dose_columns(actor=system, columns=registry.columns, fast_initial_load=True)
+    assert n == registry.n_doses == Dose.objects.count()
+    assert DailyExposure.objects.count() == 9 * 12
+    assert AuditEvent.objects.order_by("-id").first().detail["fast_initial_load"] is True
+    if connection.vendor == "postgresql":
+        assert _dose_schema() == schema
+        assert any(d.startswith("FOREIGN KEY (patient_id)") for _, d in schema)
+        assert any(d.startswith("FOREIGN KEY (lot_id)") for _, d in schema)
+    # The restored constraints are enforced again: a key already stored, an unknown patient.
+    with pytest.raises(IntegrityError):
+        bulk.load_dose_columns(actor=system, columns=registry.columns)
+    dose = Dose.objects.order_by("id").first()
+    assert dose is not None
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Dose.objects.filter(pk=dose.pk).update(patient_id=int(registry.patient_ids.max()) + 1000)
+        with connection.cursor() as cur:  # the FKs are deferred: check them now
+            cur.execute("SET CONSTRAINTS ALL IMMEDIATE" if connection.vendor == "postgresql" else "SELECT 1")
+        if connection.vendor == "sqlite":
+            connection.check_constraints(table_names=["records_dose"])
+
+
+def test_fast_initial_load_refuses_a_table_with_doses(registry: Any, system: Any) -> None:
+    cols = copy_columns(registry)
+    first = cols["patient_id"] == cols["patient_id"][0]
+    bulk.load_dose_columns(actor=system, columns={k: v[first] if v.ndim else v for k, v in cols.items()})
+    rest = {k: v[~first] if v.ndim else v for k, v in cols.items()}
+    if connection.vendor == "postgresql":
+        with pytest.raises(InputError, match="empty"):
+            bulk.load_dose_columns(actor=system, columns=rest, fast_initial_load=True)
+        assert Dose.objects.count() == int(first.sum())
+    else:  # no-op on SQLite
+        bulk.load_dose_columns(actor=system, columns=rest, fast_initial_load=True)
+        assert Dose.objects.count() == registry.n_doses
+
+
+def test_bad_rows_abort_a_fast_initial_load(registry: Any, system: Any) -> None:
+    cols = copy_columns(registry)
+    cols["amount"][5] = -1.0
+    with pytest.raises(InputError):
+        bulk.load_dose_columns(actor=system, columns=cols, fast_initial_load=True)
+    assert Dose.objects.count() == 0
+
+
+def test_partial_refresh_equals_the_full_rebuild(registry: Any, system: Any) -> None:
+    bulk.load_dose_columns(actor=system, columns=registry.columns)
+
+    def rows() -> list[tuple[Any, ...]]:
+        return list(DailyExposure.objects.order_by("patient_id", "day").values_list(*FIELDS))
+
+    full = rows()
+    last = max(day for _, day, *_ in full)
+    DailyExposure.objects.filter(day=last).delete()
+    ids = registry.patient_ids.tolist()
+    assert actions.refresh_daily_exposure(patient_ids=ids, days=[last]) == 9
+    assert rows() == full
+    assert actions.refresh_daily_exposure() == len(full)
+    assert rows() == full
+
+
+FIELDS = (
+    "patient_id",
+    "day",
+    "mitragynine_mg",
+    "seven_oh_mg",
+    "doses",
+    "unknown_doses",
+    "estimated_doses",
+    "first_dose_minute",
+)
+
+
 def _corrupt(reg: Any, what: str, request: Any) -> tuple[dict[str, Any], str, dict[str, Any]]:
     cols = copy_columns(reg)
     kwargs: dict[str, Any] = {}
@@ -334,6 +418,8 @@ def test_benchmark_quick_run_writes_the_report(db: Any, tmp_path: Path) -> None:
         assert load["rows"] == result["registry"]["dose_rows"] >= 200 * 30
         assert load["seconds"] > 0 and load["rows_per_second"] > 0 and isinstance(load["pass"], bool)
         assert load["target_rows_per_second"] == {"sqlite": 100_000, "postgresql": 300_000}[vendor]
+        assert load["fast_initial_load"] is (vendor == "postgresql")
+        assert result["daily_exposure_incremental"]["rows"] == 200  # every patient doses every day
         rebuild = result["daily_exposure_rebuild"]
         assert rebuild["daily_rows"] == 200 * 30 and rebuild["target_seconds"] == 5.0
         assert rebuild["at_target_size"] is False and isinstance(rebuild["pass"], bool)

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class AccountsConfig(AppConfig):
     name = "kratomwatch.accounts"
     label = "accounts"
+
+    def ready(self) -> None:
+        from kratomwatch.accounts import signals
+
+        signals.connect()

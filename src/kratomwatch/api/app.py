@@ -125,6 +125,10 @@ from kratomwatch.api import consent as _consent  # noqa: E402
 
 api.add_router("/", _consent.router)
 
+from kratomwatch.api import alerts as _alerts  # noqa: E402
+
+api.add_router("/", _alerts.router)
+
 from kratomwatch.api import careplans as _careplans  # noqa: E402
 
 api.add_router("/", _careplans.router)

@@ -153,6 +153,9 @@ def record_assessment(
         patient_code=patient.code,
         detail={"instrument": definition.id, "version": definition.version, "source": source},
     )
+    from kratomwatch.alerts.actions import evaluate_patient
+
+    evaluate_patient(actor=actor, patient=patient)
     return assessment
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +16,34 @@ from kratomwatch.audit.models import AuditEvent
 
 GENESIS = "0" * 64
 _LOCK_KEY = 0x6B77_6175  # "kwau": one advisory lock serializes the hash chain on PostgreSQL
+
+# The client address of the web request being served (set by kratomwatch.web.security.RemoteAddrMiddleware),
+# so reads audited deep inside records.access carry it without every caller passing it along.
+_remote_addr: ContextVar[str | None] = ContextVar("kratomwatch_remote_addr", default=None)
+
+
+def clean_ip(value: str | None) -> str | None:
+    """A valid IPv4/IPv6 address, or None (never store a malformed header value)."""
+    if not value:
+        return None
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
+
+
+def current_remote_addr() -> str | None:
+    return _remote_addr.get()
+
+
+@contextmanager
+def remote_addr_context(addr: str | None) -> Iterator[None]:
+    """Attribute every Actor.of() inside the block to ``addr``."""
+    token = _remote_addr.set(clean_ip(addr))
+    try:
+        yield
+    finally:
+        _remote_addr.reset(token)
 
 
 @dataclass(frozen=True)
@@ -28,7 +60,9 @@ class Actor:
 
     @classmethod
     def of(cls, user: Any, remote_addr: str | None = None) -> Actor:
-        return cls(user=user, label=user.get_username(), remote_addr=remote_addr)
+        """The actor for ``user``; the address defaults to the current web request's (if any)."""
+        addr = clean_ip(remote_addr) if remote_addr is not None else current_remote_addr()
+        return cls(user=user, label=user.get_username(), remote_addr=addr)
 
 
 def record(

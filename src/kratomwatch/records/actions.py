@@ -460,6 +460,9 @@ def record_dose(*, actor: Actor, patient: Patient, dose: DoseIn, now: dt.datetim
         patient_code=patient.code,
         detail={"basis": new.basis, "source": new.source},
     )
+    from kratomwatch.alerts.actions import evaluate_patient
+
+    evaluate_patient(actor=actor, patient=patient)
     return new, True
 
 
@@ -546,6 +549,9 @@ def import_doses(
                 "patients": sorted({d.patient.code for d in fresh})[:200],
             },
         )
+        from kratomwatch.alerts.actions import evaluate_patient
+
+        evaluate_patient(actor=actor, patients=list({d.patient_id: d.patient for d in fresh}.values()))
     return result
 
 
@@ -566,6 +572,11 @@ def refresh_daily_exposure(*, patient_ids: Iterable[int] | None = None, days: It
 
     With no arguments the whole registry is rebuilt; otherwise only the given patients (and days).
     Returns the number of daily rows written.
+
+    The whole-registry rebuild on PostgreSQL empties the table with ``TRUNCATE`` instead of
+    ``DELETE``: transactional (a failure restores the old rows), no dead tuples left for VACUUM,
+    and the INSERT writes into fresh files. The cost is an ACCESS EXCLUSIVE lock until commit:
+    readers of ``DailyExposure`` wait for the rebuild instead of seeing the previous rows.
     """
     where, params = "", list[Any]()
     if patient_ids is not None:
@@ -581,7 +592,10 @@ def refresh_daily_exposure(*, patient_ids: Iterable[int] | None = None, days: It
             where += f" AND {{day}} IN ({', '.join(['%s'] * len(day_list))})"
             params += day_list
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute("DELETE FROM records_dailyexposure" + where.replace("{day}", "day"), params)
+        if patient_ids is None and connection.vendor == "postgresql":
+            cur.execute("TRUNCATE records_dailyexposure")
+        else:
+            cur.execute("DELETE FROM records_dailyexposure" + where.replace("{day}", "day"), params)
         cur.execute(
             f"INSERT INTO records_dailyexposure ({_DAILY_COLUMNS}) {_DAILY_SELECT}"
             + where.replace("{day}", "local_date")
@@ -621,6 +635,9 @@ def record_medication(
         program_id=patient.program_id,
         patient_code=patient.code,
     )
+    from kratomwatch.alerts.actions import evaluate_patient
+
+    evaluate_patient(actor=actor, patient=patient)
     return med
 
 
@@ -663,6 +680,9 @@ def record_lab(
         patient_code=patient.code,
         detail={"test": test},
     )
+    from kratomwatch.alerts.actions import evaluate_patient
+
+    evaluate_patient(actor=actor, patient=patient)
     return lab
 
 
@@ -707,4 +727,7 @@ def record_adverse_event(
         patient_code=patient.code,
         detail={"grade": grade, "serious": bool(criteria)},
     )
+    from kratomwatch.alerts.actions import evaluate_patient
+
+    evaluate_patient(actor=actor, patient=patient)
     return ae

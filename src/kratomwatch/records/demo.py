@@ -359,6 +359,9 @@ def _load(*, patients: int, days: int, seed: int, step: Callable[[int, int], Non
             check_password=False,
         )
     load_demo_assessments(program, now, rng)
+    from kratomwatch.alerts.actions import sweep
+
+    sweep(actor=actor, program=program, now=now)
     return {
         "program": program.name,
         "status": "created",

@@ -8,3 +8,30 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]
+
+# Patient pages (web/patient.py): the logged-in patient's own record only.
+from kratomwatch.web import patient as patient_views  # noqa: E402
+
+urlpatterns += [
+    path("me/", patient_views.home, name="patient-home"),
+    path("me/dose/", patient_views.log_dose, name="patient-dose"),
+    path("me/dose/<int:pk>/", patient_views.dose_logged, name="patient-dose-logged"),
+    path("me/side-effect/", patient_views.side_effect, name="patient-side-effect"),
+    path("me/side-effect/<int:pk>/", patient_views.side_effect_saved, name="patient-side-effect-saved"),
+    path("me/p/<str:code>/", patient_views.home, name="patient-home-code"),
+    path("me/p/<str:code>/dose/", patient_views.log_dose, name="patient-dose-code"),
+    path("me/p/<str:code>/side-effect/", patient_views.side_effect, name="patient-side-effect-code"),
+]
+
+# Clinician pages (web/clinician.py).
+from kratomwatch.web import clinician  # noqa: E402
+
+urlpatterns += [
+    path("clinic/", clinician.dashboard, name="clinic-dashboard"),
+    path("clinic/alerts/", clinician.alert_queue, name="clinic-alerts"),
+    path("clinic/alerts/<int:alert_id>/acknowledge/", clinician.alert_acknowledge, name="clinic-alert-acknowledge"),
+    path("clinic/alerts/<int:alert_id>/resolve/", clinician.alert_resolve, name="clinic-alert-resolve"),
+    path("clinic/patients/<str:code>/", clinician.patient_page, name="clinic-patient"),
+    path("clinic/patients/<str:code>/care-plan/", clinician.care_plan, name="clinic-care-plan"),
+    path("clinic/patients/<str:code>/summary.pdf", clinician.visit_summary_pdf, name="clinic-visit-summary"),
+]

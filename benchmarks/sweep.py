@@ -1,0 +1,212 @@
+"""Alert sweep benchmark: a synthetic registry of N patients x D days, then ``alerts.actions.sweep()`` twice.
+
+    python -m benchmarks.sweep --out var/bench-sweep.json [--patients 10000 --days 365] [--batch-size 2000]
+
+The registry is built with ``benchmarks.generate.make_registry`` (catalogue through ``records.actions``,
+patients through ``records.bulk.load_patients``, doses through ``records.bulk.load_dose_columns``), plus, per
+patient with ``bulk_create`` (the ``_clinical_extras`` helper below; synthetic benchmark data only): a PHQ-9
+for every patient (item 9 > 0 for 1 in 50), ALT/AST/bilirubin for 1 in 5 (Hy's law for 1 in 100), a QTc for
+1 in 10, one or two medications for 1 in 3 and a PHQ-9 schedule for 1 in 4.
+
+Runs on the configured database: SQLite by default (a fresh file under ``$KRATOMWATCH_HOME/var/bench``), or
+PostgreSQL when ``DATABASE_URL`` is set (the database should be empty; tables are created by migrate).
+Reports the seconds and peak memory (Python heap by tracemalloc, process RSS) of the first sweep and of the
+second, idempotent one. Synthetic data only; nothing here is guidance of any kind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import json
+import os
+import resource
+import sys
+import threading
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+TARGET_SECONDS = 10.0
+TARGET_SIZE = {"patients": 10_000, "days": 365}
+MEDICATIONS = ["sertraline", "alprazolam", "oxycodone", "gabapentin", "buprenorphine", "atorvastatin"]
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _measure(fn: Any) -> tuple[Any, dict[str, float]]:
+    gc.collect()
+    start = _rss()
+    peak = [start]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.005):
+            peak[0] = max(peak[0], _rss())
+
+    thread = threading.Thread(target=sample, daemon=True)
+    tracemalloc.start()
+    thread.start()
+    t0 = time.perf_counter()
+    try:
+        value = fn()
+    finally:
+        seconds = time.perf_counter() - t0
+        done.set()
+        thread.join()
+        heap = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return value, {
+        "seconds": round(seconds, 3),
+        "python_heap_peak_mb": round(heap / 2**20, 1),
+        "process_rss_peak_delta_mb": round((max(peak[0], _rss()) - start) / 2**20, 1),
+    }
+
+
+def _clinical_extras(patient_ids: Any, end: dt.date, seed: int) -> dict[str, int]:
+    """Assessments, labs, medications and schedules for the registry, bulk-created (benchmark data only)."""
+    import numpy as np
+
+    from kratomwatch.assessments.models import Assessment, Schedule
+    from kratomwatch.records.models import LabResult, Medication
+
+    rng = np.random.default_rng(seed + 1)
+    when = dt.datetime.combine(end, dt.time(12), dt.UTC)
+    ids = [int(i) for i in patient_ids]
+    assessments, labs, meds, schedules = [], [], [], []
+    for n, pid in enumerate(ids):
+        item9 = 1 if n % 50 == 0 else 0
+        answers = [int(v) for v in rng.integers(0, 3, 8)] + [item9]
+        assessments.append(
+            Assessment(
+                patient_id=pid,
+                instrument_id="phq9",
+                instrument_version="1",
+                answers=answers,
+                missing_policy="none",
+                scores={"total": float(sum(answers))},
+                total=float(sum(answers)),
+                flags=["suicidality"] if item9 else [],
+                valid=True,
+                administered_at=when - dt.timedelta(days=int(rng.integers(1, 40))),
+                source="self_report",
+            )
+        )
+        if n % 5 == 0:
+            factor = 7.0 if n % 100 == 0 else float(rng.uniform(0.4, 1.2))
+            taken = when - dt.timedelta(days=int(rng.integers(1, 60)))
+            labs += [
+                LabResult(
+                    patient_id=pid, test="alt", value=40 * factor, unit="U/L", upper_limit_normal=40, taken_at=taken
+                ),
+                LabResult(
+                    patient_id=pid, test="ast", value=30 * factor, unit="U/L", upper_limit_normal=35, taken_at=taken
+                ),
+                LabResult(
+                    patient_id=pid,
+                    test="total_bilirubin",
+                    value=1.2 * (2.5 if n % 100 == 0 else 0.6),
+                    unit="mg/dL",
+                    upper_limit_normal=1.2,
+                    taken_at=taken,
+                ),
+            ]
+        if n % 10 == 3:
+            labs.append(
+                LabResult(
+                    patient_id=pid,
+                    test="qtc",
+                    value=float(rng.uniform(400, 520)),
+                    unit="ms",
+                    upper_limit_normal=None,
+                    taken_at=when - dt.timedelta(days=5),
+                )
+            )
+        if n % 3 == 0:
+            for j in range(1 + n % 2):
+                meds.append(Medication(patient_id=pid, name=MEDICATIONS[(n + j) % len(MEDICATIONS)]))
+        if n % 4 == 0:
+            schedules.append(
+                Schedule(patient_id=pid, instrument_id="phq9", every_days=14, start=end - dt.timedelta(days=90))
+            )
+    Assessment.objects.bulk_create(assessments, batch_size=2000)
+    LabResult.objects.bulk_create(labs, batch_size=2000)
+    Medication.objects.bulk_create(meds, batch_size=2000)
+    Schedule.objects.bulk_create(schedules, batch_size=2000)
+    return {"assessments": len(assessments), "labs": len(labs), "medications": len(meds), "schedules": len(schedules)}
+
+
+def run_sweep_benchmark(patients: int, days: int, *, batch_size: int = 2000, seed: int = 20261121) -> dict[str, Any]:
+    """Build the registry in the configured (empty, migrated) database, then time two sweeps."""
+    from django.db import connection
+
+    from benchmarks.generate import make_registry
+    from kratomwatch.alerts.actions import sweep
+    from kratomwatch.alerts.models import Alert
+    from kratomwatch.audit.log import Actor
+    from kratomwatch.records import bulk
+
+    actor = Actor.system("bench-sweep")
+    end = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=2)
+    t0 = time.perf_counter()
+    registry = make_registry(actor=actor, patients=patients, days=days, seed=seed, end=end, slug="sweep")
+    rows = bulk.load_dose_columns(actor=actor, columns=registry.columns)
+    extras = _clinical_extras(registry.patient_ids, end, seed)
+    build_seconds = time.perf_counter() - t0
+    as_of = end
+    first, first_m = _measure(lambda: sweep(actor=actor, as_of=as_of, batch_size=batch_size))
+    second, second_m = _measure(lambda: sweep(actor=actor, as_of=as_of, batch_size=batch_size))
+    by_rule: dict[str, int] = {}
+    for rule_id in Alert.objects.values_list("rule_id", flat=True):
+        by_rule[rule_id] = by_rule.get(rule_id, 0) + 1
+    return {
+        "database": connection.vendor,
+        "patients": patients,
+        "days": days,
+        "doses": rows,
+        "extras": extras,
+        "batch_size": batch_size,
+        "as_of": as_of.isoformat(),
+        "build_seconds": round(build_seconds, 1),
+        "first_sweep": {**first_m, **first.as_dict()},
+        "second_sweep": {**second_m, **second.as_dict()},
+        "idempotent": second.created == 0 and second.updated == 0 and second.cleared == 0,
+        "alerts_by_rule": dict(sorted(by_rule.items())),
+        "target_seconds": TARGET_SECONDS if {"patients": patients, "days": days} == TARGET_SIZE else None,
+        "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--patients", type=int, default=TARGET_SIZE["patients"])
+    parser.add_argument("--days", type=int, default=TARGET_SIZE["days"])
+    parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--out", type=Path, default=Path("var/bench-sweep.json"))
+    args = parser.parse_args(argv)
+    home = Path(os.environ.get("KRATOMWATCH_HOME", Path.cwd())).resolve()
+    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        db = home / "var" / "bench" / f"sweep-{os.getpid()}.sqlite3"
+        db.parent.mkdir(parents=True, exist_ok=True)
+        os.environ["DATABASE_URL"] = f"sqlite:///{db}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kratomwatch.settings")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    result = run_sweep_benchmark(args.patients, args.days, batch_size=args.batch_size)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    json.dump(result, sys.stdout, indent=2)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

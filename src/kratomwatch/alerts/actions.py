@@ -1,0 +1,314 @@
+"""The only write path for alerts: evaluation on write, the registry sweep, and the clinician lifecycle.
+
+Reconciliation (per patient, in bulk for a batch):
+
+* a finding without a non-resolved alert for its (rule, subject) creates an open alert - unless the latest
+  resolved alert for that subject has the same severity and reason (the clinician already dealt with exactly
+  this; new evidence changes the reason, which opens a new alert);
+* a finding matching a non-resolved alert updates it when severity, title, reason, sources, evidence date or
+  program settings changed, or when the evaluation date moved on (``last_seen_at``); a cleared condition that
+  holds again has ``condition_cleared_at`` reset;
+* a non-resolved alert without a finding is never resolved by the machine: ``condition_cleared_at`` is set
+  once and it stays in the queue until a clinician resolves it.
+
+So a second evaluation of the same data on the same date writes nothing (idempotent).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from kratomwatch.accounts.models import Program
+from kratomwatch.alerts import config as alert_config
+from kratomwatch.alerts.models import Alert, AlertStatus, ProgramRuleConfig
+from kratomwatch.alerts.snapshots import KnowledgeCache, build_snapshots
+from kratomwatch.audit.log import Actor, record
+from kratomwatch.core.errors import InputError
+from kratomwatch.core.rules import SEVERITY_RANK, Finding, evaluate
+from kratomwatch.records.models import Patient
+
+CONTENT_FIELDS = ("severity", "severity_rank", "title", "reason", "sources", "evidence_as_of", "program_settings")
+UPDATE_FIELDS = (*CONTENT_FIELDS, "last_seen_at", "evaluated_as_of", "condition_cleared_at")
+MAX_NOTE = 4000
+
+
+@dataclass
+class SweepResult:
+    created: int = 0
+    updated: int = 0
+    auto_resolved: int = 0
+    """Always 0: the machine never resolves an alert (kept so callers can rely on the field)."""
+    unchanged: int = 0
+    cleared: int = 0
+    """Alerts newly marked ``condition_cleared_at`` (still open, waiting for a clinician)."""
+    patients: int = 0
+
+    def add(self, other: SweepResult) -> None:
+        for name in ("created", "updated", "auto_resolved", "unchanged", "cleared", "patients"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated or self.cleared)
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "patients": self.patients,
+            "created": self.created,
+            "updated": self.updated,
+            "auto_resolved": self.auto_resolved,
+            "unchanged": self.unchanged,
+            "cleared": self.cleared,
+        }
+
+
+def _content(finding: Finding) -> dict[str, Any]:
+    return {
+        "severity": finding.severity,
+        "severity_rank": SEVERITY_RANK[finding.severity],
+        "title": finding.title[:255],
+        "reason": finding.reason,
+        "sources": list(finding.sources),
+        "evidence_as_of": finding.evidence_as_of,
+        "program_settings": list(finding.program_settings),
+    }
+
+
+def _reconcile(
+    patients: Sequence[Patient], findings: dict[int, list[Finding]], as_of: dict[int, dt.date], now: dt.datetime
+) -> SweepResult:
+    result = SweepResult(patients=len(patients))
+    ids = [p.pk for p in patients]
+    existing: dict[tuple[int, str, str], Alert] = {
+        (a.patient_id, a.rule_id, a.subject_key): a
+        for a in Alert.objects.filter(patient_id__in=ids).exclude(status=AlertStatus.RESOLVED)
+    }
+    resolved: dict[tuple[int, str, str], tuple[str, str]] = {}
+    for pid, rule_id, subject, severity, reason in (
+        Alert.objects.filter(patient_id__in=ids, status=AlertStatus.RESOLVED)
+        .order_by("patient_id", "rule_id", "subject_key", "resolved_at", "id")
+        .values_list("patient_id", "rule_id", "subject_key", "severity", "reason")
+    ):
+        resolved[(pid, rule_id, subject)] = (severity, reason)  # the last one wins: the latest resolution
+    new: list[Alert] = []
+    changed: list[Alert] = []
+    seen: set[tuple[int, str, str]] = set()
+    for pid in ids:
+        day = as_of[pid]
+        for finding in findings.get(pid, []):
+            key = (pid, finding.rule_id, finding.subject_key)
+            seen.add(key)
+            content = _content(finding)
+            alert = existing.get(key)
+            if alert is None:
+                if resolved.get(key) == (finding.severity, finding.reason):
+                    continue
+                new.append(
+                    Alert(
+                        patient_id=pid,
+                        rule_id=finding.rule_id,
+                        subject_key=finding.subject_key,
+                        status=AlertStatus.OPEN,
+                        first_seen_at=now,
+                        last_seen_at=now,
+                        evaluated_as_of=day,
+                        **content,
+                    )
+                )
+                continue
+            differs = any(getattr(alert, name) != value for name, value in content.items())
+            if differs or alert.condition_cleared_at is not None or alert.evaluated_as_of != day:
+                for name, value in content.items():
+                    setattr(alert, name, value)
+                alert.condition_cleared_at = None
+                alert.last_seen_at = now
+                alert.evaluated_as_of = max(day, alert.evaluated_as_of)
+                changed.append(alert)
+            else:
+                result.unchanged += 1
+    cleared: list[Alert] = []
+    for key, alert in existing.items():
+        if key in seen:
+            continue
+        if alert.condition_cleared_at is None:
+            alert.condition_cleared_at = now
+            cleared.append(alert)
+        else:
+            result.unchanged += 1
+    if new:
+        Alert.objects.bulk_create(new, batch_size=1000, ignore_conflicts=True)
+    if changed:
+        Alert.objects.bulk_update(changed, list(UPDATE_FIELDS), batch_size=1000)
+    if cleared:
+        Alert.objects.bulk_update(cleared, ["condition_cleared_at"], batch_size=1000)
+    result.created, result.updated, result.cleared = len(new), len(changed), len(cleared)
+    return result
+
+
+def _evaluate_batch(
+    patients: Sequence[Patient], *, as_of: dt.date | None, now: dt.datetime, cache: KnowledgeCache
+) -> SweepResult:
+    snapshots = build_snapshots(patients, as_of=as_of, now=now, cache=cache)
+    configs = alert_config.configs_for({p.program_id for p in patients})
+    findings = {p.pk: evaluate(snapshots[p.pk], configs[p.program_id]) for p in patients}
+    days = {p.pk: snapshots[p.pk].as_of for p in patients}
+    return _reconcile(patients, findings, days, now)
+
+
+def evaluate_patient(
+    *,
+    actor: Actor,
+    patient: Patient | None = None,
+    patients: Iterable[Patient] = (),
+    as_of: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> SweepResult:
+    """Evaluate the rules for one patient (or several, set-based) and reconcile their alerts.
+
+    Called at the end of every write that affects alerts, inside that write's transaction. It writes no audit
+    event of its own: the triggering write's event is the record (one event per write, without clinical
+    content); alert rows carry ``first_seen_at``/``last_seen_at``. Sweeps and transitions are audited.
+    """
+    group = [*([patient] if patient is not None else []), *patients]
+    if not group:
+        return SweepResult()
+    now = now or timezone.now()
+    with transaction.atomic():
+        return _evaluate_batch(group, as_of=as_of, now=now, cache=KnowledgeCache())
+
+
+def sweep(
+    *,
+    actor: Actor,
+    as_of: dt.date | None = None,
+    batch_size: int = 2000,
+    program: Program | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    now: dt.datetime | None = None,
+) -> SweepResult:
+    """Evaluate every patient (of ``program``, or the registry) in batches; one transaction per batch.
+
+    ``progress(done, total)`` is called after each batch. One ``alert.sweep`` audit event at the end.
+    """
+    if batch_size < 1:
+        raise InputError("batch_size", batch_size, "batch_size must be at least 1")
+    now = now or timezone.now()
+    scope = Patient.objects.all() if program is None else Patient.objects.filter(program=program)
+    ids = list(scope.order_by("pk").values_list("pk", flat=True))
+    total = SweepResult()
+    cache = KnowledgeCache()
+    fields = [
+        "id",
+        "code",
+        "program_id",
+        "time_zone",
+        "jurisdiction",
+        "pregnant",
+        "breastfeeding",
+        "liver_disease",
+        "seizure_disorder",
+        "cardiac_qt",
+        "respiratory_disease",
+    ]
+    for start in range(0, len(ids), batch_size):
+        chunk = ids[start : start + batch_size]
+        patients = list(Patient.objects.filter(pk__gte=chunk[0], pk__lte=chunk[-1]).only(*fields).order_by("pk"))
+        if program is not None:
+            patients = [p for p in patients if p.program_id == program.pk]
+        with transaction.atomic():
+            total.add(_evaluate_batch(patients, as_of=as_of, now=now, cache=cache))
+        if progress is not None:
+            progress(min(start + batch_size, len(ids)), len(ids))
+    with transaction.atomic():
+        record(
+            actor,
+            "alert.sweep",
+            object_type="alert",
+            program_id=program.pk if program is not None else None,
+            detail={**total.as_dict(), "as_of": as_of.isoformat() if as_of else None},
+        )
+    return total
+
+
+# --- clinician lifecycle --------------------------------------------------------------------------
+
+
+def _user(actor: Actor) -> Any:
+    user = actor.user
+    return user if user is not None and getattr(user, "pk", None) else None
+
+
+@transaction.atomic
+def acknowledge(*, actor: Actor, alert: Alert) -> Alert:
+    """open -> acknowledged. Anything else is an invalid transition (InputError on ``status``)."""
+    alert = Alert.objects.select_for_update().select_related("patient").get(pk=alert.pk)
+    if alert.status != AlertStatus.OPEN:
+        raise InputError("status", alert.status, f"only an open alert can be acknowledged (this one is {alert.status})")
+    alert.status = AlertStatus.ACKNOWLEDGED
+    alert.acknowledged_by = _user(actor)
+    alert.acknowledged_at = timezone.now()
+    alert.save(update_fields=["status", "acknowledged_by", "acknowledged_at"])
+    record(
+        actor,
+        "alert.acknowledge",
+        object_type="alert",
+        object_id=alert.pk,
+        program_id=alert.patient.program_id,
+        patient_code=alert.patient.code,
+        detail={"rule_id": alert.rule_id, "subject_key": alert.subject_key, "severity": alert.severity},
+    )
+    return alert
+
+
+@transaction.atomic
+def resolve(*, actor: Actor, alert: Alert, note: str) -> Alert:
+    """open or acknowledged -> resolved, with a required note. Resolving twice is an invalid transition."""
+    alert = Alert.objects.select_for_update().select_related("patient").get(pk=alert.pk)
+    if alert.status == AlertStatus.RESOLVED:
+        raise InputError("status", alert.status, "this alert is already resolved")
+    text = (note or "").strip() if isinstance(note, str) else ""
+    if not text:
+        raise InputError("note", note, "a resolution note is required")
+    if len(text) > MAX_NOTE:
+        raise InputError("note", text[:40] + "...", f"the note must be at most {MAX_NOTE} characters")
+    alert.status = AlertStatus.RESOLVED
+    alert.resolved_by = _user(actor)
+    alert.resolved_at = timezone.now()
+    alert.resolution_note = text
+    alert.save(update_fields=["status", "resolved_by", "resolved_at", "resolution_note"])
+    record(
+        actor,
+        "alert.resolve",
+        object_type="alert",
+        object_id=alert.pk,
+        program_id=alert.patient.program_id,
+        patient_code=alert.patient.code,
+        detail={"rule_id": alert.rule_id, "subject_key": alert.subject_key, "severity": alert.severity},
+    )
+    return alert
+
+
+@transaction.atomic
+def set_rule_config(*, actor: Actor, program: Program, overrides: dict[str, Any]) -> ProgramRuleConfig:
+    """Replace the program's threshold overrides (validated against ``RuleConfig``; InputError names the field)."""
+    clean = alert_config.validate_overrides(overrides)
+    row, _ = ProgramRuleConfig.objects.select_for_update().get_or_create(program=program)
+    before = dict(row.overrides)
+    row.overrides = clean
+    row.updated_by = _user(actor)
+    row.save()
+    record(
+        actor,
+        "alert.rule_config.update",
+        object_type="program_rule_config",
+        object_id=row.pk,
+        program_id=program.pk,
+        detail={"before": before, "after": clean},
+    )
+    return row

@@ -1,0 +1,87 @@
+"""Reading the audit trail: who may see which events, and the filters shared by the /audit/ page and the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from kratomwatch.accounts.models import Membership, Role
+from kratomwatch.audit.models import AuditEvent
+from kratomwatch.core.errors import InputError
+
+
+def may_view_audit(user: Any) -> bool:
+    """Staff see every event; program admins see their programs' events; nobody else sees the trail."""
+    if not user or not user.is_authenticated:
+        return False
+    return bool(user.is_staff) or Membership.objects.filter(user=user, role=Role.PROGRAM_ADMIN).exists()
+
+
+def events_for(user: Any | None) -> QuerySet[AuditEvent]:
+    """The events ``user`` may read (``None`` = the operator at the command line: everything)."""
+    if user is None or (user.is_authenticated and user.is_staff):
+        return AuditEvent.objects.all()
+    if not may_view_audit(user):
+        return AuditEvent.objects.none()
+    programs = Membership.objects.filter(user=user, role=Role.PROGRAM_ADMIN).values("program_id")
+    return AuditEvent.objects.filter(program_id__in=programs)
+
+
+def parse_date(field: str, value: str | None) -> dt.date | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise InputError(field, value, f"{field} must be a date as YYYY-MM-DD, got {value!r}") from None
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    actor: str = ""
+    action: str = ""
+    patient_code: str = ""
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+    def as_detail(self) -> dict[str, str]:
+        return {k: str(v) for k, v in self.__dict__.items() if v not in ("", None)}
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_current_timezone())
+
+
+def apply(events: QuerySet[AuditEvent], f: AuditFilter) -> QuerySet[AuditEvent]:
+    """Exact actor and patient code, action prefix (``patient.read`` matches every patient read), dates inclusive."""
+    if f.actor:
+        events = events.filter(actor_label=f.actor)
+    if f.action:
+        events = events.filter(action__startswith=f.action)
+    if f.patient_code:
+        events = events.filter(patient_code=f.patient_code)
+    if f.since:
+        events = events.filter(at__gte=_day_start(f.since))
+    if f.until:
+        events = events.filter(at__lt=_day_start(f.until + dt.timedelta(days=1)))
+    return events
+
+
+def as_dict(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "at": event.at.isoformat(),
+        "actor": event.actor_label,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "program_id": event.program_id,
+        "patient_code": event.patient_code,
+        "remote_addr": event.remote_addr,
+        "detail": event.detail,
+        "hash": event.hash,
+    }
