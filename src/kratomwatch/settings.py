@@ -159,6 +159,7 @@ LOGOUT_REDIRECT_URL = "/login/"
 
 # Login throttling (django-axes): the 5th failure within the cool-off window locks that username from that
 # address; every attempt while locked (even with the right password) is refused with 429 until it expires.
+AXES_VERBOSE = False  # no start-up banner on every command
 AXES_FAILURE_LIMIT = int(os.environ.get("KRATOMWATCH_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("KRATOMWATCH_LOGIN_COOLOFF_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

@@ -217,15 +217,16 @@ def _load(*, patients: int, days: int, seed: int, step: Callable[[int, int], Non
             frac = d / max(days - 1, 1)
             factor = {
                 "stable": 1.0,
-                "escalating": 1.0 + 1.2 * frac,
+                # Escalating: steady, then a clear step up over the last week.
+                "escalating": 1.0 if d < days - 7 else 1.9,
                 "tapering": 1.0 - 0.6 * frac,
                 "stopping": 1.0 if frac < 0.7 else 0.0,
             }[pattern]
             if factor == 0.0:
                 continue
-            n = per_day + (1 if pattern == "escalating" and frac > 0.6 else 0)
+            n = per_day + (1 if pattern == "escalating" and d >= days - 7 else 0)
             for k in range(n):
-                hour = 7 + int(rng.integers(0, 3)) + k * 5 - (2 if pattern == "escalating" and frac > 0.6 else 0)
+                hour = 7 + int(rng.integers(0, 3)) + k * 5 - (2 if pattern == "escalating" and d >= days - 7 else 0)
                 minute = int(rng.integers(0, 60))
                 local = dt.datetime.combine(day, dt.time(hour % 24, minute))
                 taken = local.replace(tzinfo=ZoneInfo(tz))
