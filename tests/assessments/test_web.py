@@ -43,7 +43,14 @@ def test_patient_sees_a_phone_friendly_form_built_from_the_definition(world: Any
         assert html.count(f'name="item_{item.id}"') == len(item.options)
         for option in item.options:  # every radio has its own label
             assert f'for="{item.id}-{option.value}"' in html and f'id="{item.id}-{option.value}"' in html
-    assert "min-height:44px" in html  # large touch targets
+    # Large touch targets, from a static stylesheet (the CSP forbids inline styles).
+    assert "assessments/form.css" in html and "<style" not in html
+    from pathlib import Path
+
+    import kratomwatch.assessments as assessments_pkg
+
+    css = Path(assessments_pkg.__file__).parent / "static" / "assessments" / "form.css"
+    assert "min-height:44px" in css.read_text()
     widths = [int(w) for w in re.findall(r"width:\s*(\d+)px", html)]
     assert all(w <= 375 for w in widths)  # nothing forces the page wider than a 375 px phone
 
