@@ -36,7 +36,13 @@ def test_our_pages_have_no_inline_script_or_style(world: Any) -> None:
 
 
 def test_check_deploy_passes_without_warnings(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KRATOMWATCH_") and k != "DATABASE_URL"}
+    # A clean production-like environment: no test-session settings (the browser tests set
+    # DJANGO_ALLOW_ASYNC_UNSAFE for Playwright's event loop, which a deployment must never have).
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("KRATOMWATCH_") and k not in {"DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
     env.update(
         KRATOMWATCH_HOME=str(tmp_path),
         KRATOMWATCH_DEBUG="false",
