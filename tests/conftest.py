@@ -74,4 +74,18 @@ def world(db: Any, system: Any) -> Any:
         u.username: issue_token(actor=system, user=u, name="t") for u in (w.alice, w.bob, w.carol, w.admin, w.staff)
     }
     w.now = dt.datetime(2026, 11, 20, 18, 0, tzinfo=dt.UTC)
+    # Care data is recorded only with active care consent (kratomwatch.consent.guard).
+    from kratomwatch.consent import actions as consent_actions
+
+    for prog, patient in ((w.program, w.patient), (w.other_program, w.foreign_patient)):
+        doc = consent_actions.publish_document(
+            actor=system,
+            program=prog,
+            title="Consent",
+            body="Monitoring consent for kratomwatch tests.",
+            scopes=["care", "research"],
+        )
+        consent_actions.sign(
+            actor=system, patient=patient, document=doc, scopes=["care", "research"], typed_name="Test Patient"
+        )
     return w

@@ -11,12 +11,19 @@ import pytest
 from django.test import Client
 
 from kratomwatch.consent import actions, status
-from kratomwatch.consent.models import ConsentRecord
+from kratomwatch.consent.models import ConsentDocument, ConsentRecord
 from kratomwatch.core.errors import InputError
 from kratomwatch.records.models import Patient
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_consent")]
 BODY = "We record your kratom use, medications and questionnaires to monitor benefits and harms."
+
+
+@pytest.fixture
+def no_consent(world: Any) -> None:
+    """These tests start from a program with no consent document (the shared fixture signs one)."""
+    ConsentRecord.objects.all().delete()
+    ConsentDocument.objects.all().delete()
 
 
 @pytest.fixture

@@ -62,7 +62,7 @@ def error(request: HttpRequest, status: int, code: str, message: str, field: str
 
 @api.exception_handler(InputError)
 def _input_error(request: HttpRequest, exc: InputError) -> HttpResponse:
-    status = 404 if isinstance(exc, NotFound) else 409 if exc.code == "conflict" else 400
+    status = 404 if isinstance(exc, NotFound) else {"conflict": 409, "consent_required": 403}.get(exc.code, 400)
     return error(request, status, exc.code, exc.message, exc.field)
 
 

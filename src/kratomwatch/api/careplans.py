@@ -9,6 +9,7 @@ from ninja import Field, Router, Schema
 from kratomwatch.api.records import actor_of, require_care
 from kratomwatch.careplans import actions
 from kratomwatch.careplans.models import CarePlan, Modality
+from kratomwatch.consent.guard import require_care_consent
 from kratomwatch.records import access
 
 router = Router(tags=["care plans"])
@@ -61,6 +62,7 @@ def get_plan(request: HttpRequest, code: str) -> Any:
 def put_plan(request: HttpRequest, code: str, payload: CarePlanIn) -> Any:
     patient = access.get_patient_for(request.user, code, actor=actor_of(request), purpose="care_plan")
     require_care(request, patient.program)
+    require_care_consent(patient)
     plan = actions.save_care_plan(
         actor=actor_of(request),
         patient=patient,

@@ -13,6 +13,7 @@ from ninja.pagination import PageNumberPagination, paginate
 
 from kratomwatch.accounts.models import Program, Role
 from kratomwatch.audit.log import Actor
+from kratomwatch.consent.guard import require_care_consent
 from kratomwatch.core import exposure as core_exposure
 from kratomwatch.core.errors import InputError
 from kratomwatch.core.units import Basis, ContentUnit, Form
@@ -51,9 +52,9 @@ def require_care(request: HttpRequest, program: Program, *, admin: bool = False)
 def writable_patient(request: HttpRequest, code: str, *, self_report_ok: bool = False) -> Patient:
     patient = access.get_patient_for(request.user, code, actor=actor_of(request), purpose="write")
     user: Any = request.user
-    if self_report_ok and patient.user_id == user.pk:
-        return patient
-    require_care(request, patient.program)
+    if not (self_report_ok and patient.user_id == user.pk):
+        require_care(request, patient.program)
+    require_care_consent(patient)
     return patient
 
 

@@ -21,6 +21,7 @@ from kratomwatch.assessments.actions import CLINICIAN_ADMINISTERED, AnswerError,
 from kratomwatch.assessments.models import Assessment, AssessmentSource
 from kratomwatch.assessments.schedules import statuses_for
 from kratomwatch.audit.log import Actor
+from kratomwatch.consent.guard import require_care_consent
 from kratomwatch.core import instruments as ins
 from kratomwatch.core.errors import InputError
 from kratomwatch.records import access
@@ -137,6 +138,7 @@ def assessment_form(request: HttpRequest, code: str, instrument_id: str) -> Http
         supervised = supervisable and request.POST.get("supervised") == "on"
         if not form_errors:
             try:
+                require_care_consent(patient)
                 assessment = record_assessment(
                     actor=_actor(request),
                     patient=patient,

@@ -360,6 +360,7 @@ def _load(*, patients: int, days: int, seed: int, step: Callable[[int, int], Non
             check_password=False,
         )
     load_demo_assessments(program, now, rng)
+    _demo_consent(actor, program, other, now)
     from kratomwatch.alerts.actions import sweep
 
     sweep(actor=actor, program=program, now=now)
@@ -369,3 +370,38 @@ def _load(*, patients: int, days: int, seed: int, step: Callable[[int, int], Non
         "patients": patients + (1 if other_patient else 0),
         "doses": result.created,
     }
+
+
+CONSENT_TEXT = (
+    "This program records the kratom products you use, your doses, medications, laboratory results, side "
+    "effects and questionnaires so that your care team can monitor benefits and harms with you. kratomwatch "
+    "never recommends a kratom dose. Research consent lets de-identified data be used in research exports; "
+    "you can withdraw any consent at any time. (Synthetic demo text.)"
+)
+
+
+def _demo_consent(actor: Actor, program: Program, other: Program, now: dt.datetime) -> None:
+    """Every demo patient signs care consent; most also research consent, and two have withdrawn it."""
+    from kratomwatch.consent import actions as consent_actions
+
+    for prog in (program, other):
+        doc = consent_actions.publish_document(
+            actor=actor,
+            program=prog,
+            title="Monitoring and research consent",
+            body=CONSENT_TEXT,
+            scopes=["care", "research"],
+            now=now,
+        )
+        for index, patient in enumerate(Patient.objects.filter(program=prog).order_by("code")):
+            scopes = ["care"] if index % 6 == 5 else ["care", "research"]
+            consent_actions.sign(
+                actor=actor,
+                patient=patient,
+                document=doc,
+                scopes=scopes,
+                typed_name=f"Demo patient {patient.code}",
+                now=now,
+            )
+            if index in (3, 8):
+                consent_actions.withdraw(actor=actor, patient=patient, scope="research", now=now)

@@ -35,6 +35,7 @@ from kratomwatch.assessments.schedules import GRACE_LABEL, ScheduleStatus, statu
 from kratomwatch.audit.log import Actor
 from kratomwatch.careplans import actions as careplan_actions
 from kratomwatch.careplans.models import CarePlan, Modality
+from kratomwatch.consent.guard import require_care_consent
 from kratomwatch.consent.status import ScopeStatus, scope_status
 from kratomwatch.core import exposure
 from kratomwatch.core import instruments as ins
@@ -785,6 +786,7 @@ def care_plan(request: HttpRequest, code: str) -> HttpResponse:
         actor = _actor(request)
         form = request.POST.get("form", "plan")
         try:
+            require_care_consent(patient)
             if form == "schedule":
                 every = request.POST.get("every_days", "").strip()
                 if not every.isdigit():

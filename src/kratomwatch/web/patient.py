@@ -29,6 +29,7 @@ from kratomwatch.assessments.schedules import statuses_for
 from kratomwatch.audit.log import Actor
 from kratomwatch.careplans.models import CarePlan, Modality
 from kratomwatch.consent import status as consent_status
+from kratomwatch.consent.guard import require_care_consent
 from kratomwatch.consent.models import Scope
 from kratomwatch.core import exposure
 from kratomwatch.core import instruments as ins
@@ -346,6 +347,7 @@ def log_dose(request: HttpRequest, code: str | None = None) -> HttpResponse:
             if existing is not None:  # a repeat tap or double submit: recorded once
                 return redirect(_logged_url(existing, repeat=True))
             try:
+                require_care_consent(patient)
                 dose, _created = actions.record_dose(actor=_actor(request), patient=patient, dose=dose_in)
             except actions.Conflict as exc:
                 again = Dose.objects.filter(patient=patient, idempotency_key=key).first()
@@ -454,6 +456,7 @@ def side_effect(request: HttpRequest, code: str | None = None) -> HttpResponse:
             errors["action_taken"] = "Choose one of the listed answers."
         if not errors and onset is not None:
             try:
+                require_care_consent(patient)
                 ae = actions.record_adverse_event(
                     actor=_actor(request),
                     patient=patient,

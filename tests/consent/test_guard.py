@@ -1,0 +1,64 @@
+"""Care data needs active care consent or a documented clinician override (kratomwatch.consent.guard)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from kratomwatch.consent import actions
+
+pytestmark = pytest.mark.django_db
+
+
+def api(w: Any, user: str, method: str, path: str, body: Any = None) -> Any:
+    kwargs: dict[str, Any] = {"HTTP_AUTHORIZATION": f"Bearer {w.tokens[user]}"}
+    if body is not None:
+        kwargs |= {"data": json.dumps(body), "content_type": "application/json"}
+    return getattr(Client(), method)(f"/api/v1{path}", **kwargs)
+
+
+def test_care_writes_need_consent_or_a_documented_override(world: Any, system: Any) -> None:
+    """Care data is refused without active care consent; a clinician override allows it (time-limited)."""
+    from kratomwatch.records.models import Dose
+
+    actions.withdraw(actor=system, patient=world.patient, scope="care")
+    body = {"lot_id": world.leaf_cert_lot.pk, "taken_at": "2026-11-20T08:00:00Z", "amount": 2, "unit": "g"}
+    refused = api(world, "alice", "post", "/patients/P-001/doses", body)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "consent_required"
+    assert (
+        api(
+            world,
+            "carol",
+            "post",
+            "/patients/P-001/adverse-events",
+            {"term": "Nausea", "onset": "2026-11-10", "grade": 1},
+        ).status_code
+        == 403
+    )
+    assert Dose.objects.count() == 0
+    made = api(
+        world,
+        "alice",
+        "post",
+        "/patients/P-001/consent/override",
+        {"reason": "Patient in clinic with withdrawal symptoms; consent to be revisited"},
+    )
+    assert made.status_code == 201
+    assert api(world, "alice", "post", "/patients/P-001/doses", body).status_code == 201
+    assert Dose.objects.count() == 1
+
+
+def test_patient_page_refuses_dose_after_care_withdrawal(world: Any, system: Any) -> None:
+    from kratomwatch.records.models import Dose
+
+    actions.withdraw(actor=system, patient=world.patient, scope="care")
+    client = Client()
+    client.force_login(world.carol)
+    client.post(
+        "/me/dose/",
+        {"lot_id": world.leaf_cert_lot.pk, "amount": "2", "unit": "g", "form": "other", "idempotency_key": "k-consent"},
+    )
+    assert Dose.objects.count() == 0
