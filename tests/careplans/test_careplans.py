@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from kratomwatch.careplans import actions
 from kratomwatch.core.errors import InputError
+from tests.helpers import api
 
 pytestmark = pytest.mark.django_db
-
-
-def api(w: Any, user: str, method: str, path: str, body: Any = None) -> Any:
-    kwargs: dict[str, Any] = {"HTTP_AUTHORIZATION": f"Bearer {w.tokens[user]}"}
-    if body is not None:
-        kwargs |= {"data": json.dumps(body), "content_type": "application/json"}
-    return getattr(Client(), method)(f"/api/v1{path}", **kwargs)
 
 
 def test_taper_target_in_force(world: Any, system: Any) -> None:

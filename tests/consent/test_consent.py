@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ from kratomwatch.consent import actions, status
 from kratomwatch.consent.models import ConsentDocument, ConsentRecord
 from kratomwatch.core.errors import InputError
 from kratomwatch.records.models import Patient
+from tests.helpers import api
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_consent")]
 BODY = "We record your kratom use, medications and questionnaires to monitor benefits and harms."
@@ -31,13 +31,6 @@ def doc(world: Any, system: Any) -> Any:
     return actions.publish_document(
         actor=system, program=world.program, title="Monitoring consent", body=BODY, scopes=["care", "research"]
     )
-
-
-def api(w: Any, user: str, method: str, path: str, body: Any = None) -> Any:
-    kwargs: dict[str, Any] = {"HTTP_AUTHORIZATION": f"Bearer {w.tokens[user]}"}
-    if body is not None:
-        kwargs |= {"data": json.dumps(body), "content_type": "application/json"}
-    return getattr(Client(), method)(f"/api/v1{path}", **kwargs)
 
 
 def test_sign_stores_a_frozen_pdf_and_activates_scopes(world: Any, system: Any, doc: Any) -> None:
