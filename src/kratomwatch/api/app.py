@@ -132,3 +132,7 @@ api.add_router("/", _alerts.router)
 from kratomwatch.api import careplans as _careplans  # noqa: E402
 
 api.add_router("/", _careplans.router)
+
+from kratomwatch.api import accounts as _accounts  # noqa: E402
+
+api.add_router("/", _accounts.router)

@@ -1,0 +1,77 @@
+"""Program user management for program admins (and staff): list members, add a user, remove a role."""
+
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema, Status
+
+from kratomwatch.accounts.actions import create_user
+from kratomwatch.accounts.models import Membership
+from kratomwatch.api.records import actor_of, require_care
+from kratomwatch.audit.log import record
+from kratomwatch.records import access
+
+router = Router(tags=["program users"])
+
+
+class MemberOut(Schema):
+    id: int
+    username: str
+    role: str
+
+
+class UserIn(Schema):
+    username: str = Field(min_length=2, max_length=150, pattern=r"^[A-Za-z0-9_.@+-]+$")
+    password: str = Field(min_length=10, max_length=200)
+    role: Literal["clinician", "program_admin", "researcher", "patient"]
+    patient_code: str | None = Field(default=None, description="For role patient: the patient's code in this program")
+
+
+@router.get("/programs/{program_id}/users", response=list[MemberOut])
+def list_members(request: HttpRequest, program_id: int) -> Any:
+    program = access.get_program_for(request.user, program_id)
+    require_care(request, program, admin=True)
+    members = [
+        {"id": m.pk, "username": m.user.get_username(), "role": m.role}
+        for m in Membership.objects.filter(program=program).select_related("user").order_by("user__username")
+    ]
+    patients = [
+        {"id": p.user_id, "username": p.user.get_username(), "role": "patient"}
+        for p in program.patients.filter(user__isnull=False).select_related("user").order_by("code")
+        if p.user is not None
+    ]
+    return members + patients
+
+
+@router.post("/programs/{program_id}/users", response={201: MemberOut})
+def add_user(request: HttpRequest, program_id: int, payload: UserIn) -> Any:
+    program = access.get_program_for(request.user, program_id)
+    require_care(request, program, admin=True)
+    if payload.role == "patient":
+        # The patient must belong to this program: fetched through the access path.
+        patient = access.get_patient_for(
+            request.user, payload.patient_code or "", actor=actor_of(request), purpose="create_login"
+        )
+        if patient.program_id != program.pk:
+            raise access.NotFound("patient_code", payload.patient_code, "patient not found in this program")
+    user, _ = create_user(
+        actor=actor_of(request),
+        username=payload.username,
+        password=payload.password,
+        role=payload.role,
+        program_slug=program.slug,
+        patient_code=payload.patient_code,
+    )
+    return Status(201, {"id": user.pk, "username": user.get_username(), "role": payload.role})
+
+
+@router.delete("/programs/{program_id}/users/{user_id}", response={204: None})
+def remove_role(request: HttpRequest, program_id: int, user_id: int) -> Any:
+    """Remove a user's roles in this program (their account and audit history are kept)."""
+    program = access.get_program_for(request.user, program_id)
+    require_care(request, program, admin=True)
+    removed, _ = Membership.objects.filter(program=program, user_id=user_id).delete()
+    if not removed:
+        raise access.NotFound("user_id", user_id, f"user {user_id} has no role in this program")
+    record(actor_of(request), "membership.remove", object_type="user", object_id=user_id, program_id=program.pk)
+    return Status(204, None)
