@@ -640,8 +640,8 @@ def load_dose_columns(
                 _copy_postgresql(frame, table, db_columns)
             elif connection.vendor == "sqlite":
                 _executemany_sqlite(frame, table, db_columns)
-            else:  # pragma: no cover
-                raise NotImplementedError(f"bulk load is not implemented for {connection.vendor}")
+            else:  # pragma: no cover - settings only configure SQLite or PostgreSQL
+                raise RuntimeError(f"kratomwatch supports SQLite and PostgreSQL, not {connection.vendor!r}")
         if refresh:
             actions.refresh_daily_exposure()
         record(
