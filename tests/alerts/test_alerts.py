@@ -360,6 +360,39 @@ def test_sweep_is_idempotent_and_never_auto_resolves(world: Any, system: Any) ->
     assert (third.created, third.updated, third.cleared, third.auto_resolved) == (0, 0, 0, 0)
 
 
+def test_next_day_sweep_moves_only_the_seen_columns_and_a_returning_condition_reopens_the_mark(
+    world: Any, system: Any
+) -> None:
+    alert = _suicidality(world, system)
+    today = today_chicago()
+    first = alert_actions.sweep(actor=system, as_of=today)
+    alert.refresh_from_db()
+    content = (alert.severity, alert.title, alert.reason, alert.sources, alert.first_seen_at)
+    later = now() + dt.timedelta(days=1)
+    next_day = alert_actions.sweep(actor=system, as_of=today + dt.timedelta(days=1), now=later)
+    assert next_day.created == 0 and next_day.updated >= 1 and next_day.unchanged < first.unchanged + first.updated
+    alert.refresh_from_db()
+    assert alert.evaluated_as_of == today + dt.timedelta(days=1) and alert.last_seen_at == later
+    assert (alert.severity, alert.title, alert.reason, alert.sources, alert.first_seen_at) == content
+    # An earlier as_of never moves the evaluation date back.
+    alert_actions.sweep(actor=system, as_of=today - dt.timedelta(days=3))
+    alert.refresh_from_db()
+    assert alert.evaluated_as_of == today + dt.timedelta(days=1)
+    # Cleared, then the condition returns: the same open alert loses its cleared mark (no second alert).
+    for item9 in (0, 2):
+        record_assessment(
+            actor=system,
+            patient=world.patient,
+            instrument_id="phq9",
+            answers=phq9(item9, rest=0),
+            administered_at=now() - dt.timedelta(seconds=30 - item9),
+            source="self_report",
+        )
+        alert.refresh_from_db()
+        assert (alert.condition_cleared_at is not None) == (item9 == 0)
+    assert len(open_alerts(world.patient, "suicidality")) == 1
+
+
 def test_program_threshold_override_changes_what_fires_and_its_basis(world: Any, system: Any) -> None:
     plan = dict.fromkeys(range(7, 35), 2.0) | dict.fromkeys(range(1, 7), 3.0)  # ratio ~1.29
     doses(world, world.patient, plan)

