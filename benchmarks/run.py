@@ -1,4 +1,4 @@
-"""Write-path benchmarks: bulk dose load and registry-wide daily exposure rebuild.
+"""Write-path benchmarks: bulk dose load, registry-wide daily exposure rebuild, and the alert sweep.
 
     python -m benchmarks.run --out var/bench.json [--patients N --days D] [--doses-per-day 1-4] [--quick]
 
@@ -32,6 +32,7 @@ TARGETS = {
     "bulk_load_rows_per_second": {"postgresql": 300_000, "sqlite": 100_000},
     "daily_exposure_rebuild_seconds": 5.0,
     "daily_exposure_target_size": {"patients": 10_000, "days": 365},
+    "alert_sweep_seconds": 10.0,
 }
 QUICK = {"patients": 200, "days": 30}
 DOSES_PER_DAY_NOTE = (
@@ -193,6 +194,7 @@ def _child(spec: dict[str, Any]) -> dict[str, Any]:
         )
     )
     n = registry.n_doses
+    patient_ids, end = registry.patient_ids, registry.start + dt.timedelta(days=spec["days"] - 1)
     result["registry"] = {
         "patients": spec["patients"],
         "days": spec["days"],
@@ -238,6 +240,11 @@ def _child(spec: dict[str, Any]) -> dict[str, Any]:
     assert cold["rows"] == warm["rows"] == expected_days == DailyExposure.objects.count()
     result["daily_exposure_rebuild"] = {"empty_table": cold, "replace_all": warm, "daily_rows": expected_days}
     result["daily_exposure_incremental"] = _incremental(vendor)
+    if spec.get("sweep", True):
+        from benchmarks.sweep import measure_sweeps
+
+        connection.close()
+        result["alert_sweep"] = measure_sweeps(patient_ids, end, seed=spec["seed"])
     connection.close()
     return result
 
@@ -300,6 +307,10 @@ def _judge(vendor: str, result: dict[str, Any]) -> None:
     rebuild["at_target_size"] = registry["patients"] >= size["patients"] and registry["days"] >= size["days"]
     rebuild["judged_seconds"] = worst
     rebuild["pass"] = worst <= rebuild["target_seconds"]
+    sweep = result.get("alert_sweep")
+    if sweep is not None:
+        sweep["at_target_size"] = rebuild["at_target_size"]
+        sweep["pass"] = sweep["judged_seconds"] <= targets["alert_sweep_seconds"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -318,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="PostgreSQL: load through the normal path (per-row FK checks, live indexes)",
     )
+    parser.add_argument("--no-sweep", action="store_true", help="skip the alert sweep benchmark")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -338,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "verify": not args.no_verify,
         "fast_initial_load": not args.no_fast_initial_load,
+        "sweep": not args.no_sweep,
     }
     pg_url = _postgres_url()
     if args.database == "postgresql" and pg_url is None:
@@ -374,6 +387,13 @@ def main(argv: list[str] | None = None) -> int:
             f"<= {rebuild['target_seconds']} s); incremental (newest day of every patient) "
             f"{r['daily_exposure_incremental']['seconds']} s"
         )
+        if "alert_sweep" in r:
+            sw = r["alert_sweep"]
+            print(
+                f"{vendor}: alert sweep first {sw['first_sweep']['seconds']} s ({sw['first_sweep']['created']} "
+                f"alerts), same day again {sw['second_sweep']['seconds']} s, next day "
+                f"{sw['next_day_sweep']['seconds']} s ({'pass' if sw['pass'] else 'FAIL'} <= {sw['target_seconds']} s)"
+            )
     print(f"wrote {args.out}")
     return 0
 

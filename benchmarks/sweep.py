@@ -10,8 +10,10 @@ for every patient (item 9 > 0 for 1 in 50), ALT/AST/bilirubin for 1 in 5 (Hy's l
 
 Runs on the configured database: SQLite by default (a fresh file under ``$KRATOMWATCH_HOME/var/bench``), or
 PostgreSQL when ``DATABASE_URL`` is set (the database should be empty; tables are created by migrate).
-Reports the seconds and peak memory (Python heap by tracemalloc, process RSS) of the first sweep and of the
-second, idempotent one. Synthetic data only; nothing here is guidance of any kind.
+Reports the seconds and peak memory (Python heap by tracemalloc, process RSS) of the first sweep, the second
+(idempotent) one and a next-day one (see ``measure_sweeps``). ``make bench`` runs the same sweeps inside
+``benchmarks.run`` on its 10k x 365 registry; this module is for other sizes (the 100k-patient figure).
+Synthetic data only; nothing here is guidance of any kind.
 """
 
 from __future__ import annotations
@@ -141,13 +143,49 @@ def _clinical_extras(patient_ids: Any, end: dt.date, seed: int) -> dict[str, int
     return {"assessments": len(assessments), "labs": len(labs), "medications": len(meds), "schedules": len(schedules)}
 
 
+def measure_sweeps(patient_ids: Any, end: dt.date, *, seed: int, batch_size: int = 2000) -> dict[str, Any]:
+    """Add the clinical extras to a registry whose doses end on ``end``, then time three sweeps.
+
+    1. ``first``: every alert is new (the worst case: tens of thousands of inserts);
+    2. ``second``: the same date again (idempotent: nothing written);
+    3. ``next_day``: the date one day later, the daily case: every open alert is seen again, so only its
+       ``last_seen_at`` and ``evaluated_as_of`` move.
+    """
+    from kratomwatch.alerts.actions import sweep
+    from kratomwatch.alerts.models import Alert
+    from kratomwatch.audit.log import Actor
+
+    actor = Actor.system("bench-sweep")
+    extras = _clinical_extras(patient_ids, end, seed)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    first, first_m = _measure(lambda: sweep(actor=actor, as_of=end, batch_size=batch_size))
+    second, second_m = _measure(lambda: sweep(actor=actor, as_of=end, batch_size=batch_size))
+    next_day, next_m = _measure(
+        lambda: sweep(actor=actor, as_of=end + dt.timedelta(days=1), batch_size=batch_size, now=later)
+    )
+    by_rule: dict[str, int] = {}
+    for rule_id in Alert.objects.values_list("rule_id", flat=True):
+        by_rule[rule_id] = by_rule.get(rule_id, 0) + 1
+    worst = max(first_m["seconds"], second_m["seconds"], next_m["seconds"])
+    return {
+        "extras": extras,
+        "batch_size": batch_size,
+        "as_of": end.isoformat(),
+        "first_sweep": {**first_m, **first.as_dict()},
+        "second_sweep": {**second_m, **second.as_dict()},
+        "next_day_sweep": {**next_m, **next_day.as_dict()},
+        "idempotent": second.created == 0 and second.updated == 0 and second.cleared == 0,
+        "alerts_by_rule": dict(sorted(by_rule.items())),
+        "judged_seconds": worst,
+        "target_seconds": TARGET_SECONDS,
+    }
+
+
 def run_sweep_benchmark(patients: int, days: int, *, batch_size: int = 2000, seed: int = 20261121) -> dict[str, Any]:
-    """Build the registry in the configured (empty, migrated) database, then time two sweeps."""
+    """Build the registry in the configured (empty, migrated) database, then time the sweeps."""
     from django.db import connection
 
     from benchmarks.generate import make_registry
-    from kratomwatch.alerts.actions import sweep
-    from kratomwatch.alerts.models import Alert
     from kratomwatch.audit.log import Actor
     from kratomwatch.records import bulk
 
@@ -156,28 +194,18 @@ def run_sweep_benchmark(patients: int, days: int, *, batch_size: int = 2000, see
     t0 = time.perf_counter()
     registry = make_registry(actor=actor, patients=patients, days=days, seed=seed, end=end, slug="sweep")
     rows = bulk.load_dose_columns(actor=actor, columns=registry.columns)
-    extras = _clinical_extras(registry.patient_ids, end, seed)
     build_seconds = time.perf_counter() - t0
-    as_of = end
-    first, first_m = _measure(lambda: sweep(actor=actor, as_of=as_of, batch_size=batch_size))
-    second, second_m = _measure(lambda: sweep(actor=actor, as_of=as_of, batch_size=batch_size))
-    by_rule: dict[str, int] = {}
-    for rule_id in Alert.objects.values_list("rule_id", flat=True):
-        by_rule[rule_id] = by_rule.get(rule_id, 0) + 1
+    sweeps = measure_sweeps(registry.patient_ids, end, seed=seed, batch_size=batch_size)
+    at_size = patients >= TARGET_SIZE["patients"] and days >= TARGET_SIZE["days"]
     return {
         "database": connection.vendor,
         "patients": patients,
         "days": days,
         "doses": rows,
-        "extras": extras,
-        "batch_size": batch_size,
-        "as_of": as_of.isoformat(),
         "build_seconds": round(build_seconds, 1),
-        "first_sweep": {**first_m, **first.as_dict()},
-        "second_sweep": {**second_m, **second.as_dict()},
-        "idempotent": second.created == 0 and second.updated == 0 and second.cleared == 0,
-        "alerts_by_rule": dict(sorted(by_rule.items())),
-        "target_seconds": TARGET_SECONDS if {"patients": patients, "days": days} == TARGET_SIZE else None,
+        **sweeps,
+        "at_target_size": at_size,
+        "pass": at_size and sweeps["judged_seconds"] <= TARGET_SECONDS,
         "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 

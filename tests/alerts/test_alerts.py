@@ -391,6 +391,9 @@ def test_next_day_sweep_moves_only_the_seen_columns_and_a_returning_condition_re
         alert.refresh_from_db()
         assert (alert.condition_cleared_at is not None) == (item9 == 0)
     assert len(open_alerts(world.patient, "suicidality")) == 1
+    # The rewritten row reads back with its JSON lists and dates intact (not JSON text).
+    assert alert.severity == "urgent" and alert.sources and all(isinstance(x, str) for x in alert.sources)
+    assert isinstance(alert.program_settings, list) and alert.evaluated_as_of >= today
 
 
 def test_program_threshold_override_changes_what_fires_and_its_basis(world: Any, system: Any) -> None:

@@ -141,8 +141,7 @@ def _reconcile(
     cleared = [alert.pk for key, alert in existing.items() if key not in seen and alert.condition_cleared_at is None]
     result.unchanged += sum(1 for key, alert in existing.items() if key not in seen and alert.condition_cleared_at)
     result.created = _insert_alerts(new)
-    if changed:
-        Alert.objects.bulk_update(changed, list(UPDATE_FIELDS), batch_size=1000)
+    _update_alerts(changed, UPDATE_FIELDS)
     for day, pks in seen_again.items():
         for part in _chunks(pks):
             Alert.objects.filter(pk__in=part).update(last_seen_at=now, evaluated_as_of=day)
@@ -177,54 +176,74 @@ _INSERT_FIELDS = (
     "evaluated_as_of",
     "resolution_note",
 )
+_ROWS_PER_CALL = 500
+
+
+def _columns(names: Sequence[str]) -> tuple[list[str], list[str], list[Callable[[Any], Any] | None]]:
+    """Quoted column names, placeholders (JSON cast to jsonb on PostgreSQL) and a value adapter per column.
+
+    The adapters are the backend's own (``connection.ops``), chosen once per column instead of once per value
+    as the ORM's ``bulk_create``/``bulk_update`` do; for a sweep's tens of thousands of alerts that is about
+    ten times faster.
+    """
+    ops = connection.ops
+    concrete = {f.attname: f for f in Alert._meta.concrete_fields}
+    json_mark = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+    columns: list[str] = []
+    marks: list[str] = []
+    adapters: list[Callable[[Any], Any] | None] = []
+    for name in names:
+        field = concrete[name]
+        kind = field.get_internal_type()
+        columns.append(ops.quote_name(str(field.column)))
+        marks.append(json_mark if kind == "JSONField" else "%s")
+        adapt: dict[str, Callable[[Any], Any]] = {
+            "JSONField": json.dumps,
+            "DateTimeField": ops.adapt_datetimefield_value,
+            "DateField": ops.adapt_datefield_value,
+        }
+        adapters.append(adapt.get(kind))
+    return columns, marks, adapters
+
+
+def _values(alert: Alert, names: Sequence[str], adapters: Sequence[Callable[[Any], Any] | None]) -> list[Any]:
+    values = [getattr(alert, name) for name in names]
+    return [v if adapt is None or v is None else adapt(v) for v, adapt in zip(values, adapters, strict=True)]
+
+
+def _executemany(sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), _ROWS_PER_CALL):
+            cursor.executemany(sql, rows[start : start + _ROWS_PER_CALL])
 
 
 def _insert_alerts(alerts: Sequence[Alert]) -> int:
-    """Insert new alerts in one ``executemany`` per 500 rows; a row that an evaluation running at the same time
-    already inserted (the partial unique index) is skipped, like ``bulk_create(ignore_conflicts=True)``.
-
-    Values are adapted once per type here instead of per field by the ORM's ``bulk_create`` (measured about 10x
-    faster for a registry sweep's tens of thousands of alerts). Returns the number of alerts given.
-    """
+    """Insert new alerts with one prepared statement; a row that an evaluation running at the same time already
+    inserted (the partial unique index) is skipped, like ``bulk_create(ignore_conflicts=True)``."""
     if not alerts:
         return 0
     ops = connection.ops
-    concrete = {f.attname: f for f in Alert._meta.concrete_fields}
-    fields = [concrete[name] for name in _INSERT_FIELDS]
-    columns = ", ".join(ops.quote_name(str(f.column)) for f in fields)
-    json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
-    marks = ", ".join(f"%s{json_cast}" if f.get_internal_type() == "JSONField" else "%s" for f in fields)
+    columns, marks, adapters = _columns(_INSERT_FIELDS)
+    fields = [Alert._meta.get_field("patient")]
     sql = (
         f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {ops.quote_name(Alert._meta.db_table)} "
-        f"({columns}) VALUES ({marks}) "
+        f"({', '.join(columns)}) VALUES ({', '.join(marks)}) "
         f"{ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None) or ''}"
     )
-    when = ops.adapt_datetimefield_value
-    day = ops.adapt_datefield_value
-    rows = [
-        (
-            a.patient_id,
-            a.rule_id,
-            a.subject_key,
-            a.severity,
-            a.severity_rank,
-            a.title,
-            a.reason,
-            json.dumps(a.sources),
-            day(a.evidence_as_of),
-            json.dumps(a.program_settings),
-            a.status,
-            when(a.first_seen_at),
-            when(a.last_seen_at),
-            day(a.evaluated_as_of),
-            "",
-        )
-        for a in alerts
-    ]
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), 500):
-            cursor.executemany(sql, rows[start : start + 500])
+    _executemany(sql, [_values(a, _INSERT_FIELDS, adapters) for a in alerts])
     return len(alerts)
+
+
+def _update_alerts(alerts: Sequence[Alert], names: Sequence[str]) -> None:
+    """``UPDATE ... WHERE id = %s`` for each alert, one prepared statement (``bulk_update`` builds a
+    ``CASE WHEN id = ...`` over every row instead, which grows with the batch)."""
+    if not alerts:
+        return
+    columns, marks, adapters = _columns(names)
+    assignments = ", ".join(f"{c} = {m}" for c, m in zip(columns, marks, strict=True))
+    quote = connection.ops.quote_name
+    sql = f"UPDATE {quote(Alert._meta.db_table)} SET {assignments} WHERE {quote(str(Alert._meta.pk.column))} = %s"
+    _executemany(sql, [[*_values(a, names, adapters), a.pk] for a in alerts])
 
 
 def _evaluate_batch(
