@@ -153,6 +153,29 @@ def test_stored_mg_and_local_day_equal_the_per_dose_write_path(registry: Any, sy
         assert (dose.local_date, dose.local_minute) == (local.date(), local.hour * 60 + local.minute)
 
 
+def test_rows_cross_chunk_and_statement_boundaries_intact(
+    registry: Any, system: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small chunks and statements, so several chunks (built one ahead on a worker thread on SQLite) and a
+    # remainder statement are all exercised; every row must arrive once and unchanged.
+    monkeypatch.setattr(bulk, "CHUNK_ROWS", 37)
+    monkeypatch.setattr(bulk, "SQLITE_ROWS_PER_STATEMENT", 5)
+    cols = copy_columns(registry)
+    n = bulk.load_dose_columns(actor=system, columns=registry.columns)
+    assert n == len(cols["patient_id"]) > 3 * 37
+    want = {
+        (int(p), str(k)): (None if math.isnan(m) else float(m), str(b))
+        for p, k, m, b in zip(
+            cols["patient_id"], cols["idempotency_key"], cols["mitragynine_mg"], cols["basis"], strict=True
+        )
+    }
+    got = {
+        (p, k): (m, b)
+        for p, k, m, b in Dose.objects.values_list("patient_id", "idempotency_key", "mitragynine_mg", "basis")
+    }
+    assert len(got) == n and got == want
+
+
 def test_daily_exposure_equals_python_recomputation(registry: Any, system: Any) -> None:
     bulk.load_dose_columns(actor=system, columns=registry.columns)
     for patient_id in registry.patient_ids[[0, 4, 8]].tolist():
@@ -423,6 +446,11 @@ def test_benchmark_quick_run_writes_the_report(db: Any, tmp_path: Path) -> None:
         rebuild = result["daily_exposure_rebuild"]
         assert rebuild["daily_rows"] == 200 * 30 and rebuild["target_seconds"] == 5.0
         assert rebuild["at_target_size"] is False and isinstance(rebuild["pass"], bool)
+        sweep = result["alert_sweep"]
+        assert sweep["first_sweep"]["created"] > 0 and sweep["idempotent"] is True
+        assert sweep["second_sweep"]["created"] == sweep["second_sweep"]["updated"] == 0
+        assert sweep["next_day_sweep"]["patients"] == 200 and sweep["target_seconds"] == 10.0
+        assert isinstance(sweep["pass"], bool) and sweep["at_target_size"] is False
         for phase in ("empty_table", "replace_all"):
             assert rebuild[phase]["rows"] == 200 * 30
             assert {"seconds", "python_heap_peak_mb", "process_rss_peak_delta_mb"} <= set(rebuild[phase])

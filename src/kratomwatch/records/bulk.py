@@ -38,8 +38,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -576,13 +578,24 @@ def _executemany_sqlite(frame: pl.DataFrame, table: str, columns: Sequence[str])
     width, per = len(columns), SQLITE_ROWS_PER_STATEMENT
     row = "(" + ", ".join("?" * width) + ")"
     insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-    for chunk in text.iter_slices(CHUNK_ROWS):
+
+    def parameters(chunk: pl.DataFrame) -> tuple[list[Any], list[Any]]:
         values = np.empty((chunk.height, width), dtype=object)
         for j, name in enumerate(chunk.columns):
             values[:, j] = chunk[name].to_list()
         batched = chunk.height - chunk.height % per
-        raw.executemany(insert + ", ".join([row] * per), values[:batched].reshape(-1, per * width).tolist())
-        raw.executemany(insert + row, values[batched:].tolist())
+        return values[:batched].reshape(-1, per * width).tolist(), values[batched:].tolist()
+
+    # sqlite3 releases the GIL while SQLite executes a statement, so the next chunk's Python values are
+    # built on the other core meanwhile (one chunk ahead: memory stays at two chunks).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        chunks = text.iter_slices(CHUNK_ROWS)
+        ahead = [pool.submit(parameters, chunk) for chunk in itertools.islice(chunks, 1)]
+        while ahead:
+            many, rest = ahead.pop().result()
+            ahead = [pool.submit(parameters, chunk) for chunk in itertools.islice(chunks, 1)]
+            raw.executemany(insert + ", ".join([row] * per), many)
+            raw.executemany(insert + row, rest)
 
 
 def validate_dose_columns(
