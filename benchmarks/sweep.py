@@ -223,8 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--doses-per-day", default="1-4", help="uniform range, e.g. 1-4 (default) or 1")
     parser.add_argument("--batch-size", type=int, default=2000)
     parser.add_argument("--out", type=Path, default=Path("var/bench-sweep.json"))
+    parser.add_argument("--keep", action="store_true", help="keep the SQLite file")
     args = parser.parse_args(argv)
     home = Path(os.environ.get("KRATOMWATCH_HOME", Path.cwd())).resolve()
+    db = None
     if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
         db = home / "var" / "bench" / f"sweep-{os.getpid()}.sqlite3"
         db.parent.mkdir(parents=True, exist_ok=True)
@@ -234,12 +236,17 @@ def main(argv: list[str] | None = None) -> int:
     from django.core.management import call_command
 
     django.setup()
-    call_command("migrate", verbosity=0)
     from benchmarks.run import parse_doses_per_day
 
-    result = run_sweep_benchmark(
-        args.patients, args.days, batch_size=args.batch_size, doses_per_day=parse_doses_per_day(args.doses_per_day)
-    )
+    try:
+        call_command("migrate", verbosity=0)
+        result = run_sweep_benchmark(
+            args.patients, args.days, batch_size=args.batch_size, doses_per_day=parse_doses_per_day(args.doses_per_day)
+        )
+    finally:
+        if db is not None and not args.keep:
+            for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+                path.unlink(missing_ok=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     json.dump(result, sys.stdout, indent=2)
