@@ -1,1 +1,1 @@
-"""Alerts in the record (issue 4, parts 4-5): stored findings of the pure rules, with a clinician lifecycle."""
+"""Alerts in the record: stored findings of the pure rules, with a clinician lifecycle."""

@@ -1,4 +1,4 @@
-"""Pure alert rules over a patient snapshot (issue 4, part 3).
+"""Pure alert rules over a patient snapshot.
 
 ::
 

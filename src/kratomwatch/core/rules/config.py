@@ -47,7 +47,7 @@ THRESHOLD_DOCS: Mapping[str, ThresholdDoc] = MappingProxyType(
             "minutes by which the recent mean first-dose time is earlier than the baseline mean"
         ),
         "sows_rise_points": ThresholdDoc("rise of the SOWS total from the previous administration"),
-        "no_benefit_weeks": ThresholdDoc("weeks after the pain baseline before benefit is judged (issue text: 8)"),
+        "no_benefit_weeks": ThresholdDoc("weeks after the pain baseline before benefit is judged (program default: 8)"),
         "no_benefit_percent": ThresholdDoc(
             "pain reduction from baseline (percent) that counts as moderately important (IMMPACT)",
             src.IMMPACT,
