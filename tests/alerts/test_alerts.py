@@ -396,6 +396,37 @@ def test_next_day_sweep_moves_only_the_seen_columns_and_a_returning_condition_re
     assert isinstance(alert.program_settings, list) and alert.evaluated_as_of >= today
 
 
+def test_a_batch_leaves_alone_the_patients_between_its_ids(world: Any, system: Any) -> None:
+    # A batch's queries may select a range of patient ids; a patient inside that range but outside the batch
+    # (here Q-001, created between P-001 and R-001) must keep its alerts exactly as they are.
+    record_assessment(
+        actor=system,
+        patient=world.foreign_patient,
+        instrument_id="phq9",
+        answers=phq9(1),
+        administered_at=now() - dt.timedelta(hours=1),
+        source="self_report",
+    )
+    foreign = open_alerts(world.foreign_patient, "suicidality")[0]
+    third = actions.create_patient(
+        actor=system,
+        program=world.program,
+        code="R-001",
+        birth_year=1990,
+        sex="male",
+        time_zone="America/Chicago",
+        jurisdiction="US-TX",
+    )
+    assert world.patient.pk < world.foreign_patient.pk < third.pk
+    result = alert_actions.evaluate_patient(actor=system, patients=[world.patient, third])
+    assert result.patients == 2 and result.cleared == 0
+    foreign.refresh_from_db()
+    assert foreign.condition_cleared_at is None and foreign.status == "open"
+    snaps = build_snapshots([world.patient, third])
+    assert set(snaps) == {world.patient.pk, third.pk}
+    assert not snaps[third.pk].assessments  # Q-001's PHQ-9 is not R-001's
+
+
 def test_program_threshold_override_changes_what_fires_and_its_basis(world: Any, system: Any) -> None:
     plan = dict.fromkeys(range(7, 35), 2.0) | dict.fromkeys(range(1, 7), 3.0)  # ratio ~1.29
     doses(world, world.patient, plan)

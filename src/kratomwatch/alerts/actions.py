@@ -30,7 +30,7 @@ from django.utils import timezone
 from kratomwatch.accounts.models import Program
 from kratomwatch.alerts import config as alert_config
 from kratomwatch.alerts.models import Alert, AlertStatus, ProgramRuleConfig
-from kratomwatch.alerts.snapshots import KnowledgeCache, build_snapshots
+from kratomwatch.alerts.snapshots import KnowledgeCache, build_snapshots, patients_q
 from kratomwatch.audit.log import Actor, record
 from kratomwatch.core.errors import InputError
 from kratomwatch.core.rules import SEVERITY_RANK, Finding, evaluate
@@ -88,17 +88,20 @@ def _reconcile(
 ) -> SweepResult:
     result = SweepResult(patients=len(patients))
     ids = [p.pk for p in patients]
+    batch = set(ids)  # patients_q may match more patients than the batch: keep only the batch's alerts
     existing: dict[tuple[int, str, str], Alert] = {
         (a.patient_id, a.rule_id, a.subject_key): a
-        for a in Alert.objects.filter(patient_id__in=ids).exclude(status=AlertStatus.RESOLVED)
+        for a in Alert.objects.filter(patients_q(ids)).exclude(status=AlertStatus.RESOLVED)
+        if a.patient_id in batch
     }
     resolved: dict[tuple[int, str, str], tuple[str, str]] = {}
     for pid, rule_id, subject, severity, reason in (
-        Alert.objects.filter(patient_id__in=ids, status=AlertStatus.RESOLVED)
+        Alert.objects.filter(patients_q(ids), status=AlertStatus.RESOLVED)
         .order_by("patient_id", "rule_id", "subject_key", "resolved_at", "id")
         .values_list("patient_id", "rule_id", "subject_key", "severity", "reason")
     ):
-        resolved[(pid, rule_id, subject)] = (severity, reason)  # the last one wins: the latest resolution
+        if pid in batch:
+            resolved[(pid, rule_id, subject)] = (severity, reason)  # the last one wins: the latest resolution
     new: list[Alert] = []
     changed: list[Alert] = []
     seen_again: dict[dt.date, list[int]] = defaultdict(list)

@@ -154,6 +154,20 @@ def _lot_info(lot: Lot) -> _LotInfo:
     )
 
 
+def patients_q(ids: Sequence[int]) -> Q:
+    """A filter on ``patient_id`` that covers ``ids``: a range when the ids are dense (a sweep batch is a run of
+    consecutive primary keys), else ``IN (...)``.
+
+    The range may also match patients outside ``ids``; every caller keys its rows by patient id and reads only
+    the ids it asked for. A range keeps the statements short: an ``IN`` list of 2,000 ids costs more to build,
+    send and plan than the rows it selects, per query family and batch.
+    """
+    lo, hi = min(ids), max(ids)
+    if hi - lo < 2 * len(ids):
+        return Q(patient_id__gte=lo, patient_id__lte=hi)
+    return Q(patient_id__in=list(ids))
+
+
 def local_today(patient: Patient, now: dt.datetime | None = None) -> dt.date:
     return (now or timezone.now()).astimezone(exposure.zone(patient.time_zone)).date()
 
@@ -194,13 +208,14 @@ def _build(
     patients: Sequence[Patient], as_of: dt.date, cutoff: dt.datetime | None, cache: KnowledgeCache
 ) -> dict[int, PatientSnapshot]:
     ids = [p.pk for p in patients]
+    mine = patients_q(ids)
     recent_start, base_start = _windows(as_of)
 
     # 1. daily exposure: one grouped query with conditional aggregates.
     recent = Q(day__gte=recent_start)
     daily = {
         row["patient_id"]: row
-        for row in DailyExposure.objects.filter(patient_id__in=ids, day__gte=base_start, day__lte=as_of)
+        for row in DailyExposure.objects.filter(mine, day__gte=base_start, day__lte=as_of)
         .values("patient_id")
         .annotate(
             mg_recent=Sum("mitragynine_mg", filter=recent),
@@ -217,7 +232,7 @@ def _build(
     # 2. doses per (patient, lot) over the 35 days.
     in_recent = Q(local_date__gte=recent_start)
     dose_rows = list(
-        Dose.objects.filter(patient_id__in=ids, local_date__gte=base_start, local_date__lte=as_of)
+        Dose.objects.filter(mine, local_date__gte=base_start, local_date__lte=as_of)
         .values("patient_id", "lot_id")
         .annotate(
             n_recent=Count("id", filter=in_recent),
@@ -241,7 +256,7 @@ def _build(
         doses_by_patient[row["patient_id"]].append(dict(row))
 
     # 3. assessments: latest two per (patient, instrument), and the first valid pain score.
-    assessment_qs = StoredAssessment.objects.filter(patient_id__in=ids)
+    assessment_qs = StoredAssessment.objects.filter(mine)
     if cutoff is not None:
         assessment_qs = assessment_qs.filter(administered_at__lt=cutoff)
     ranked = assessment_qs.annotate(
@@ -257,7 +272,7 @@ def _build(
     ):
         assessments[ranked_row["patient_id"]][ranked_row["instrument_id"]].append(dict(ranked_row))
     pain_base_qs = StoredAssessment.objects.filter(
-        patient_id__in=ids, instrument_id__in=PAIN_INSTRUMENTS, valid=True, total__isnull=False
+        mine, instrument_id__in=PAIN_INSTRUMENTS, valid=True, total__isnull=False
     )
     if cutoff is not None:
         pain_base_qs = pain_base_qs.filter(administered_at__lt=cutoff)
@@ -286,7 +301,7 @@ def _build(
             pain_latest[a["patient_id"]][a["instrument_id"]] = a
 
     # 4. labs: latest per (patient, test) and the first QTc.
-    lab_qs = LabResult.objects.filter(patient_id__in=ids, test__in=["alt", "ast", "total_bilirubin", "qtc"])
+    lab_qs = LabResult.objects.filter(mine, test__in=["alt", "ast", "total_bilirubin", "qtc"])
     if cutoff is not None:
         lab_qs = lab_qs.filter(taken_at__lt=cutoff)
     labs: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
@@ -312,7 +327,7 @@ def _build(
     # 5. adverse events in the window.
     aes: dict[int, list[AdverseEvent]] = defaultdict(list)
     for ae in StoredAdverseEvent.objects.filter(
-        patient_id__in=ids, onset__gte=as_of - dt.timedelta(days=AE_WINDOW_DAYS), onset__lte=as_of
+        mine, onset__gte=as_of - dt.timedelta(days=AE_WINDOW_DAYS), onset__lte=as_of
     ).values("id", "patient_id", "term", "onset", "grade", "seriousness"):
         aes[ae["patient_id"]].append(
             AdverseEvent(
@@ -327,7 +342,7 @@ def _build(
     # 6. active medications.
     meds: dict[int, list[str]] = defaultdict(list)
     for pid, name in (
-        Medication.objects.filter(patient_id__in=ids)
+        Medication.objects.filter(mine)
         .filter(Q(start__isnull=True) | Q(start__lte=as_of), Q(stop__isnull=True) | Q(stop__gte=as_of))
         .order_by("patient_id", "start", "id")
         .values_list("patient_id", "name")
@@ -337,11 +352,11 @@ def _build(
 
     # 7. schedules and the latest valid assessment per (patient, instrument).
     schedules: dict[int, list[Schedule]] = defaultdict(list)
-    for schedule in Schedule.objects.filter(patient_id__in=ids, active=True).order_by("instrument_id"):
+    for schedule in Schedule.objects.filter(mine, active=True).order_by("instrument_id"):
         schedules[schedule.patient_id].append(schedule)
     last_valid: dict[tuple[int, str], dt.datetime] = {}
     if schedules:
-        valid_qs = StoredAssessment.objects.filter(patient_id__in=list(schedules), valid=True)
+        valid_qs = StoredAssessment.objects.filter(patients_q(list(schedules)), valid=True)
         if cutoff is not None:
             valid_qs = valid_qs.filter(administered_at__lt=cutoff)
         for pid, instrument, last in (
