@@ -293,16 +293,17 @@ def test_one_open_alert_per_rule_and_subject(world: Any, system: Any) -> None:
         )
 
 
-def _suicidality(world: Any, system: Any, hours: float = 1, item9: int = 1) -> Alert:
+def _suicidality(world: Any, system: Any, hours: float = 1, item9: int = 1, patient: Any = None) -> Alert:
+    patient = patient or world.patient
     record_assessment(
         actor=system,
-        patient=world.patient,
+        patient=patient,
         instrument_id="phq9",
         answers=phq9(item9),
         administered_at=now() - dt.timedelta(hours=hours),
         source="self_report",
     )
-    return open_alerts(world.patient, "suicidality")[0]
+    return open_alerts(patient, "suicidality")[0]
 
 
 def test_lifecycle_transitions_are_audited_and_invalid_ones_name_status(world: Any, system: Any) -> None:
@@ -399,15 +400,7 @@ def test_next_day_sweep_moves_only_the_seen_columns_and_a_returning_condition_re
 def test_a_batch_leaves_alone_the_patients_between_its_ids(world: Any, system: Any) -> None:
     # A batch's queries may select a range of patient ids; a patient inside that range but outside the batch
     # (here Q-001, created between P-001 and R-001) must keep its alerts exactly as they are.
-    record_assessment(
-        actor=system,
-        patient=world.foreign_patient,
-        instrument_id="phq9",
-        answers=phq9(1),
-        administered_at=now() - dt.timedelta(hours=1),
-        source="self_report",
-    )
-    foreign = open_alerts(world.foreign_patient, "suicidality")[0]
+    foreign = _suicidality(world, system, patient=world.foreign_patient)
     third = actions.create_patient(
         actor=system,
         program=world.program,
