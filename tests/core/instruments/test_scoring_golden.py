@@ -218,6 +218,20 @@ def test_asrs_part_a_shading_items_1_to_3_from_sometimes_4_to_6_from_often() -> 
     assert rarely.scale("part_a_shaded").value == 3
 
 
+@pytest.mark.parametrize(
+    ("part_a", "flagged"),
+    [([3, 3, 2, 2, 2, 2], True), ([3, 3, 2, 2, 2, 1], False), ([4, 4, 4, 4, 4, 4], True), ([0] * 6, False)],
+)
+def test_asrs_continuous_part_a_screen_at_14_kessler2007(part_a: list[int], flagged: bool) -> None:
+    # Kessler 2007 (doi:10.1002/mpr.208), as reviewed in doi:10.1177/1087054717735381: 14 or more of 24.
+    result = score(ASRS, [*part_a, *([0] * 12)])
+    assert result.scale("part_a_score").value == sum(part_a)
+    assert result.has_flag("score_14_or_more") is flagged
+    # The continuous rule does not depend on the shading: 14 can come with fewer than 4 shaded answers.
+    if part_a == [3, 3, 2, 2, 2, 2]:
+        assert result.scale("part_a_shaded").value == 3 and not result.has_flag("screen_positive")
+
+
 def test_asrs_part_b_shading_9_12_16_18_from_sometimes() -> None:
     result = score(ASRS, [0] * 6 + [2] * 12)
     assert result.scale("part_b_shaded").value == 4

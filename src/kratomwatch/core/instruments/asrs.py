@@ -4,7 +4,8 @@ Answers 0 never, 1 rarely, 2 sometimes, 3 often, 4 very often. Scales:
 
 * ``part_a_shaded`` (primary): number of Part A items (1-6) answered in the shaded range; ``screen_positive``
   at >= 4. Shading: items 1-3 from "sometimes", items 4-6 from "often".
-* ``part_a_score``: continuous Part A score 0-24 (sum of items 1-6; Kessler 2007).
+* ``part_a_score``: continuous Part A score 0-24 (sum of items 1-6; Kessler 2007); flag ``score_14_or_more``
+  at >= 14 (Kessler 2007's cut-off; reported as the primary rule of Harvard's Feb 2024 scoring update).
 * ``part_b_shaded``: shaded count over Part B (items 7-18): items 9, 12, 16 and 18 from "sometimes", the
   others from "often". No total score or diagnostic likelihood is attached to Part B.
 
@@ -58,6 +59,21 @@ BLUEPRINT_ASRS = cite(
     ),
     url="https://ebchelp.blueprint.ai/en/articles/9803045-adult-adhd-self-report-scale-screener-asrs-screener",
 )
+CONTINUOUS_CUTOFF = cite(
+    "Journal of Attention Disorders article on ASRS cut-offs, introduction reviewing Kessler 2007 (read on the "
+    "publisher's page; authors and title not recorded)",
+    supports=(
+        "the six-item screener's cut-offs: 4 or more on the 0-6 shaded count and 14 or more on the 0-24 "
+        "continuous score (Kessler 2007)"
+    ),
+    doi="10.1177/1087054717735381",
+)
+HCP_2024 = cite(
+    "Harvard Medical School NCS (HCP) ASRS v1.1 scoring update, 28 Feb 2024, as reported by two independent "
+    "implementations (brightmind.club ASRS page; simplified.tools ASRS short form)",
+    supports="the 0-24 Part A total with a positive screen at 14 or more, reported as the current official scoring",
+    url="https://brightmind.club/asrs-5",
+)
 SHADING_PART_B = cite(
     "222health: How to score an 18-item ASRS",
     supports=("Part B questions 9, 12, 16 and 18 shaded from 'sometimes', the other Part B questions from 'often'"),
@@ -93,7 +109,7 @@ _PART_B = _ITEMS[6:]
 
 DEFINITION = InstrumentDefinition(
     id="asrs",
-    version="1.0",
+    version="1.1",
     title="Adult ADHD Self-Report Scale v1.1 (ASRS v1.1) Symptom Checklist",
     items=tuple(Item(id=item_id, label=label, options=_FREQUENCY) for item_id, label, _ in _ITEMS),
     recall_period="the past 6 months",
@@ -110,7 +126,7 @@ DEFINITION = InstrumentDefinition(
             label="Part A continuous score (0-24)",
             item_ids=tuple(item_id for item_id, _, _ in _PART_A),
             aggregation=Aggregation.SUM,
-            note="Continuous screener score (Kessler 2007); no cut-offs for it are encoded.",
+            note="Continuous screener score (Kessler 2007); screen at >= 14 (flag score_14_or_more).",
         ),
         ScaleRule(
             id="part_b_shaded",
@@ -136,6 +152,20 @@ DEFINITION = InstrumentDefinition(
                 "secondary reproductions only."
             ),
         ),
+        FlagRule(
+            id="score_14_or_more",
+            label="ASRS Part A continuous score 14 or more (of 24)",
+            kind=FlagKind.SCALE_AT_OR_ABOVE,
+            target_id="part_a_score",
+            at_or_above=14,
+            basis=ThresholdBasis.VALIDATED,
+            citation=CONTINUOUS_CUTOFF,
+            note=(
+                "Cut-off of the continuous screener from Kessler 2007 (read in a peer-reviewed review of it); the "
+                "Harvard NCS scoring update of Feb 2024 is reported to make this the primary rule. It does not "
+                "depend on the per-item shading."
+            ),
+        ),
     ),
     default_missing_policy=MissingPolicy.REQUIRE_ALL,
     supported_missing_policies=(MissingPolicy.REQUIRE_ALL,),
@@ -148,13 +178,24 @@ DEFINITION = InstrumentDefinition(
         "University); the form must not be altered. Redistribution terms for software were not confirmed, so "
         "only item identifiers and short paraphrased symptom labels are shipped (text=None)."
     ),
-    citations=(KESSLER_2005, KESSLER_2007, ASRS_INSTRUCTIONS, BLUEPRINT_ASRS, SHADING_PART_B),
+    citations=(
+        KESSLER_2005,
+        KESSLER_2007,
+        ASRS_INSTRUCTIONS,
+        BLUEPRINT_ASRS,
+        SHADING_PART_B,
+        CONTINUOUS_CUTOFF,
+        HCP_2024,
+    ),
     notes=("A screen for symptoms consistent with adult ADHD, not a diagnosis.",),
     not_confirmed=(
         "Per-item shading (items 1-3 and 9, 12, 16, 18 from 'sometimes'; the others from 'often') could not "
         "be read on the official WHO/Harvard form, whose shading is graphical; it is encoded from several "
         "consistent secondary reproductions and must be checked against the official PDF before clinical use.",
-        "Cut-offs for the continuous 0-24 Part A score (a four-category version exists in Kessler 2007) - not encoded.",
+        "The four strata of the continuous score (0-9, 10-13, 14-17, 18-24; Kessler 2007's four-category version, "
+        "reported as part of the Feb 2024 Harvard update) were read in one secondary source only - not encoded; "
+        "only the >= 14 cut-off is.",
+        "The Harvard NCS Feb 2024 scoring update itself was not read (reported by two implementations).",
         "PMIDs of Kessler 2005 and Kessler 2007 - not confirmed, cited by DOI only.",
     ),
 )
