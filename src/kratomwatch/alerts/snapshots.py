@@ -209,13 +209,16 @@ def _build(
 ) -> dict[int, PatientSnapshot]:
     ids = [p.pk for p in patients]
     mine = patients_q(ids)
+    # Doses and daily rows are read for a 35-day window: an IN list lets the (patient, day) indexes seek to each
+    # patient's window, where a patient range would walk every day of every patient in the range.
+    windowed = Q(patient_id__in=ids)
     recent_start, base_start = _windows(as_of)
 
     # 1. daily exposure: one grouped query with conditional aggregates.
     recent = Q(day__gte=recent_start)
     daily = {
         row["patient_id"]: row
-        for row in DailyExposure.objects.filter(mine, day__gte=base_start, day__lte=as_of)
+        for row in DailyExposure.objects.filter(windowed, day__gte=base_start, day__lte=as_of)
         .values("patient_id")
         .annotate(
             mg_recent=Sum("mitragynine_mg", filter=recent),
@@ -232,7 +235,7 @@ def _build(
     # 2. doses per (patient, lot) over the 35 days.
     in_recent = Q(local_date__gte=recent_start)
     dose_rows = list(
-        Dose.objects.filter(mine, local_date__gte=base_start, local_date__lte=as_of)
+        Dose.objects.filter(windowed, local_date__gte=base_start, local_date__lte=as_of)
         .values("patient_id", "lot_id")
         .annotate(
             n_recent=Count("id", filter=in_recent),
