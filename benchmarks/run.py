@@ -371,6 +371,11 @@ def main(argv: list[str] | None = None) -> int:
         parse_doses_per_day(args.doses_per_day)
     except ValueError as err:
         parser.error(str(err))
+    if args.scale_patients < 0 or args.scale_days < 1:
+        parser.error(
+            f"--scale-patients must be 0 (skip) or more and --scale-days at least 1, "
+            f"got {args.scale_patients} and {args.scale_days}"
+        )
     patients, days = (QUICK["patients"], QUICK["days"]) if args.quick else (args.patients, args.days)
     spec = {
         "patients": patients,

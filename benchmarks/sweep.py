@@ -225,6 +225,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("var/bench-sweep.json"))
     parser.add_argument("--keep", action="store_true", help="keep the SQLite file")
     args = parser.parse_args(argv)
+    from benchmarks.run import parse_doses_per_day
+
+    try:
+        doses_per_day = parse_doses_per_day(args.doses_per_day)
+    except ValueError as err:
+        parser.error(f"--doses-per-day: {err}")
+    for name in ("patients", "days", "batch_size"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
     home = Path(os.environ.get("KRATOMWATCH_HOME", Path.cwd())).resolve()
     db = None
     if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
@@ -236,13 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     from django.core.management import call_command
 
     django.setup()
-    from benchmarks.run import parse_doses_per_day
-
     try:
         call_command("migrate", verbosity=0)
-        result = run_sweep_benchmark(
-            args.patients, args.days, batch_size=args.batch_size, doses_per_day=parse_doses_per_day(args.doses_per_day)
-        )
+        result = run_sweep_benchmark(args.patients, args.days, batch_size=args.batch_size, doses_per_day=doses_per_day)
     finally:
         if db is not None and not args.keep:
             for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):

@@ -24,6 +24,7 @@ from kratomwatch.core import instruments as ins
 from kratomwatch.core.errors import InputError
 from kratomwatch.records import actions
 from kratomwatch.records.models import Dose
+from tests.helpers import add_patient
 
 pytestmark = pytest.mark.django_db
 
@@ -224,16 +225,7 @@ def test_escalation_gaps_and_risky_product_from_doses(world: Any, system: Any) -
 
 
 def test_pregnancy_legal_and_recalled_lot(world: Any, system: Any) -> None:
-    patient = actions.create_patient(
-        actor=system,
-        program=world.program,
-        code="P-PREG",
-        birth_year=1990,
-        sex="female",
-        time_zone="America/Chicago",
-        jurisdiction="US-AL",
-        pregnant=True,
-    )
+    patient = add_patient(world, "P-PREG", birth_year=1990, jurisdiction="US-AL", pregnant=True)
     recalled = actions.create_lot(actor=system, product=world.leaf, lot_code="R9", recalled=True)
     actions.record_dose(
         actor=system,
@@ -401,15 +393,7 @@ def test_a_batch_leaves_alone_the_patients_between_its_ids(world: Any, system: A
     # A batch's queries may select a range of patient ids; a patient inside that range but outside the batch
     # (here Q-001, created between P-001 and R-001) must keep its alerts exactly as they are.
     foreign = _suicidality(world, system, patient=world.foreign_patient)
-    third = actions.create_patient(
-        actor=system,
-        program=world.program,
-        code="R-001",
-        birth_year=1990,
-        sex="male",
-        time_zone="America/Chicago",
-        jurisdiction="US-TX",
-    )
+    third = add_patient(world, "R-001", birth_year=1990, sex="male")
     assert world.patient.pk < world.foreign_patient.pk < third.pk
     result = alert_actions.evaluate_patient(actor=system, patients=[world.patient, third])
     assert result.patients == 2 and result.cleared == 0
@@ -439,15 +423,7 @@ def test_program_threshold_override_changes_what_fires_and_its_basis(world: Any,
 
 
 def test_batch_snapshots_equal_single_patient_snapshots_and_the_core_trend(world: Any, system: Any) -> None:
-    second = actions.create_patient(
-        actor=system,
-        program=world.program,
-        code="P-002",
-        birth_year=1970,
-        sex="male",
-        time_zone="America/Chicago",
-        jurisdiction="US-TX",
-    )
+    second = add_patient(world, "P-002", birth_year=1970, sex="male")
     doses(world, world.patient, {k: 2.0 + (k % 3) for k in range(1, 36)})
     doses(world, world.patient, dict.fromkeys(range(2, 36, 2), 1.0), hour=15)
     doses(world, second, dict.fromkeys(range(3, 20), 4.0), lot=world.leaf_plain_lot)

@@ -455,3 +455,17 @@ def test_benchmark_quick_run_writes_the_report(db: Any, tmp_path: Path) -> None:
             assert rebuild[phase]["rows"] == 200 * 30
             assert {"seconds", "python_heap_peak_mb", "process_rss_peak_delta_mb"} <= set(rebuild[phase])
     assert not list((tmp_path / "var" / "bench").glob("*.sqlite3"))  # the fresh database is removed
+
+
+@pytest.mark.parametrize(
+    ("module", "args", "message"),
+    [
+        ("benchmarks.sweep", ["--doses-per-day", "0-9"], "--doses-per-day"),
+        ("benchmarks.sweep", ["--patients", "0"], "--patients must be at least 1, got 0"),
+        ("benchmarks.run", ["--doses-per-day", "5"], "within 1-4"),
+        ("benchmarks.run", ["--scale-patients", "-1"], "--scale-patients must be 0 (skip) or more"),
+    ],
+)
+def test_benchmark_commands_name_the_bad_argument(module: str, args: list[str], message: str) -> None:
+    done = subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and message in done.stderr, done.stderr[-2000:]

@@ -25,6 +25,7 @@ from kratomwatch.careplans.models import CarePlan
 from kratomwatch.core import exposure
 from kratomwatch.records import actions
 from kratomwatch.web import clinician
+from tests.helpers import add_patient
 
 pytestmark = pytest.mark.django_db
 
@@ -127,16 +128,7 @@ def clinic(world: Any, system: Any) -> Any:
     actions.record_adverse_event(
         actor=system, patient=p, term="Constipation", onset=today - dt.timedelta(days=6), grade=1
     )
-    w.p2 = actions.create_patient(
-        actor=system,
-        program=w.program,
-        code="P-002",
-        birth_year=1990,
-        sex="male",
-        time_zone="America/Chicago",
-        jurisdiction="US-TX",
-        conditions=["depression"],
-    )
+    w.p2 = add_patient(w, "P-002", birth_year=1990, sex="male", conditions=["depression"])
     phq9(w, w.p2, item9=2)
     return w
 
@@ -211,15 +203,7 @@ def test_dashboard_puts_the_urgent_patient_first_with_sparkline_scores_and_count
 
 
 def test_ranked_patients_orders_by_severity_then_count_then_recency(clinic: Any) -> None:
-    p3 = actions.create_patient(
-        actor=clinic.system,
-        program=clinic.program,
-        code="P-000",
-        birth_year=1970,
-        sex="female",
-        time_zone="UTC",
-        jurisdiction="GB",
-    )
+    p3 = add_patient(clinic, "P-000", birth_year=1970, time_zone="UTC", jurisdiction="GB")
     # P-000 sorts first by code; a raised ALT gives it alerts below urgent.
     actions.record_lab(
         actor=clinic.system,
@@ -247,15 +231,7 @@ def test_dashboard_query_count_does_not_grow_with_patients(clinic: Any) -> None:
     with CaptureQueriesContext(connection) as before:
         assert alice.get("/clinic/").status_code == 200
     for i in range(5):
-        extra = actions.create_patient(
-            actor=clinic.system,
-            program=clinic.program,
-            code=f"P-1{i:02d}",
-            birth_year=1980,
-            sex="female",
-            time_zone="America/Chicago",
-            jurisdiction="US-TX",
-        )
+        extra = add_patient(clinic, f"P-1{i:02d}")
         add_doses(clinic, extra, {0: 1.0})
         phq9(clinic, extra, item9=0)
     with CaptureQueriesContext(connection) as after:

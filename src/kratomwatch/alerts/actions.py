@@ -155,10 +155,10 @@ def _reconcile(
     return result
 
 
-def _chunks(pks: Sequence[int], size: int = 900) -> Iterable[Sequence[int]]:
-    """Slices small enough for SQLite's bound-parameter limit."""
-    for start in range(0, len(pks), size):
-        yield pks[start : start + size]
+def _chunks(items: Sequence[Any], size: int = 900) -> Iterable[Sequence[Any]]:
+    """Slices of ``items`` (default size: under SQLite's bound-parameter limit for an ``IN`` list)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 #: Columns written for a new alert (the lifecycle columns start empty: NULL or '').
@@ -186,8 +186,8 @@ def _columns(names: Sequence[str]) -> tuple[list[str], list[str], list[Callable[
     """Quoted column names, placeholders (JSON cast to jsonb on PostgreSQL) and a value adapter per column.
 
     The adapters are the backend's own (``connection.ops``), chosen once per column instead of once per value
-    as the ORM's ``bulk_create``/``bulk_update`` do; for a sweep's tens of thousands of alerts that is about
-    ten times faster.
+    as the ORM's ``bulk_create``/``bulk_update`` do. Measured: 4,830 new alerts took 0.88 s through
+    ``bulk_create``, 24,157 take about 0.8 s here.
     """
     ops = connection.ops
     concrete = {f.attname: f for f in Alert._meta.concrete_fields}
@@ -216,13 +216,14 @@ def _values(alert: Alert, names: Sequence[str], adapters: Sequence[Callable[[Any
 
 def _executemany(sql: str, rows: Sequence[Sequence[Any]]) -> None:
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), _ROWS_PER_CALL):
-            cursor.executemany(sql, rows[start : start + _ROWS_PER_CALL])
+        for part in _chunks(rows, _ROWS_PER_CALL):
+            cursor.executemany(sql, part)
 
 
 def _insert_alerts(alerts: Sequence[Alert]) -> int:
     """Insert new alerts with one prepared statement; a row that an evaluation running at the same time already
-    inserted (the partial unique index) is skipped, like ``bulk_create(ignore_conflicts=True)``."""
+    inserted (the partial unique index) is skipped, like ``bulk_create(ignore_conflicts=True)``. Returns the
+    number of alerts given (a skipped row is still counted, as with ``bulk_create``)."""
     if not alerts:
         return 0
     ops = connection.ops

@@ -36,7 +36,7 @@ from kratomwatch.knowledge.schemas import (
 M = TypeVar("M", bound=BaseModel)
 
 
-#: libyaml's safe loader when PyYAML was built with it (about 10x faster), else the pure-Python one.
+#: libyaml's safe loader when PyYAML was built with it (loading all files: 0.85 s -> 0.17 s), else the pure-Python one.
 _SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 

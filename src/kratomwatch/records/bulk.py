@@ -38,10 +38,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import itertools
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -586,16 +585,21 @@ def _executemany_sqlite(frame: pl.DataFrame, table: str, columns: Sequence[str])
         batched = chunk.height - chunk.height % per
         return values[:batched].reshape(-1, per * width).tolist(), values[batched:].tolist()
 
+    def write(prepared: Future[tuple[list[Any], list[Any]]]) -> None:
+        many, rest = prepared.result()
+        raw.executemany(insert + ", ".join([row] * per), many)
+        raw.executemany(insert + row, rest)
+
     # sqlite3 releases the GIL while SQLite executes a statement, so the next chunk's Python values are
     # built on the other core meanwhile (one chunk ahead: memory stays at two chunks).
     with ThreadPoolExecutor(max_workers=1) as pool:
-        chunks = text.iter_slices(CHUNK_ROWS)
-        ahead = [pool.submit(parameters, chunk) for chunk in itertools.islice(chunks, 1)]
-        while ahead:
-            many, rest = ahead.pop().result()
-            ahead = [pool.submit(parameters, chunk) for chunk in itertools.islice(chunks, 1)]
-            raw.executemany(insert + ", ".join([row] * per), many)
-            raw.executemany(insert + row, rest)
+        pending: Future[tuple[list[Any], list[Any]]] | None = None
+        for chunk in text.iter_slices(CHUNK_ROWS):
+            ready, pending = pending, pool.submit(parameters, chunk)
+            if ready is not None:
+                write(ready)
+        if pending is not None:
+            write(pending)
 
 
 def validate_dose_columns(
