@@ -12,6 +12,18 @@ import pytest
 os.environ.setdefault("KRATOMWATCH_HOME", os.path.join(os.path.dirname(__file__), "..", "var", "test-home"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hasher() -> Any:
+    """Tests hash with MD5: Argon2 costs about 0.6 s a hash here and every ``world`` makes five users.
+
+    Production keeps Argon2 (``kratomwatch.settings``; ``tests/security/test_login.py`` checks it).
+    """
+    from django.test.utils import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
 @pytest.fixture
 def system() -> Any:
     from kratomwatch.audit.log import Actor

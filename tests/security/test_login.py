@@ -67,3 +67,15 @@ def test_actor_outside_a_request_has_no_address(world: Any) -> None:
     with remote_addr_context("10.0.0.1"):
         assert Actor.of(world.alice).remote_addr == "10.0.0.1"
         assert Actor.of(world.alice, "10.0.0.2").remote_addr == "10.0.0.2"
+
+
+def test_production_settings_hash_passwords_with_argon2_while_tests_use_a_fast_hasher() -> None:
+    """The suite's MD5 hasher (tests/conftest.py) must never leak into the production settings module."""
+    from django.conf import settings as live
+    from django.contrib.auth.hashers import make_password
+
+    from kratomwatch import settings as production
+
+    assert production.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    assert live.PASSWORD_HASHERS == ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    assert make_password("correct-horse-battery-9").startswith("md5$")
