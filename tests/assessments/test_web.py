@@ -1,5 +1,5 @@
 """Web questionnaires: rendered from the definitions, phone-friendly markup, CSRF, access through
-records.access, results with the urgent notice for PHQ-9 item 9."""
+kratomwatch.access, results with the urgent notice for PHQ-9 item 9."""
 
 from __future__ import annotations
 

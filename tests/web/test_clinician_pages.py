@@ -1,7 +1,7 @@
 """Clinician pages: dashboard ranking, alert queue lifecycle, patient page, care-plan form, visit-summary PDF.
 
 All data is created through the actions modules (records, assessments, careplans); the pages read it back
-through records.access. Two-factor enforcement is switched off here (it has its own tests in tests/security).
+through kratomwatch.access. Two-factor enforcement is switched off here (it has its own tests in tests/security).
 """
 
 from __future__ import annotations

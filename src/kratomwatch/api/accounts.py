@@ -9,7 +9,7 @@ from kratomwatch.accounts.actions import create_user
 from kratomwatch.accounts.models import Membership
 from kratomwatch.api.records import actor_of, require_care
 from kratomwatch.audit.log import record
-from kratomwatch.records import access
+from kratomwatch import access
 
 router = Router(tags=["program users"])
 

@@ -1,6 +1,6 @@
 """Alert endpoints: a patient's alerts, the program queue, acknowledge/resolve, and program rule thresholds.
 
-Reads go through ``records.access`` (a user who may not see a patient or alert gets 404); writes through
+Reads go through ``kratomwatch.access`` (a user who may not see a patient or alert gets 404); writes through
 ``alerts.actions``. Alerts are for the care team: patients and researchers see none.
 """
 
@@ -16,7 +16,7 @@ from kratomwatch.alerts import actions
 from kratomwatch.alerts import config as alert_config
 from kratomwatch.alerts.models import Alert, AlertStatus, ProgramRuleConfig
 from kratomwatch.api.records import actor_of, require_care
-from kratomwatch.records import access
+from kratomwatch import access
 
 router = Router(tags=["alerts"])
 

@@ -16,7 +16,7 @@ from ninja.security import APIKeyCookie, HttpBearer
 
 from kratomwatch.accounts.models import ApiToken, hash_token
 from kratomwatch.core.errors import InputError
-from kratomwatch.records.access import NotFound
+from kratomwatch.core.errors import NotFound
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +60,12 @@ def error(request: HttpRequest, status: int, code: str, message: str, field: str
     return api.create_response(request, {"error": {"code": code, "message": message, "field": field}}, status=status)
 
 
+_STATUS = {"conflict": 409, "consent_required": 403, "forbidden": 403}
+
+
 @api.exception_handler(InputError)
 def _input_error(request: HttpRequest, exc: InputError) -> HttpResponse:
-    status = 404 if isinstance(exc, NotFound) else {"conflict": 409, "consent_required": 403}.get(exc.code, 400)
+    status = 404 if isinstance(exc, NotFound) else _STATUS.get(exc.code, 400)
     return error(request, status, exc.code, exc.message, exc.field)
 
 

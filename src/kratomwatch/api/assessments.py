@@ -1,6 +1,6 @@
 """Outcome-instrument endpoints: definitions, stored assessments, trajectories and schedules.
 
-Reads go through ``records.access``; writes through ``assessments.actions``; scoring and change analysis are
+Reads go through ``kratomwatch.access``; writes through ``assessments.actions``; scoring and change analysis are
 the pure core's. Bad answers come back as 400 in the one error shape, naming the item and the value.
 """
 
@@ -18,7 +18,7 @@ from kratomwatch.assessments.models import Assessment
 from kratomwatch.assessments.schedules import GRACE_LABEL, ScheduleStatus, statuses_for
 from kratomwatch.core import exposure
 from kratomwatch.core import instruments as ins
-from kratomwatch.records import access
+from kratomwatch import access
 from kratomwatch.records.models import Patient
 
 router = Router(tags=["assessments"])

@@ -10,7 +10,7 @@ from kratomwatch.api.records import actor_of, require_care
 from kratomwatch.careplans import actions
 from kratomwatch.careplans.models import CarePlan, Modality
 from kratomwatch.consent.guard import require_care_consent
-from kratomwatch.records import access
+from kratomwatch import access
 
 router = Router(tags=["care plans"])
 

@@ -10,7 +10,7 @@ from ninja.errors import HttpError
 from kratomwatch.api.records import actor_of, require_care
 from kratomwatch.consent import actions, status
 from kratomwatch.consent.models import ConsentDocument, ConsentRecord, Scope
-from kratomwatch.records import access
+from kratomwatch import access
 
 router = Router(tags=["consent"])
 

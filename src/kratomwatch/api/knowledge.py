@@ -83,6 +83,6 @@ def evidence_claim(request: HttpRequest, claim_id: str) -> dict[str, Any]:
     for c in evidence_claims():
         if c.id == claim_id:
             return c.model_dump(mode="json")
-    from kratomwatch.records.access import NotFound
+    from kratomwatch.core.errors import NotFound
 
     raise NotFound("claim_id", claim_id, f"unknown claim {claim_id!r}")

@@ -1,5 +1,5 @@
 """Record endpoints: programs, patients, products, lots, doses, medications, labs, adverse events,
-and the patient exposure summary. Reads go through ``records.access``; writes through ``records.actions``."""
+and the patient exposure summary. Reads go through ``kratomwatch.access``; writes through ``records.actions``."""
 
 import datetime as dt
 from typing import Any, Literal
@@ -17,7 +17,8 @@ from kratomwatch.consent.guard import require_care_consent
 from kratomwatch.core import exposure as core_exposure
 from kratomwatch.core.errors import InputError
 from kratomwatch.core.units import Basis, ContentUnit, Form
-from kratomwatch.records import access, actions
+from kratomwatch import access
+from kratomwatch.records import actions
 from kratomwatch.records.models import (
     ActionTaken,
     AeOutcome,

@@ -20,7 +20,7 @@ from kratomwatch.audit.log import Actor, record
 from kratomwatch.core import exposure
 from kratomwatch.core import instruments as ins
 from kratomwatch.core.errors import InputError
-from kratomwatch.records.access import NotFound
+from kratomwatch.core.errors import NotFound
 from kratomwatch.records.actions import Conflict
 from kratomwatch.records.models import Patient
 

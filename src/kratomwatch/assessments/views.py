@@ -1,7 +1,7 @@
 """Server-rendered questionnaires, built from the instrument definitions.
 
 Plain HTML forms (no JavaScript): one fieldset per question with large radio targets, CSRF-protected,
-usable on a 375 px wide phone. Access goes through ``records.access``: a user who may not see the patient
+usable on a 375 px wide phone. Access goes through ``kratomwatch.access``: a user who may not see the patient
 gets 404. Writes go through ``assessments.actions``.
 """
 
@@ -24,7 +24,7 @@ from kratomwatch.audit.log import Actor
 from kratomwatch.consent.guard import require_care_consent
 from kratomwatch.core import instruments as ins
 from kratomwatch.core.errors import InputError
-from kratomwatch.records import access
+from kratomwatch import access
 from kratomwatch.records.models import Patient
 
 

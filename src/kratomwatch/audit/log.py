@@ -18,7 +18,7 @@ GENESIS = "0" * 64
 _LOCK_KEY = 0x6B77_6175  # "kwau": one advisory lock serializes the hash chain on PostgreSQL
 
 # The client address of the web request being served (set by kratomwatch.web.security.RemoteAddrMiddleware),
-# so reads audited deep inside records.access carry it without every caller passing it along.
+# so reads audited deep inside kratomwatch.access carry it without every caller passing it along.
 _remote_addr: ContextVar[str | None] = ContextVar("kratomwatch_remote_addr", default=None)
 
 

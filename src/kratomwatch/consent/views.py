@@ -11,7 +11,7 @@ from kratomwatch.audit.log import Actor
 from kratomwatch.consent import actions, status
 from kratomwatch.consent.models import Scope
 from kratomwatch.core.errors import InputError
-from kratomwatch.records import access
+from kratomwatch import access
 
 
 @login_required

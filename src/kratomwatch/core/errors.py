@@ -15,3 +15,21 @@ class InputError(ValueError):
         self.message = message
         if code is not None:
             self.code = code
+
+
+class NotFound(InputError):
+    """The object does not exist or the user may not see it (the two are indistinguishable on purpose)."""
+
+    code = "not_found"
+
+
+class Forbidden(InputError):
+    """The user may see the object but their role does not allow this action (HTTP 403)."""
+
+    code = "forbidden"
+
+
+class Conflict(InputError):
+    """The request contradicts what is stored: a duplicate, or a repeat with different content (HTTP 409)."""
+
+    code = "conflict"

@@ -19,7 +19,7 @@ from django.utils import timezone
 from kratomwatch.accounts.models import Program
 from kratomwatch.audit.log import Actor, record
 from kratomwatch.core import exposure, units
-from kratomwatch.core.errors import InputError
+from kratomwatch.core.errors import Conflict, InputError
 from kratomwatch.knowledge.loader import leaf_reference
 from kratomwatch.records import validation
 from kratomwatch.records.models import (
@@ -33,10 +33,6 @@ from kratomwatch.records.models import (
     PatientCondition,
     Product,
 )
-
-
-class Conflict(InputError):
-    code = "conflict"
 
 
 # --- potency ---------------------------------------------------------------------------------

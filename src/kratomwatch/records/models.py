@@ -1,5 +1,5 @@
 """The clinical record. Per-record state and database constraints live here; writes go through
-``records.actions`` and reads through ``records.access``."""
+``records.actions`` and reads through ``kratomwatch.access``."""
 
 from __future__ import annotations
 

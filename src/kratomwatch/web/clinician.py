@@ -1,6 +1,6 @@
 """Clinician pages: dashboard, alert queue, patient page, care-plan form and the printable visit summary.
 
-Reads go through ``records.access`` (a user who may not see a patient gets 404); writes go through the
+Reads go through ``kratomwatch.access`` (a user who may not see a patient gets 404); writes go through the
 actions modules (``alerts.actions``, ``careplans.actions``, ``assessments.actions``). Only clinicians,
 program admins and staff open these pages; a patient or researcher gets 403. The pages measure, screen,
 flag and cite: they never propose a kratom dose (a taper target is whatever the clinician entered).
@@ -42,7 +42,7 @@ from kratomwatch.core import instruments as ins
 from kratomwatch.core.errors import InputError
 from kratomwatch.core.screening import UnknownJurisdiction, legal_status, screen_interactions
 from kratomwatch.knowledge.loader import evidence_claims, screening_knowledge
-from kratomwatch.records import access
+from kratomwatch import access
 from kratomwatch.records.models import AdverseEvent, DailyExposure, LabResult, Medication, Patient
 from kratomwatch.web import charts
 

@@ -1,7 +1,7 @@
 """Patient pages: home, log a dose in two taps, report a side effect.
 
 Server-rendered, no JavaScript, usable on a 375 px wide phone. A patient sees only their own record: every page
-resolves the patient through ``records.access`` and answers 404 unless the logged-in user *is* that patient
+resolves the patient through ``kratomwatch.access`` and answers 404 unless the logged-in user *is* that patient
 (clinicians use the clinic pages). Writes go through ``records.actions``.
 
 kratomwatch measures, screens, flags and cites. It never recommends a kratom dose: the dose page only offers to
@@ -35,7 +35,8 @@ from kratomwatch.core import exposure
 from kratomwatch.core import instruments as ins
 from kratomwatch.core.errors import InputError
 from kratomwatch.core.units import Unit
-from kratomwatch.records import access, actions
+from kratomwatch import access
+from kratomwatch.records import actions
 from kratomwatch.records.models import (
     ActionTaken,
     AdverseEvent,

@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from kratomwatch.records import access
+from kratomwatch import access
 
 
 @login_required

@@ -1,0 +1,279 @@
+"""The one access path for patient data: every scoping and authorization decision lives here.
+
+Web views, API routers, the CLI and the demo loader ask this module which programs, patients, products,
+lots and alerts a user may see or change; none of them queries a patient-data model on its own
+(``tests/security/test_access_path.py`` scans them). Reads anchored to a patient already fetched here
+(that patient's doses, labs, ...) go through the selectors in ``records/queries.py``,
+``assessments/queries.py``, ``careplans/queries.py``, ``consent/queries.py`` and ``alerts/queries.py``.
+
+Rules:
+- staff see every program; clinicians and program admins see the patients of their programs (the care
+  roles); a patient sees only their own record; researchers see no identifiable record;
+- a write to a program's record needs a care role there (a program admin for the catalogue), and care
+  data also needs the patient's active care consent (``consent.guard``);
+- "missing" and "not yours" are the same ``NotFound``, so existence is never revealed;
+- a single-patient read is audited (``patient.read.<purpose>``), and so is a list read (``audit_list``);
+- the command line acts as an explicit :class:`Operator` (the person at the server), audited by name like
+  any other reader; it sees the whole registry, as staff do.
+"""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from kratomwatch.accounts.models import Program, Role
+from kratomwatch.alerts.models import Alert
+from kratomwatch.audit.log import Actor, record
+from kratomwatch.consent.guard import require_care_consent
+from kratomwatch.core.errors import Forbidden, NotFound
+from kratomwatch.records.models import Lot, Patient, Product
+
+CARE_ROLES = (Role.CLINICIAN, Role.PROGRAM_ADMIN)
+
+__all__ = [
+    "CARE_ROLES",
+    "Forbidden",
+    "NotFound",
+    "Operator",
+    "alerts_for",
+    "audit_list",
+    "catalogue_programs_for",
+    "get_alert_for",
+    "get_lot_for",
+    "get_own_patient_for",
+    "get_patient_for",
+    "get_product_for",
+    "get_program_for",
+    "get_writable_patient_for",
+    "is_care_user",
+    "lots_for",
+    "operator",
+    "patients_for",
+    "products_for",
+    "programs_for",
+    "require_care_role",
+]
+
+
+@dataclass(frozen=True)
+class Operator:
+    """The person running ``kratomwatch`` at the server: sees the registry as staff do, audited by login.
+
+    Quacks like an authenticated staff user for the scoping below; it has no database row (``pk`` is None),
+    so audit events carry its label (``cli:<login>``) and no user id.
+    """
+
+    login: str
+    is_authenticated: bool = True
+    is_staff: bool = True
+    is_active: bool = True
+    pk: None = None
+    id: None = None
+
+    def get_username(self) -> str:
+        return f"cli:{self.login}"
+
+
+def operator(login: str | None = None) -> Operator:
+    """The command-line operator (the OS login unless named)."""
+    return Operator(login or getpass.getuser())
+
+
+def _authenticated(user: Any) -> bool:
+    return bool(user) and bool(user.is_authenticated)
+
+
+def _actor(user: Any, actor: Actor | None) -> Actor:
+    return actor or Actor.of(user)
+
+
+# --- programs and roles ----------------------------------------------------------------------------------
+
+
+def programs_for(user: Any) -> QuerySet[Program]:
+    """Programs whose patients the user may see: staff all, care roles their programs."""
+    if not _authenticated(user):
+        return Program.objects.none()
+    if user.is_staff:
+        return Program.objects.all()
+    return Program.objects.filter(memberships__user=user, memberships__role__in=CARE_ROLES).distinct()
+
+
+def is_care_user(user: Any) -> bool:
+    """Staff, or a clinician / program admin of at least one program."""
+    if not _authenticated(user):
+        return False
+    return bool(user.is_staff) or programs_for(user).exists()
+
+
+def get_program_for(user: Any, program_id: int) -> Program:
+    program = programs_for(user).filter(pk=program_id).first()
+    if program is None:
+        raise NotFound("program_id", program_id, f"program {program_id} not found")
+    return program
+
+
+def require_care_role(user: Any, program: Program, *, admin: bool = False) -> None:
+    """Writes to a program's record need a care role there (``admin``: a program admin), or staff."""
+    if _authenticated(user) and user.is_staff:
+        return
+    roles = [Role.PROGRAM_ADMIN] if admin else list(CARE_ROLES)
+    if not _authenticated(user) or not program.memberships.filter(user=user, role__in=roles).exists():
+        raise Forbidden("role", program.slug, f"your role does not allow this change in program {program.slug!r}")
+
+
+# --- patients --------------------------------------------------------------------------------------------
+
+
+def patients_for(user: Any) -> QuerySet[Patient]:
+    """Patients the user may see: staff all, care roles their programs' patients, a patient their own."""
+    if not _authenticated(user):
+        return Patient.objects.none()
+    if user.is_staff:
+        return Patient.objects.all()
+    care = Patient.objects.filter(program__in=programs_for(user))
+    own = Patient.objects.filter(user=user)
+    return (care | own).distinct()
+
+
+def get_patient_for(user: Any, code: str, *, actor: Actor | None = None, purpose: str = "view") -> Patient:
+    """Fetch one patient the user may see, and audit the read."""
+    patient = patients_for(user).select_related("program").filter(code=code).first()
+    if patient is None:
+        raise NotFound("patient_code", code, f"patient {code!r} not found")
+    record(
+        _actor(user, actor),
+        f"patient.read.{purpose}",
+        object_type="patient",
+        object_id=patient.pk,
+        program_id=patient.program_id,
+        patient_code=patient.code,
+    )
+    return patient
+
+
+def get_own_patient_for(
+    user: Any, code: str | None = None, *, actor: Actor | None = None, purpose: str = "view"
+) -> Patient:
+    """The patient record linked to this login (audited), or ``NotFound`` for any other record.
+
+    Without ``code`` the login's own record is looked up. Care-team access does not count here: these are
+    the patient's own pages.
+    """
+    if not _authenticated(user) or getattr(user, "pk", None) is None:
+        raise NotFound("patient_code", code, "no patient record for this login")
+    if code is None:
+        code = Patient.objects.filter(user=user).values_list("code", flat=True).first()
+        if code is None:
+            raise NotFound("patient_code", None, "no patient record for this login")
+    patient = get_patient_for(user, code, actor=actor, purpose=purpose)
+    if patient.user_id is None or patient.user_id != user.pk:
+        raise NotFound("patient_code", code, f"patient {code!r} not found")
+    return patient
+
+
+def is_own_record(user: Any, patient: Patient) -> bool:
+    """True when ``patient`` is the record linked to this login."""
+    return patient.user_id is not None and patient.user_id == getattr(user, "pk", None)
+
+
+def get_writable_patient_for(
+    user: Any,
+    code: str,
+    *,
+    actor: Actor | None = None,
+    self_report_ok: bool = False,
+    consent: bool = True,
+) -> Patient:
+    """A patient whose care record the user may change: visible, a care role in the patient's program (or the
+    patient themself where ``self_report_ok``), and, unless ``consent`` is False, active care consent or a
+    documented override (``ConsentRequired``, HTTP 403)."""
+    patient = get_patient_for(user, code, actor=actor, purpose="write")
+    if not (self_report_ok and is_own_record(user, patient)):
+        require_care_role(user, patient.program)
+    if consent:
+        require_care_consent(patient)
+    return patient
+
+
+# --- the product catalogue ---------------------------------------------------------------------------------
+
+
+def catalogue_programs_for(user: Any) -> QuerySet[Program]:
+    """Programs whose product catalogue the user may read: care programs, or the patient's own program."""
+    if not _authenticated(user):
+        return Program.objects.none()
+    if user.is_staff:
+        return Program.objects.all()
+    own = Q(patients__user=user) if getattr(user, "pk", None) is not None else Q(pk__in=[])
+    return Program.objects.filter(Q(pk__in=programs_for(user).values("pk")) | own).distinct()
+
+
+def products_for(user: Any, program_id: int | None = None) -> QuerySet[Product]:
+    qs = Product.objects.filter(program__in=catalogue_programs_for(user)).order_by("vendor", "name")
+    return qs.filter(program_id=program_id) if program_id is not None else qs
+
+
+def get_product_for(user: Any, product_id: int) -> Product:
+    product = products_for(user).filter(pk=product_id).select_related("program").first()
+    if product is None:
+        raise NotFound("product_id", product_id, f"product {product_id} not found")
+    return product
+
+
+def lots_for(user: Any, *, program_id: int | None = None, product_id: int | None = None) -> QuerySet[Lot]:
+    qs = Lot.objects.select_related("product__program").filter(product__program__in=catalogue_programs_for(user))
+    if program_id is not None:
+        qs = qs.filter(product__program_id=program_id)
+    if product_id is not None:
+        qs = qs.filter(product_id=product_id)
+    return qs.order_by("product__vendor", "product__name", "lot_code")
+
+
+def get_lot_for(user: Any, lot_id: int) -> Lot:
+    lot = lots_for(user).filter(pk=lot_id).first()
+    if lot is None:
+        raise NotFound("lot_id", lot_id, f"lot {lot_id} not found")
+    return lot
+
+
+# --- alerts ----------------------------------------------------------------------------------------------
+
+
+def alerts_for(user: Any) -> QuerySet[Alert]:
+    """Alerts of the patients of the user's care programs (alerts are for the care team, not the patient)."""
+    return Alert.objects.filter(patient__program__in=programs_for(user)).select_related(
+        "patient", "patient__program", "acknowledged_by", "resolved_by"
+    )
+
+
+def get_alert_for(user: Any, alert_id: int) -> Alert:
+    alert = alerts_for(user).filter(pk=alert_id).first()
+    if alert is None:
+        raise NotFound("alert_id", alert_id, f"alert {alert_id} not found")
+    return alert
+
+
+# --- auditing list reads ---------------------------------------------------------------------------------
+
+
+def audit_list(
+    user: Any,
+    what: str,
+    *,
+    actor: Actor | None = None,
+    count: int | None = None,
+    program_id: int | None = None,
+) -> None:
+    """Audit a list read of patient data (who looked at which list)."""
+    record(
+        _actor(user, actor),
+        f"list.{what}",
+        object_type=what,
+        program_id=program_id,
+        detail={"count": count} if count is not None else {},
+    )
