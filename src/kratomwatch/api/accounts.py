@@ -5,11 +5,11 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
+from kratomwatch import access
 from kratomwatch.accounts.actions import create_user
 from kratomwatch.accounts.models import Membership
 from kratomwatch.api.records import actor_of, require_care
 from kratomwatch.audit.log import record
-from kratomwatch import access
 
 router = Router(tags=["program users"])
 

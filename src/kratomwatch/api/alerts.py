@@ -12,11 +12,11 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
 
+from kratomwatch import access
 from kratomwatch.alerts import actions
 from kratomwatch.alerts import config as alert_config
 from kratomwatch.alerts.models import Alert, AlertStatus, ProgramRuleConfig
 from kratomwatch.api.records import actor_of, require_care
-from kratomwatch import access
 
 router = Router(tags=["alerts"])
 

@@ -15,8 +15,7 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Val
 from ninja.security import APIKeyCookie, HttpBearer
 
 from kratomwatch.accounts.models import ApiToken, hash_token
-from kratomwatch.core.errors import InputError
-from kratomwatch.core.errors import NotFound
+from kratomwatch.core.errors import InputError, NotFound
 
 log = logging.getLogger(__name__)
 

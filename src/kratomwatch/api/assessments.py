@@ -12,13 +12,13 @@ from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
+from kratomwatch import access
 from kratomwatch.api.records import actor_of, writable_patient
 from kratomwatch.assessments import actions, analysis
 from kratomwatch.assessments.models import Assessment
 from kratomwatch.assessments.schedules import GRACE_LABEL, ScheduleStatus, statuses_for
 from kratomwatch.core import exposure
 from kratomwatch.core import instruments as ins
-from kratomwatch import access
 from kratomwatch.records.models import Patient
 
 router = Router(tags=["assessments"])

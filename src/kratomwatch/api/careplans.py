@@ -6,11 +6,11 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
+from kratomwatch import access
 from kratomwatch.api.records import actor_of, require_care
 from kratomwatch.careplans import actions
 from kratomwatch.careplans.models import CarePlan, Modality
 from kratomwatch.consent.guard import require_care_consent
-from kratomwatch import access
 
 router = Router(tags=["care plans"])
 

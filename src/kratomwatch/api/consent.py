@@ -7,10 +7,10 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
+from kratomwatch import access
 from kratomwatch.api.records import actor_of, require_care
 from kratomwatch.consent import actions, status
 from kratomwatch.consent.models import ConsentDocument, ConsentRecord, Scope
-from kratomwatch import access
 
 router = Router(tags=["consent"])
 

@@ -11,13 +11,13 @@ from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import PageNumberPagination, paginate
 
+from kratomwatch import access
 from kratomwatch.accounts.models import Program, Role
 from kratomwatch.audit.log import Actor
 from kratomwatch.consent.guard import require_care_consent
 from kratomwatch.core import exposure as core_exposure
 from kratomwatch.core.errors import InputError
 from kratomwatch.core.units import Basis, ContentUnit, Form
-from kratomwatch import access
 from kratomwatch.records import actions
 from kratomwatch.records.models import (
     ActionTaken,

@@ -19,8 +19,7 @@ from kratomwatch.assessments.models import Assessment, AssessmentSource, Schedul
 from kratomwatch.audit.log import Actor, record
 from kratomwatch.core import exposure
 from kratomwatch.core import instruments as ins
-from kratomwatch.core.errors import InputError
-from kratomwatch.core.errors import NotFound
+from kratomwatch.core.errors import InputError, NotFound
 from kratomwatch.records.actions import Conflict
 from kratomwatch.records.models import Patient
 

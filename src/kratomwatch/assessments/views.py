@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from kratomwatch import access
 from kratomwatch.assessments import analysis
 from kratomwatch.assessments.actions import CLINICIAN_ADMINISTERED, AnswerError, record_assessment
 from kratomwatch.assessments.models import Assessment, AssessmentSource
@@ -24,7 +25,6 @@ from kratomwatch.audit.log import Actor
 from kratomwatch.consent.guard import require_care_consent
 from kratomwatch.core import instruments as ins
 from kratomwatch.core.errors import InputError
-from kratomwatch import access
 from kratomwatch.records.models import Patient
 
 

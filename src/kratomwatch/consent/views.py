@@ -7,11 +7,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from kratomwatch import access
 from kratomwatch.audit.log import Actor
 from kratomwatch.consent import actions, status
 from kratomwatch.consent.models import Scope
 from kratomwatch.core.errors import InputError
-from kratomwatch import access
 
 
 @login_required

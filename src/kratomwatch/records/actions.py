@@ -34,7 +34,6 @@ from kratomwatch.records.models import (
     Product,
 )
 
-
 # --- potency ---------------------------------------------------------------------------------
 
 

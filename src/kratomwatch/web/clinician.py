@@ -27,6 +27,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
+from kratomwatch import access
 from kratomwatch.alerts import actions as alert_actions
 from kratomwatch.alerts.models import Alert, AlertSeverity, AlertStatus
 from kratomwatch.assessments import actions as assessment_actions
@@ -42,7 +43,6 @@ from kratomwatch.core import instruments as ins
 from kratomwatch.core.errors import InputError
 from kratomwatch.core.screening import UnknownJurisdiction, legal_status, screen_interactions
 from kratomwatch.knowledge.loader import evidence_claims, screening_knowledge
-from kratomwatch import access
 from kratomwatch.records.models import AdverseEvent, DailyExposure, LabResult, Medication, Patient
 from kratomwatch.web import charts
 

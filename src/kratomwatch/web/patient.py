@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 
+from kratomwatch import access
 from kratomwatch.assessments.actions import CLINICIAN_ADMINISTERED
 from kratomwatch.assessments.schedules import statuses_for
 from kratomwatch.audit.log import Actor
@@ -35,7 +36,6 @@ from kratomwatch.core import exposure
 from kratomwatch.core import instruments as ins
 from kratomwatch.core.errors import InputError
 from kratomwatch.core.units import Unit
-from kratomwatch import access
 from kratomwatch.records import actions
 from kratomwatch.records.models import (
     ActionTaken,
