@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import polars as pl
 
+from kratomwatch.accounts import actions as account_actions
 from kratomwatch.accounts.models import Program
 from kratomwatch.audit.log import Actor
 from kratomwatch.records import actions, bulk
@@ -63,7 +64,7 @@ class Registry:
 
 
 def create_catalogue(actor: Actor, slug: str) -> tuple[Program, dict[str, Lot]]:
-    program = actions.create_program(actor=actor, slug=slug, name=f"Benchmark {slug}")
+    program = account_actions.create_program(actor=actor, slug=slug, name=f"Benchmark {slug}")
     products: dict[str, Any] = {}
     lots: dict[str, Lot] = {}
     for code, (name, form, cert, unit_mass, _unit, _grid) in LOTS.items():

@@ -33,6 +33,7 @@ def system() -> Any:
 
 @pytest.fixture
 def world(db: Any, system: Any) -> Any:
+    from kratomwatch.accounts import actions as account_actions
     from kratomwatch.accounts.actions import create_user, issue_token
     from kratomwatch.records import actions
 
@@ -40,8 +41,8 @@ def world(db: Any, system: Any) -> Any:
         pass
 
     w = World()
-    w.program = actions.create_program(actor=system, slug="pain", name="Pain clinic")
-    w.other_program = actions.create_program(actor=system, slug="other", name="Other clinic")
+    w.program = account_actions.create_program(actor=system, slug="pain", name="Pain clinic")
+    w.other_program = account_actions.create_program(actor=system, slug="other", name="Other clinic")
     w.leaf = actions.create_product(actor=system, program=w.program, vendor="V", name="Leaf", form="leaf_powder")
     w.leaf_cert_lot = actions.create_lot(
         actor=system, product=w.leaf, lot_code="L1", certificate=actions.CertificateIn("mg/g", 15.0, 0.2)

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from kratomwatch.accounts import actions as account_actions
 from kratomwatch.assessments import analysis
 from kratomwatch.assessments.demo import load_demo_assessments
 from kratomwatch.assessments.models import Assessment, Schedule
@@ -23,7 +24,7 @@ NOW = dt.datetime(2026, 11, 20, 18, 0, tzinfo=dt.UTC)
 
 
 def _program(system: Any, prefix: str) -> Any:
-    program = actions.create_program(actor=system, slug=f"demo-{prefix.lower()}", name=f"Demo {prefix}")
+    program = account_actions.create_program(actor=system, slug=f"demo-{prefix.lower()}", name=f"Demo {prefix}")
     for i, conditions in enumerate(CONDITION_SETS):
         tz, jurisdiction = PLACES[i % len(PLACES)]
         actions.create_patient(

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from django.db import IntegrityError, connection, transaction
 
+from kratomwatch.accounts import actions as account_actions
 from kratomwatch.audit.log import verify_chain
 from kratomwatch.audit.models import AuditEvent
 from kratomwatch.core import units
@@ -370,7 +371,7 @@ def test_database_matches_the_configured_vendor(db: Any) -> None:
 
 
 def test_load_patients_validates_and_audits(db: Any, system: Any) -> None:
-    program = actions.create_program(actor=system, slug="bp", name="Bulk patients")
+    program = account_actions.create_program(actor=system, slug="bp", name="Bulk patients")
     ids = bulk.load_patients(
         actor=system,
         program=program,

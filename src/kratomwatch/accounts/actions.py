@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from kratomwatch.accounts.models import ApiToken, Membership, Program, Role, hash_token
 from kratomwatch.audit.log import Actor, record
-from kratomwatch.core.errors import InputError
+from kratomwatch.core.errors import Conflict, InputError, NotFound
 
 ROLES = (*Role.values, "patient", "staff")
 
@@ -92,3 +92,50 @@ def revoke_token(*, actor: Actor, token: ApiToken) -> None:
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
     record(actor, "token.revoke", object_type="api_token", object_id=token.pk, detail={"user": token.user_id})
+
+
+@transaction.atomic
+def create_program(*, actor: Actor, slug: str, name: str) -> Program:
+    if not slug.strip() or not name.strip():
+        raise InputError(
+            "slug" if not slug.strip() else "name",
+            slug if not slug.strip() else name,
+            "program slug and name must not be empty",
+        )
+    if Program.objects.filter(slug=slug).exists():
+        raise Conflict("slug", slug, f"a program with slug {slug!r} already exists")
+    program = Program.objects.create(slug=slug, name=name)
+    record(
+        actor,
+        "program.create",
+        object_type="program",
+        object_id=program.pk,
+        program_id=program.pk,
+        detail={"slug": slug},
+    )
+    return program
+
+
+@transaction.atomic
+def remove_membership(*, actor: Actor, program: Program, user_id: int) -> int:
+    """Remove a user's roles in ``program`` (their account and audit history are kept).
+
+    Returns the number of roles removed; ``NotFound`` when the user has none there.
+    """
+    removed, _ = Membership.objects.filter(program=program, user_id=user_id).delete()
+    if not removed:
+        raise NotFound("user_id", user_id, f"user {user_id} has no role in this program")
+    record(actor, "membership.remove", object_type="user", object_id=user_id, program_id=program.pk)
+    return removed
+
+
+@transaction.atomic
+def confirm_totp_device(*, actor: Actor, device: Any) -> Any:
+    """Confirm a TOTP device whose code the user just proved, and drop the user's other unconfirmed ones."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    TOTPDevice.objects.filter(user=device.user, confirmed=False).delete()
+    record(actor, "auth.2fa.enrol", object_type="otp_device", object_id=device.pk)
+    return device

@@ -15,7 +15,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from kratomwatch.accounts import twofactor
-from kratomwatch.accounts.actions import issue_token, revoke_token
+from kratomwatch.accounts.actions import confirm_totp_device, issue_token, revoke_token
 from kratomwatch.accounts.models import ApiToken
 from kratomwatch.audit.log import Actor, record
 
@@ -73,11 +73,8 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
     error = None
     if request.method == "POST":
         if twofactor.check_token(device, request.POST.get("otp_token", "")):
-            device.confirmed = True
-            device.save(update_fields=["confirmed"])
-            TOTPDevice.objects.filter(user=request.user, confirmed=False).delete()
+            confirm_totp_device(actor=Actor.of(request.user), device=device)
             otp_login(request, device)
-            record(Actor.of(request.user), "auth.2fa.enrol", object_type="otp_device", object_id=device.pk)
             messages.success(request, "Two-factor authentication is on for your account.")
             return HttpResponseRedirect(_next_url(request))
         record(Actor.of(request.user), "auth.2fa.enrol_failed", object_type="otp_device", object_id=device.pk)

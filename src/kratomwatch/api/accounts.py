@@ -6,10 +6,9 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
 from kratomwatch import access
-from kratomwatch.accounts.actions import create_user
+from kratomwatch.accounts.actions import create_user, remove_membership
 from kratomwatch.accounts.models import Membership
 from kratomwatch.api.records import actor_of, require_care
-from kratomwatch.audit.log import record
 
 router = Router(tags=["program users"])
 
@@ -70,8 +69,5 @@ def remove_role(request: HttpRequest, program_id: int, user_id: int) -> Any:
     """Remove a user's roles in this program (their account and audit history are kept)."""
     program = access.get_program_for(request.user, program_id)
     require_care(request, program, admin=True)
-    removed, _ = Membership.objects.filter(program=program, user_id=user_id).delete()
-    if not removed:
-        raise access.NotFound("user_id", user_id, f"user {user_id} has no role in this program")
-    record(actor_of(request), "membership.remove", object_type="user", object_id=user_id, program_id=program.pk)
+    remove_membership(actor=actor_of(request), program=program, user_id=user_id)
     return Status(204, None)

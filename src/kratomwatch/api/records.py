@@ -12,6 +12,7 @@ from ninja.errors import HttpError
 from ninja.pagination import PageNumberPagination, paginate
 
 from kratomwatch import access
+from kratomwatch.accounts import actions as account_actions
 from kratomwatch.accounts.models import Program, Role
 from kratomwatch.audit.log import Actor
 from kratomwatch.consent.guard import require_care_consent
@@ -319,7 +320,7 @@ def list_programs(request: HttpRequest) -> Any:
 def create_program(request: HttpRequest, payload: ProgramIn) -> Any:
     if not getattr(request.user, "is_staff", False):
         raise HttpError(403, "only staff administrators can create programs")
-    return Status(201, actions.create_program(actor=actor_of(request), slug=payload.slug, name=payload.name))
+    return Status(201, account_actions.create_program(actor=actor_of(request), slug=payload.slug, name=payload.name))
 
 
 # --- patients --------------------------------------------------------------------------------

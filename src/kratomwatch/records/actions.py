@@ -99,28 +99,6 @@ def _apply_mg(dose: Dose, mg: units.DoseMg) -> None:
 
 
 @transaction.atomic
-def create_program(*, actor: Actor, slug: str, name: str) -> Program:
-    if not slug.strip() or not name.strip():
-        raise InputError(
-            "slug" if not slug.strip() else "name",
-            slug if not slug.strip() else name,
-            "program slug and name must not be empty",
-        )
-    if Program.objects.filter(slug=slug).exists():
-        raise Conflict("slug", slug, f"a program with slug {slug!r} already exists")
-    program = Program.objects.create(slug=slug, name=name)
-    record(
-        actor,
-        "program.create",
-        object_type="program",
-        object_id=program.pk,
-        program_id=program.pk,
-        detail={"slug": slug},
-    )
-    return program
-
-
-@transaction.atomic
 def create_patient(
     *,
     actor: Actor,

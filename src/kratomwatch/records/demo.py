@@ -15,6 +15,7 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
+from kratomwatch.accounts import actions as account_actions
 from kratomwatch.accounts.actions import create_user
 from kratomwatch.accounts.models import Program
 from kratomwatch.assessments.demo import load_demo_assessments
@@ -187,8 +188,8 @@ def load_demo(
 def _load(*, patients: int, days: int, seed: int, step: Callable[[int, int], None], now: dt.datetime) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
     actor = Actor.system("demo")
-    program = actions.create_program(actor=actor, slug=DEMO_SLUG, name="Demo pain and addiction program")
-    other = actions.create_program(actor=actor, slug=OTHER_SLUG, name="Other clinic")
+    program = account_actions.create_program(actor=actor, slug=DEMO_SLUG, name="Demo pain and addiction program")
+    other = account_actions.create_program(actor=actor, slug=OTHER_SLUG, name="Other clinic")
     lots = _products(actor, program)
     today = now.date()
     rows: list[tuple[int, actions.DoseIn]] = []
