@@ -18,8 +18,6 @@ from pathlib import Path
 import dj_database_url
 import django_stubs_ext
 
-from kratomwatch import program_defaults
-
 django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(os.environ.get("KRATOMWATCH_HOME", Path.cwd())).resolve()
@@ -198,11 +196,10 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_AGE = int(os.environ.get("KRATOMWATCH_SESSION_SECONDS", str(8 * 3600)))
 
-# kratomwatch program settings (documented in docs/architecture.md). These are program choices,
-# not published evidence, and are labelled as such wherever they are shown.
+# System settings of kratomwatch. Program settings (the 7-OH cap, grams per teaspoon, the overdue grace and every
+# alert threshold) have one home, kratomwatch.accounts.program_settings (environment defaults, per-program
+# overrides); the README lists their environment variables.
 KRATOMWATCH = {
-    "DEFAULT_G_PER_TEASPOON": program_defaults.grams_per_teaspoon(),
-    "DEFAULT_SEVEN_OH_CAP_PERCENT": program_defaults.seven_oh_cap_percent(),
     # A dose time later than now + this many minutes is rejected as a data-entry error.
     "FUTURE_TOLERANCE_MINUTES": 10,
 }

@@ -56,12 +56,19 @@ def test_zero_grace_makes_the_day_after_due_overdue() -> None:
     assert compute_status(**args, today=D(2026, 11, 17), grace=0)[1] == "overdue"
 
 
-def test_grace_is_a_program_setting(settings: Any, monkeypatch: Any) -> None:
-    assert grace_days() == 3
+@pytest.mark.django_db
+def test_grace_is_a_program_setting_shared_with_the_missed_followup_alert(
+    world: Any, system: Any, monkeypatch: Any
+) -> None:
+    """One value: the environment default, overridden per program by the same setting the alert rule reads."""
+    from kratomwatch.alerts.actions import set_rule_config
+
+    assert grace_days() == 3 and grace_days(world.patient) == 3
     monkeypatch.setenv("KRATOMWATCH_ASSESSMENT_GRACE_DAYS", "5")
-    assert grace_days() == 5
-    settings.KRATOMWATCH = {**settings.KRATOMWATCH, "ASSESSMENT_GRACE_DAYS": 1}
-    assert grace_days() == 1
+    assert grace_days() == 5 and grace_days(world.patient) == 5
+    set_rule_config(actor=system, program=world.program, overrides={"missed_followup_grace_days": 1})
+    assert grace_days(world.patient) == 1
+    assert grace_days(world.foreign_patient) == 5
 
 
 @pytest.mark.django_db

@@ -63,3 +63,25 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}...)"
+
+
+class ProgramSettings(models.Model):
+    """A program's own values for the settings in :class:`kratomwatch.core.rules.RuleConfig` (name -> value).
+
+    Only the overridden names are stored; the rest come from the deployment's defaults (environment). Read
+    through ``accounts/program_settings.py`` only. The table keeps its first name (it began as the alert rules'
+    configuration).
+    """
+
+    program = models.OneToOneField(Program, on_delete=models.CASCADE, related_name="program_settings")
+    overrides = models.JSONField(default=dict, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "alerts_programruleconfig"
+
+    def __str__(self) -> str:
+        return f"settings of program {self.program_id}"

@@ -27,13 +27,14 @@ from django.db import connection, transaction
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 
-from kratomwatch.accounts.models import Program
-from kratomwatch.alerts import config as alert_config
-from kratomwatch.alerts.models import Alert, AlertStatus, ProgramRuleConfig
+from kratomwatch.accounts import program_settings
+from kratomwatch.accounts.models import Program, ProgramSettings
+from kratomwatch.alerts.models import Alert, AlertStatus
 from kratomwatch.alerts.snapshots import KnowledgeCache, build_snapshots, patients_q
 from kratomwatch.audit.log import Actor, record
 from kratomwatch.core.errors import InputError
 from kratomwatch.core.rules import SEVERITY_RANK, Finding, evaluate
+from kratomwatch.records.actions import reapply_program_settings
 from kratomwatch.records.models import Patient
 
 CONTENT_FIELDS = ("severity", "severity_rank", "title", "reason", "sources", "evidence_as_of", "program_settings")
@@ -45,15 +46,13 @@ MAX_NOTE = 4000
 class SweepResult:
     created: int = 0
     updated: int = 0
-    auto_resolved: int = 0
-    """Always 0: the machine never resolves an alert (kept so callers can rely on the field)."""
     unchanged: int = 0
     cleared: int = 0
     """Alerts newly marked ``condition_cleared_at`` (still open, waiting for a clinician)."""
     patients: int = 0
 
     def add(self, other: SweepResult) -> None:
-        for name in ("created", "updated", "auto_resolved", "unchanged", "cleared", "patients"):
+        for name in ("created", "updated", "unchanged", "cleared", "patients"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     @property
@@ -65,7 +64,6 @@ class SweepResult:
             "patients": self.patients,
             "created": self.created,
             "updated": self.updated,
-            "auto_resolved": self.auto_resolved,
             "unchanged": self.unchanged,
             "cleared": self.cleared,
         }
@@ -254,32 +252,45 @@ def _evaluate_batch(
     patients: Sequence[Patient], *, as_of: dt.date | None, now: dt.datetime, cache: KnowledgeCache
 ) -> SweepResult:
     snapshots = build_snapshots(patients, as_of=as_of, now=now, cache=cache)
-    configs = alert_config.configs_for({p.program_id for p in patients})
+    configs = program_settings.for_programs({p.program_id for p in patients})
     findings = {p.pk: evaluate(snapshots[p.pk], configs[p.program_id]) for p in patients}
     days = {p.pk: snapshots[p.pk].as_of for p in patients}
     return _reconcile(patients, findings, days, now)
 
 
-def evaluate_patient(
-    *,
-    actor: Actor,
-    patient: Patient | None = None,
-    patients: Iterable[Patient] = (),
-    as_of: dt.date | None = None,
-    now: dt.datetime | None = None,
-) -> SweepResult:
-    """Evaluate the rules for one patient (or several, set-based) and reconcile their alerts.
+SNAPSHOT_PATIENT_FIELDS = (
+    "id",
+    "code",
+    "program_id",
+    "time_zone",
+    "jurisdiction",
+    *Patient.HISTORY_FIELDS,
+)
+"""The patient columns the snapshot reads (the rest of the row is not loaded by the sweep)."""
 
-    Called at the end of every write that affects alerts, inside that write's transaction. It writes no audit
-    event of its own: the triggering write's event is the record (one event per write, without clinical
-    content); alert rows carry ``first_seen_at``/``last_seen_at``. Sweeps and transitions are audited.
+
+def evaluate_patients(
+    patient_ids: Iterable[int], *, as_of: dt.date | None = None, now: dt.datetime | None = None
+) -> SweepResult:
+    """Evaluate the rules for these patients (set-based) and reconcile their alerts, in the caller's transaction.
+
+    Called by the write path's one hook (``records.writes.reevaluate``) after every write that changes an input
+    of a rule. It writes no audit event of its own: the triggering write's event is the record (one event per
+    write, without clinical content); alert rows carry ``first_seen_at``/``last_seen_at``. Sweeps and
+    transitions are audited.
     """
-    group = [*([patient] if patient is not None else []), *patients]
-    if not group:
+    ids = sorted(set(patient_ids))
+    if not ids:
         return SweepResult()
     now = now or timezone.now()
+    total = SweepResult()
+    cache = KnowledgeCache()
     with transaction.atomic():
-        return _evaluate_batch(group, as_of=as_of, now=now, cache=KnowledgeCache())
+        for start in range(0, len(ids), 2000):
+            chunk = ids[start : start + 2000]
+            patients = list(Patient.objects.filter(pk__in=chunk).only(*SNAPSHOT_PATIENT_FIELDS).order_by("pk"))
+            total.add(_evaluate_batch(patients, as_of=as_of, now=now, cache=cache))
+    return total
 
 
 def sweep(
@@ -302,22 +313,11 @@ def sweep(
     ids = list(scope.order_by("pk").values_list("pk", flat=True))
     total = SweepResult()
     cache = KnowledgeCache()
-    fields = [
-        "id",
-        "code",
-        "program_id",
-        "time_zone",
-        "jurisdiction",
-        "pregnant",
-        "breastfeeding",
-        "liver_disease",
-        "seizure_disorder",
-        "cardiac_qt",
-        "respiratory_disease",
-    ]
     for start in range(0, len(ids), batch_size):
         chunk = ids[start : start + batch_size]
-        patients = list(Patient.objects.filter(pk__gte=chunk[0], pk__lte=chunk[-1]).only(*fields).order_by("pk"))
+        patients = list(
+            Patient.objects.filter(pk__gte=chunk[0], pk__lte=chunk[-1]).only(*SNAPSHOT_PATIENT_FIELDS).order_by("pk")
+        )
         if program is not None:
             patients = [p for p in patients if p.program_id == program.pk]
         with transaction.atomic():
@@ -394,10 +394,14 @@ def resolve(*, actor: Actor, alert: Alert, note: str) -> Alert:
 
 
 @transaction.atomic
-def set_rule_config(*, actor: Actor, program: Program, overrides: dict[str, Any]) -> ProgramRuleConfig:
-    """Replace the program's threshold overrides (validated against ``RuleConfig``; InputError names the field)."""
-    clean = alert_config.validate_overrides(overrides)
-    row, _ = ProgramRuleConfig.objects.select_for_update().get_or_create(program=program)
+def set_rule_config(*, actor: Actor, program: Program, overrides: dict[str, Any]) -> ProgramSettings:
+    """Replace the program's settings overrides (validated against ``RuleConfig``; InputError names the field).
+
+    What the record stores from a changed setting is recomputed (``records.actions.reapply_program_settings``) and
+    the program's alerts are re-evaluated at once, so pages, alerts and exports agree with the new values.
+    """
+    clean = program_settings.validate_overrides(overrides)
+    row, _ = ProgramSettings.objects.select_for_update().get_or_create(program=program)
     before = dict(row.overrides)
     row.overrides = clean
     row.updated_by = _user(actor)
@@ -410,4 +414,8 @@ def set_rule_config(*, actor: Actor, program: Program, overrides: dict[str, Any]
         program_id=program.pk,
         detail={"before": before, "after": clean},
     )
+    changed = {name for name in {*before, *clean} if before.get(name) != clean.get(name)}
+    if changed:
+        reapply_program_settings(actor=actor, program=program, changed=changed)
+        sweep(actor=actor, program=program)
     return row

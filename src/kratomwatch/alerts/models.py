@@ -11,7 +11,6 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from kratomwatch.accounts.models import Program
 from kratomwatch.records.models import Patient
 
 
@@ -78,17 +77,3 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.patient_id} {self.rule_id} {self.subject_key} ({self.status})"
-
-
-class ProgramRuleConfig(models.Model):
-    """A program's overrides of :class:`kratomwatch.core.rules.RuleConfig` (field name -> value)."""
-
-    program = models.OneToOneField(Program, on_delete=models.CASCADE, related_name="rule_config")
-    overrides = models.JSONField(default=dict, blank=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    updated_at = models.DateTimeField(auto_now=True)
-
-    def __str__(self) -> str:
-        return f"rule config of program {self.program_id}"

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import cast
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -22,6 +21,8 @@ from kratomwatch.core import instruments as ins
 from kratomwatch.core.errors import InputError, NotFound
 from kratomwatch.records.actions import Conflict
 from kratomwatch.records.models import Patient
+from kratomwatch.records.validation import future_tolerance
+from kratomwatch.records.writes import alert_input_write
 
 #: Instruments that need observation, examination or a diagnostic interview by a clinician, so they are
 #: never stored as a self-report: COWS (pulse, pupils, observed tremor and gooseflesh), the full DN4 (its
@@ -70,12 +71,7 @@ def score_answers(
         raise AnswerError(str(exc), None) from None
 
 
-def _future_tolerance() -> dt.timedelta:
-    config: dict[str, Any] = getattr(settings, "KRATOMWATCH", {})
-    return dt.timedelta(minutes=int(config.get("FUTURE_TOLERANCE_MINUTES", 10)))
-
-
-@transaction.atomic
+@alert_input_write()
 def record_assessment(
     *,
     actor: Actor,
@@ -104,7 +100,7 @@ def record_assessment(
     if not isinstance(administered_at, dt.datetime):
         raise InputError("administered_at", administered_at, "administered_at must be a date and time")
     exposure.check_not_future(
-        administered_at, now or timezone.now(), tolerance=_future_tolerance(), field="administered_at"
+        administered_at, now or timezone.now(), tolerance=future_tolerance(), field="administered_at"
     )
     result = score_answers(definition, answers, supervised=supervised)
     if Assessment.objects.filter(
@@ -152,9 +148,6 @@ def record_assessment(
         patient_code=patient.code,
         detail={"instrument": definition.id, "version": definition.version, "source": source},
     )
-    from kratomwatch.alerts.actions import evaluate_patient
-
-    evaluate_patient(actor=actor, patient=patient)
     return assessment
 
 
@@ -166,7 +159,7 @@ def _check_every_days(every_days: object) -> int:
     return every_days
 
 
-@transaction.atomic
+@alert_input_write()
 def set_schedule(
     *,
     actor: Actor,
@@ -201,7 +194,7 @@ def set_schedule(
     return schedule, created
 
 
-@transaction.atomic
+@alert_input_write()
 def deactivate_schedule(*, actor: Actor, patient: Patient, instrument_id: str) -> Schedule:
     """Stop a schedule (kept for the record, no longer due)."""
     definition = definition_for(instrument_id)

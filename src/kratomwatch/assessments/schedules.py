@@ -10,40 +10,34 @@ Rules (local dates in ``Patient.time_zone``):
 
 An incomplete (invalid) assessment does not satisfy a schedule, since it produced no score.
 
-The grace period is a program choice, not published evidence: ``KRATOMWATCH["ASSESSMENT_GRACE_DAYS"]`` in
-settings, else the ``KRATOMWATCH_ASSESSMENT_GRACE_DAYS`` environment variable, else 3 days.
+The grace period is a program choice, not published evidence: the program's ``missed_followup_grace_days``
+(``accounts.program_settings``: the program's override, else ``KRATOMWATCH_ASSESSMENT_GRACE_DAYS``, else 3 days),
+the same value the missed-follow-up alert uses.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from django.conf import settings
 from django.db.models import Max
 
+from kratomwatch.accounts import program_settings
 from kratomwatch.assessments.models import Assessment, Schedule
 from kratomwatch.core import exposure
 from kratomwatch.records.models import Patient
 
-DEFAULT_GRACE_DAYS = 3
 GRACE_LABEL = "program setting (not published evidence): days past due before a questionnaire counts as overdue"
 
 Status = Literal["upcoming", "due", "overdue", "inactive"]
 
 
-def grace_days() -> int:
-    """The labelled program setting for the grace period (see the module docstring)."""
-    configured: object = getattr(settings, "KRATOMWATCH", {}).get("ASSESSMENT_GRACE_DAYS")
-    if configured is None:
-        configured = os.environ.get("KRATOMWATCH_ASSESSMENT_GRACE_DAYS", str(DEFAULT_GRACE_DAYS))
-    value = int(str(configured))
-    if value < 0:
-        raise ValueError(f"ASSESSMENT_GRACE_DAYS must be >= 0, got {value}")
-    return value
+def grace_days(patient: Patient | None = None) -> int:
+    """The labelled program setting for the grace period: the patient's program's, or the deployment default."""
+    config = program_settings.for_program(patient.program_id) if patient is not None else program_settings.defaults()
+    return config.missed_followup_grace_days
 
 
 @dataclass(frozen=True)
@@ -101,7 +95,7 @@ def statuses_for(
     """Status of every schedule of ``patient`` at ``now``, most urgent first."""
     tz = exposure.zone(patient.time_zone)
     today = now.astimezone(tz).date()
-    grace = grace_days() if grace is None else grace
+    grace = grace_days(patient) if grace is None else grace
     schedules = list(Schedule.objects.filter(patient=patient).order_by("instrument_id"))
     if not include_inactive:
         schedules = [s for s in schedules if s.active]

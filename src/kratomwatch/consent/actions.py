@@ -16,6 +16,7 @@ from kratomwatch.consent.models import CareOverride, ConsentDocument, ConsentRec
 from kratomwatch.consent.pdf import render_signed_copy
 from kratomwatch.core.errors import InputError
 from kratomwatch.records.models import Patient
+from kratomwatch.records.writes import alert_input_write
 
 #: How long a clinician's documented override of missing care consent lasts (a program setting).
 OVERRIDE_DAYS = 30
@@ -59,7 +60,7 @@ def publish_document(
     return doc
 
 
-@transaction.atomic
+@alert_input_write()
 def sign(
     *,
     actor: Actor,
@@ -122,7 +123,7 @@ def sign(
     return out
 
 
-@transaction.atomic
+@alert_input_write()
 def withdraw(*, actor: Actor, patient: Patient, scope: str, now: dt.datetime | None = None) -> int:
     """Withdraw every active signature of ``scope``; returns how many were withdrawn."""
     _scopes([scope], "scope")
@@ -144,7 +145,7 @@ def withdraw(*, actor: Actor, patient: Patient, scope: str, now: dt.datetime | N
     return count
 
 
-@transaction.atomic
+@alert_input_write()
 def override_care_consent(
     *, actor: Actor, patient: Patient, clinician: Any, reason: str, now: dt.datetime | None = None
 ) -> CareOverride:

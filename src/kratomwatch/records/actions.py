@@ -1,7 +1,10 @@
-"""The only write path for the clinical record.
+"""The only write path for the clinical record: writes, and nothing else.
 
 Every function is keyword-only, runs under ``transaction.atomic`` and writes its audit event, so a
 failure leaves nothing half-written. Views, API, CLI and importers call these; nothing else writes.
+A write that changes an input of an alert rule is declared with ``writes.alert_input_write`` and so
+re-evaluates the touched patients' alerts through the one hook (``records/writes.py``). Potency maths is
+in ``records/potency.py`` (around ``core.units``), the daily-exposure materialization in ``records/daily.py``.
 """
 
 from __future__ import annotations
@@ -12,16 +15,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Case, Value, When
 from django.utils import timezone
 
+from kratomwatch.accounts import program_settings
 from kratomwatch.accounts.models import Program
 from kratomwatch.audit.log import Actor, record
 from kratomwatch.core import exposure, units
 from kratomwatch.core.errors import Conflict, InputError
-from kratomwatch.knowledge.loader import leaf_reference
+from kratomwatch.core.rules import RuleConfig
 from kratomwatch.records import validation
+from kratomwatch.records.daily import refresh_daily_exposure
 from kratomwatch.records.models import (
     AdverseEvent,
     Dose,
@@ -33,56 +38,9 @@ from kratomwatch.records.models import (
     PatientCondition,
     Product,
 )
-
-# --- potency ---------------------------------------------------------------------------------
-
-
-def _config() -> dict[str, Any]:
-    config: dict[str, Any] = settings.KRATOMWATCH
-    return config
-
-
-def leaf_content() -> units.LeafContent:
-    ref = leaf_reference()
-    r = ref.mitragynine_mg_per_g
-    return units.LeafContent(units.Range(r.point, r.low, r.high), ref.seven_oh_quantified)
-
-
-def volumetric_default() -> units.Range:
-    point, low, high = _config()["DEFAULT_G_PER_TEASPOON"]
-    return units.Range(point, low, high)
-
-
-def seven_oh_cap() -> float:
-    return float(_config()["DEFAULT_SEVEN_OH_CAP_PERCENT"])
-
-
-def lot_potency(lot: Lot, form: str | None = None) -> units.Potency:
-    cert = None
-    if lot.cert_content_unit:
-        cert = units.Certificate(
-            mitragynine=float(lot.cert_mitragynine or 0.0),
-            seven_oh=float(lot.cert_seven_oh or 0.0),
-            content_unit=units.ContentUnit(lot.cert_content_unit),
-            other_alkaloids={k: float(v) for k, v in (lot.cert_other_alkaloids or {}).items()},
-        )
-    return units.Potency(
-        form=units.Form(form or lot.product.form),
-        certificate=cert,
-        unit_mass_mg=lot.unit_mass_mg,
-        grams_per_teaspoon=lot.grams_per_teaspoon,
-    )
-
-
-def compute_mg(amount: float, unit: units.Unit, potency: units.Potency) -> units.DoseMg:
-    return units.compute_dose_mg(
-        amount,
-        unit,
-        potency,
-        leaf_reference=leaf_content(),
-        volumetric_default=volumetric_default(),
-        seven_oh_cap_percent=seven_oh_cap(),
-    )
+from kratomwatch.records.potency import compute_mg, lot_potency
+from kratomwatch.records.validation import future_tolerance
+from kratomwatch.records.writes import alert_input_write, touch
 
 
 def _apply_mg(dose: Dose, mg: units.DoseMg) -> None:
@@ -98,7 +56,7 @@ def _apply_mg(dose: Dose, mg: units.DoseMg) -> None:
 # --- programs, patients, products, lots ------------------------------------------------------
 
 
-@transaction.atomic
+@alert_input_write(affects=lambda kwargs, patient: [patient])
 def create_patient(
     *,
     actor: Actor,
@@ -153,22 +111,10 @@ def create_patient(
     return patient
 
 
-@transaction.atomic
+@alert_input_write()
 def update_patient(*, actor: Actor, patient: Patient, **changes: Any) -> Patient:
     """Update demographic or history fields; ``conditions`` replaces the condition list."""
-    allowed = {
-        "time_zone",
-        "jurisdiction",
-        "pregnant",
-        "breastfeeding",
-        "liver_disease",
-        "seizure_disorder",
-        "cardiac_qt",
-        "respiratory_disease",
-        "sex",
-        "birth_year",
-        "conditions",
-    }
+    allowed = {"time_zone", "jurisdiction", "sex", "birth_year", "conditions", *Patient.HISTORY_FIELDS}
     for key in changes:
         if key not in allowed:
             raise InputError(key, changes[key], f"field {key!r} cannot be changed")
@@ -292,7 +238,7 @@ def create_lot(
     return lot
 
 
-@transaction.atomic
+@alert_input_write(affects=lambda kwargs, result: [])
 def update_lot(
     *,
     actor: Actor,
@@ -315,24 +261,8 @@ def update_lot(
     if recalled is not None:
         lot.recalled = recalled
     lot.save()
-    potency = lot_potency(lot)
-    doses = list(Dose.objects.filter(lot=lot).only("id", "amount", "unit", "patient_id"))
-    for dose in doses:
-        _apply_mg(dose, compute_mg(dose.amount, units.Unit(dose.unit), potency))
-    Dose.objects.bulk_update(
-        doses,
-        [
-            "mitragynine_mg",
-            "seven_oh_mg",
-            "basis",
-            "mitragynine_low_mg",
-            "mitragynine_high_mg",
-            "seven_oh_share_percent",
-            "enhanced",
-        ],
-        batch_size=2000,
-    )
-    refresh_daily_exposure(patient_ids=sorted({d.patient_id for d in doses}))
+    doses = _recompute_doses(Dose.objects.filter(lot=lot), lot, program_settings.for_program(lot.product.program_id))
+    touch({d.patient_id for d in doses})  # a recall or a corrected certificate reaches every patient of the lot
     record(
         actor,
         "lot.update",
@@ -342,6 +272,68 @@ def update_lot(
         detail={"certificate": certificate is not None, "doses_recomputed": len(doses)},
     )
     return lot, len(doses)
+
+
+_MG_FIELDS = (
+    "mitragynine_mg",
+    "seven_oh_mg",
+    "basis",
+    "mitragynine_low_mg",
+    "mitragynine_high_mg",
+    "seven_oh_share_percent",
+    "enhanced",
+)
+
+
+def _recompute_doses(doses: Any, lot: Lot, config: RuleConfig) -> list[Dose]:
+    """Recompute the stored mg of ``doses`` (all of one lot) and refresh their patients' daily exposure."""
+    potency = lot_potency(lot)
+    rows = list(doses.only("id", "amount", "unit", "patient_id"))
+    for dose in rows:
+        _apply_mg(dose, compute_mg(dose.amount, units.Unit(dose.unit), potency, config))
+    Dose.objects.bulk_update(rows, _MG_FIELDS, batch_size=2000)
+    refresh_daily_exposure(patient_ids=sorted({d.patient_id for d in rows}))
+    return rows
+
+
+@transaction.atomic
+def reapply_program_settings(*, actor: Actor, program: Program, changed: Iterable[str]) -> int:
+    """Recompute what the record stores from the program's settings after ``changed`` settings changed.
+
+    Doses store their ``enhanced`` flag (7-OH share above the cap) and, for uncalibrated teaspoons, mg from the
+    grams-per-teaspoon default: both follow the program's current settings. Returns the doses recomputed; the
+    caller re-evaluates the program's alerts.
+    """
+    changed = set(changed) & program_settings.DOSE_SETTINGS
+    if not changed:
+        return 0
+    config = program_settings.for_program(program.pk)
+    total = 0
+    if "seven_oh_cap_percent" in changed:
+        # Set-based: the share is stored per dose, so the flag is one comparison (SQL NULL stays NULL).
+        total += Dose.objects.filter(patient__program=program, seven_oh_share_percent__isnull=False).update(
+            enhanced=Case(
+                When(seven_oh_share_percent__gt=config.seven_oh_cap_percent, then=Value(True)), default=Value(False)
+            )
+        )
+    if changed & {"grams_per_teaspoon", "grams_per_teaspoon_low", "grams_per_teaspoon_high"}:
+        volumetric = Dose.objects.filter(
+            patient__program=program, unit__in=[units.Unit.TEASPOON.value, units.Unit.TABLESPOON.value]
+        )
+        lots = Lot.objects.select_related("product").filter(
+            pk__in=volumetric.filter(lot__grams_per_teaspoon__isnull=True).values("lot_id")
+        )
+        for lot in lots:  # one recomputation per lot (a program has few products), not per dose
+            total += len(_recompute_doses(volumetric.filter(lot=lot), lot, config))
+    record(
+        actor,
+        "program.settings.reapply",
+        object_type="program",
+        object_id=program.pk,
+        program_id=program.pk,
+        detail={"changed": sorted(changed), "doses_recomputed": total},
+    )
+    return total
 
 
 # --- doses -----------------------------------------------------------------------------------
@@ -365,15 +357,15 @@ def default_idempotency_key(d: DoseIn) -> str:
     return "auto:" + hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 
-def _build_dose(d: DoseIn, patient: Patient, lot: Lot, now: dt.datetime) -> Dose:
+def _build_dose(d: DoseIn, patient: Patient, lot: Lot, now: dt.datetime, config: RuleConfig) -> Dose:
     unit = units.parse_unit(d.unit)
     tz = exposure.zone(patient.time_zone)
-    exposure.check_not_future(d.taken_at, now, tolerance=dt.timedelta(minutes=_config()["FUTURE_TOLERANCE_MINUTES"]))
+    exposure.check_not_future(d.taken_at, now, tolerance=future_tolerance())
     if d.source not in DoseSource.values:
         raise InputError("source", d.source, f"source {d.source!r} is not one of: {', '.join(DoseSource.values)}")
     if lot.product.program_id != patient.program_id:
         raise InputError("lot_id", d.lot_id, f"lot {d.lot_id} is not in the patient's program catalogue")
-    mg = compute_mg(float(d.amount), unit, lot_potency(lot))
+    mg = compute_mg(float(d.amount), unit, lot_potency(lot), config)
     local = d.taken_at.astimezone(tz)
     key = (d.idempotency_key or "").strip() or default_idempotency_key(d)
     if len(key) > 128:
@@ -397,7 +389,7 @@ def _same(a: Dose, b: Dose) -> bool:
     return a.lot_id == b.lot_id and a.taken_at == b.taken_at and a.amount == b.amount and a.unit == b.unit
 
 
-@transaction.atomic
+@alert_input_write()
 def record_dose(*, actor: Actor, patient: Patient, dose: DoseIn, now: dt.datetime | None = None) -> tuple[Dose, bool]:
     """Record one dose. Idempotent on (patient, idempotency_key): a repeat returns the stored dose.
 
@@ -407,7 +399,7 @@ def record_dose(*, actor: Actor, patient: Patient, dose: DoseIn, now: dt.datetim
         lot = Lot.objects.select_related("product").get(pk=dose.lot_id)
     except (Lot.DoesNotExist, ValueError, TypeError):
         raise InputError("lot_id", dose.lot_id, f"lot {dose.lot_id!r} does not exist") from None
-    new = _build_dose(dose, patient, lot, now or timezone.now())
+    new = _build_dose(dose, patient, lot, now or timezone.now(), program_settings.for_program(patient.program_id))
     existing = Dose.objects.filter(patient=patient, idempotency_key=new.idempotency_key).first()
     if existing is not None:
         if not _same(existing, new):
@@ -433,9 +425,6 @@ def record_dose(*, actor: Actor, patient: Patient, dose: DoseIn, now: dt.datetim
         patient_code=patient.code,
         detail={"basis": new.basis, "source": new.source},
     )
-    from kratomwatch.alerts.actions import evaluate_patient
-
-    evaluate_patient(actor=actor, patient=patient)
     return new, True
 
 
@@ -450,6 +439,7 @@ class ImportResult:
         return not self.rejected
 
 
+@alert_input_write(affects=lambda kwargs, result: [])
 def import_doses(
     *,
     actor: Actor,
@@ -476,6 +466,7 @@ def import_doses(
             pk__in={d.lot_id for _, d in rows if isinstance(d.lot_id, int)}
         )
     }
+    configs = program_settings.for_programs({p.program_id for p in patients.values()})
     built: list[Dose] = []
     seen: set[tuple[int, str]] = set()
     for line, d in rows:
@@ -486,7 +477,7 @@ def import_doses(
             lot = lots.get(d.lot_id)
             if lot is None:
                 raise InputError("lot_id", d.lot_id, f"lot {d.lot_id!r} does not exist")
-            dose = _build_dose(d, patient, lot, now)
+            dose = _build_dose(d, patient, lot, now, configs[patient.program_id])
         except InputError as err:
             result.rejected.append((line, err))
             continue
@@ -522,66 +513,14 @@ def import_doses(
                 "patients": sorted({d.patient.code for d in fresh})[:200],
             },
         )
-        from kratomwatch.alerts.actions import evaluate_patient
-
-        evaluate_patient(actor=actor, patients=list({d.patient_id: d.patient for d in fresh}.values()))
+        touch({d.patient_id for d in fresh})
     return result
-
-
-# --- registry-wide daily exposure ------------------------------------------------------------
-
-_DAILY_COLUMNS = (
-    "patient_id, day, mitragynine_mg, seven_oh_mg, doses, unknown_doses, estimated_doses, first_dose_minute"
-)
-_DAILY_SELECT = (
-    "SELECT patient_id, local_date, COALESCE(SUM(mitragynine_mg), 0), COALESCE(SUM(seven_oh_mg), 0), COUNT(*), "
-    "SUM(CASE WHEN basis = 'unknown' THEN 1 ELSE 0 END), SUM(CASE WHEN basis = 'estimated' THEN 1 ELSE 0 END), "
-    "MIN(local_minute) FROM records_dose"
-)
-
-
-def refresh_daily_exposure(*, patient_ids: Iterable[int] | None = None, days: Iterable[dt.date] | None = None) -> int:
-    """Recompute ``DailyExposure`` set-based in SQL (one DELETE and one INSERT ... SELECT GROUP BY).
-
-    With no arguments the whole registry is rebuilt; otherwise only the given patients (and days).
-    Returns the number of daily rows written.
-
-    The whole-registry rebuild on PostgreSQL empties the table with ``TRUNCATE`` instead of
-    ``DELETE``: transactional (a failure restores the old rows), no dead tuples left for VACUUM,
-    and the INSERT writes into fresh files. The cost is an ACCESS EXCLUSIVE lock until commit:
-    readers of ``DailyExposure`` wait for the rebuild instead of seeing the previous rows.
-    """
-    where, params = "", list[Any]()
-    if patient_ids is not None:
-        ids = [int(p) for p in patient_ids]
-        if not ids:
-            return 0
-        if len(ids) > 500:  # stay under bind-parameter limits; each chunk is still one set-based statement
-            return sum(refresh_daily_exposure(patient_ids=ids[i : i + 500], days=days) for i in range(0, len(ids), 500))
-        where = f" WHERE patient_id IN ({', '.join(['%s'] * len(ids))})"
-        params = list(ids)
-        if days is not None:
-            day_list = list(days)
-            where += f" AND {{day}} IN ({', '.join(['%s'] * len(day_list))})"
-            params += day_list
-    with transaction.atomic(), connection.cursor() as cur:
-        if patient_ids is None and connection.vendor == "postgresql":
-            cur.execute("TRUNCATE records_dailyexposure")
-        else:
-            cur.execute("DELETE FROM records_dailyexposure" + where.replace("{day}", "day"), params)
-        cur.execute(
-            f"INSERT INTO records_dailyexposure ({_DAILY_COLUMNS}) {_DAILY_SELECT}"
-            + where.replace("{day}", "local_date")
-            + " GROUP BY patient_id, local_date",
-            params,
-        )
-        return int(cur.rowcount)
 
 
 # --- medications, labs, adverse events ------------------------------------------------------
 
 
-@transaction.atomic
+@alert_input_write()
 def record_medication(
     *,
     actor: Actor,
@@ -608,13 +547,10 @@ def record_medication(
         program_id=patient.program_id,
         patient_code=patient.code,
     )
-    from kratomwatch.alerts.actions import evaluate_patient
-
-    evaluate_patient(actor=actor, patient=patient)
     return med
 
 
-@transaction.atomic
+@alert_input_write()
 def record_lab(
     *,
     actor: Actor,
@@ -653,13 +589,10 @@ def record_lab(
         patient_code=patient.code,
         detail={"test": test},
     )
-    from kratomwatch.alerts.actions import evaluate_patient
-
-    evaluate_patient(actor=actor, patient=patient)
     return lab
 
 
-@transaction.atomic
+@alert_input_write()
 def record_adverse_event(
     *,
     actor: Actor,
@@ -700,7 +633,4 @@ def record_adverse_event(
         patient_code=patient.code,
         detail={"grade": grade, "serious": bool(criteria)},
     )
-    from kratomwatch.alerts.actions import evaluate_patient
-
-    evaluate_patient(actor=actor, patient=patient)
     return ae

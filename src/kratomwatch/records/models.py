@@ -30,6 +30,16 @@ class Condition(models.TextChoices):
 
 
 class Patient(models.Model):
+    HISTORY_FIELDS: tuple[str, ...] = (
+        "pregnant",
+        "breastfeeding",
+        "liver_disease",
+        "seizure_disorder",
+        "cardiac_qt",
+        "respiratory_disease",
+    )
+    """The yes/no clinical history the safety rules read (one list for actions, snapshots and schemas)."""
+
     program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="patients")
     code = models.CharField(max_length=32, unique=True, help_text="Pseudonymous patient code")
     user = models.OneToOneField(

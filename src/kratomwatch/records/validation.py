@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from typing import Any
 
 import pycountry
+from django.conf import settings
 
 from kratomwatch.core.errors import InputError
 from kratomwatch.records.models import (
@@ -100,3 +102,9 @@ def ae_fields(outcome: str, causality: str, action_taken: str, grade: int) -> No
     choice("action_taken", action_taken, ActionTaken.values)
     if not isinstance(grade, int) or isinstance(grade, bool) or not (1 <= grade <= 5):
         raise InputError("grade", grade, f"CTCAE grade {grade!r} must be an integer from 1 to 5")
+
+
+def future_tolerance() -> dt.timedelta:
+    """How far past now a recorded time may lie before it is refused as a data-entry error (a system setting)."""
+    config: dict[str, Any] = getattr(settings, "KRATOMWATCH", {})
+    return dt.timedelta(minutes=int(config.get("FUTURE_TOLERANCE_MINUTES", 10)))

@@ -1,6 +1,8 @@
-"""Program-configurable thresholds of the alert rules, each documented as published or a program setting.
+"""A program's settings: the alert thresholds and the dose-conversion choices, each documented as published or
+a program setting.
 
-A program admin may change any field. A field whose default is published evidence (IMMPACT 30%, the 2%
+A program admin may change any field; a deployment sets the defaults from the environment
+(``kratomwatch.accounts.program_settings``). A field whose default is published evidence (IMMPACT 30%, the 2%
 7-OH cap) stays "published" only while it keeps the published value; changed, it becomes a program setting
 and findings say so (:meth:`RuleConfig.is_program_setting`).
 """
@@ -60,6 +62,11 @@ THRESHOLD_DOCS: Mapping[str, ThresholdDoc] = MappingProxyType(
             src.SEVEN_OH_CAP,
             2.0,
         ),
+        "grams_per_teaspoon": ThresholdDoc(
+            "grams of powder in a level teaspoon, for lots without their own calibration (doses are 'estimated')"
+        ),
+        "grams_per_teaspoon_low": ThresholdDoc("low end of the grams-per-teaspoon range for uncalibrated lots"),
+        "grams_per_teaspoon_high": ThresholdDoc("high end of the grams-per-teaspoon range for uncalibrated lots"),
     }
 )
 
@@ -84,6 +91,9 @@ class RuleConfig:
     missed_followup_grace_days: int = 3
     missed_followup_moderate_days: int = 14
     seven_oh_cap_percent: float = 2.0
+    grams_per_teaspoon: float = 2.5
+    grams_per_teaspoon_low: float = 1.5
+    grams_per_teaspoon_high: float = 3.5
 
     def __post_init__(self) -> None:
         _positive("escalation_ratio", self.escalation_ratio)
@@ -110,6 +120,19 @@ class RuleConfig:
         _positive("seven_oh_cap_percent", self.seven_oh_cap_percent)
         if self.seven_oh_cap_percent > 100:
             raise InputError("seven_oh_cap_percent", self.seven_oh_cap_percent, "seven_oh_cap_percent must be <= 100")
+        for name in ("grams_per_teaspoon", "grams_per_teaspoon_low", "grams_per_teaspoon_high"):
+            _positive(name, getattr(self, name))
+        if not self.grams_per_teaspoon_low <= self.grams_per_teaspoon <= self.grams_per_teaspoon_high:
+            raise InputError(
+                "grams_per_teaspoon",
+                self.grams_per_teaspoon,
+                f"grams_per_teaspoon must lie between grams_per_teaspoon_low ({self.grams_per_teaspoon_low}) "
+                f"and grams_per_teaspoon_high ({self.grams_per_teaspoon_high})",
+            )
+        if self.grams_per_teaspoon_high > 20:  # the same plausibility bound as a lot's calibration (core.units)
+            raise InputError(
+                "grams_per_teaspoon_high", self.grams_per_teaspoon_high, "grams_per_teaspoon_high must be at most 20"
+            )
 
     def is_program_setting(self, name: str) -> bool:
         """True when ``name`` has no published basis, or its published value was changed by the program."""
