@@ -7,16 +7,16 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from kratomwatch.audit.log import Actor, record
 from kratomwatch.careplans.models import CarePlan, Modality, TaperStep
 from kratomwatch.core.errors import InputError
 from kratomwatch.records.models import Patient
-from kratomwatch.records.writes import alert_input_write
 
 
-@alert_input_write()
+@transaction.atomic
 def save_care_plan(
     *,
     actor: Actor,

@@ -2,8 +2,9 @@
 
 Alert rules read a patient snapshot (``alerts/snapshots.py``): the patient's own fields (pregnancy,
 breastfeeding, history, jurisdiction, time zone, conditions), the lots of their doses (certificate, recall),
-doses, medications, labs, adverse events, assessments and schedules, consent and the care plan. Each action
-that writes one of these is declared with :func:`alert_input_write`:
+doses, medications, labs, adverse events, assessments and schedules; consent is declared too, so a rule that
+reads it works from the first write. Each action that writes one of these is declared with
+:func:`alert_input_write`:
 
     @alert_input_write()                       # the patient is the action's ``patient`` keyword
     def record_lab(*, actor, patient, ...): ...
