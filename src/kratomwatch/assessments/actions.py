@@ -18,8 +18,7 @@ from kratomwatch.assessments.models import Assessment, AssessmentSource, Schedul
 from kratomwatch.audit.log import Actor, record
 from kratomwatch.core import exposure
 from kratomwatch.core import instruments as ins
-from kratomwatch.core.errors import InputError, NotFound
-from kratomwatch.records.actions import Conflict
+from kratomwatch.core.errors import Conflict, InputError, NotFound
 from kratomwatch.records.models import Patient
 from kratomwatch.records.validation import future_tolerance
 from kratomwatch.records.writes import alert_input_write
