@@ -25,9 +25,10 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from kratomwatch.accounts.models import Program, Role
+from kratomwatch.accounts.models import Membership, Program, Role
 from kratomwatch.alerts.models import Alert
 from kratomwatch.audit.log import Actor, record
+from kratomwatch.audit.models import AuditEvent
 from kratomwatch.consent.guard import require_care_consent
 from kratomwatch.core.errors import Forbidden, NotFound
 from kratomwatch.records.models import Lot, Patient, Product
@@ -40,6 +41,7 @@ __all__ = [
     "NotFound",
     "Operator",
     "alerts_for",
+    "audit_events_for",
     "audit_list",
     "catalogue_programs_for",
     "get_alert_for",
@@ -51,6 +53,7 @@ __all__ = [
     "get_writable_patient_for",
     "is_care_user",
     "lots_for",
+    "may_view_audit",
     "operator",
     "patients_for",
     "products_for",
@@ -256,6 +259,26 @@ def get_alert_for(user: Any, alert_id: int) -> Alert:
     if alert is None:
         raise NotFound("alert_id", alert_id, f"alert {alert_id} not found")
     return alert
+
+
+# --- the audit trail ---------------------------------------------------------------------------------------
+
+
+def may_view_audit(user: Any) -> bool:
+    """Staff (and the operator) see every event; program admins see their programs' events; nobody else."""
+    if not _authenticated(user):
+        return False
+    return bool(user.is_staff) or Membership.objects.filter(user=user, role=Role.PROGRAM_ADMIN).exists()
+
+
+def audit_events_for(user: Any) -> QuerySet[AuditEvent]:
+    """The audit events ``user`` may read (filters and order: ``audit/queries.py``)."""
+    if _authenticated(user) and user.is_staff:
+        return AuditEvent.objects.all()
+    if not may_view_audit(user):
+        return AuditEvent.objects.none()
+    programs = Membership.objects.filter(user=user, role=Role.PROGRAM_ADMIN).values("program_id")
+    return AuditEvent.objects.filter(program_id__in=programs)
 
 
 # --- auditing list reads ---------------------------------------------------------------------------------

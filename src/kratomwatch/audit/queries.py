@@ -1,4 +1,8 @@
-"""Reading the audit trail: who may see which events, and the filters shared by the /audit/ page and the CLI."""
+"""Reading the audit trail: the filters shared by the /audit/ page and the CLI.
+
+Who may see which events is decided by ``kratomwatch.access.audit_events_for`` (staff and the command-line operator:
+every event; program admins: their programs' events).
+"""
 
 from __future__ import annotations
 
@@ -9,26 +13,8 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from kratomwatch.accounts.models import Membership, Role
 from kratomwatch.audit.models import AuditEvent
 from kratomwatch.core.errors import InputError
-
-
-def may_view_audit(user: Any) -> bool:
-    """Staff see every event; program admins see their programs' events; nobody else sees the trail."""
-    if not user or not user.is_authenticated:
-        return False
-    return bool(user.is_staff) or Membership.objects.filter(user=user, role=Role.PROGRAM_ADMIN).exists()
-
-
-def events_for(user: Any | None) -> QuerySet[AuditEvent]:
-    """The events ``user`` may read (``None`` = the operator at the command line: everything)."""
-    if user is None or (user.is_authenticated and user.is_staff):
-        return AuditEvent.objects.all()
-    if not may_view_audit(user):
-        return AuditEvent.objects.none()
-    programs = Membership.objects.filter(user=user, role=Role.PROGRAM_ADMIN).values("program_id")
-    return AuditEvent.objects.filter(program_id__in=programs)
 
 
 def parse_date(field: str, value: str | None) -> dt.date | None:

@@ -10,6 +10,7 @@ from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from kratomwatch import access
 from kratomwatch.audit import queries
 from kratomwatch.audit.log import Actor, record
 from kratomwatch.core.errors import InputError
@@ -24,7 +25,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         from django.contrib.auth.views import redirect_to_login
 
         return redirect_to_login(request.get_full_path())
-    if not queries.may_view_audit(request.user):
+    if not access.may_view_audit(request.user):
         raise PermissionDenied("the audit trail is for staff and program admins")
     get = request.GET
     error = None
@@ -39,7 +40,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     except InputError as exc:
         error = exc.message
         flt = queries.AuditFilter()
-    events = queries.apply(queries.events_for(request.user), flt).order_by("-id")
+    events = queries.apply(access.audit_events_for(request.user), flt).order_by("-id")
     page = Paginator(events, PAGE_SIZE).get_page(get.get("page"))
     record(
         Actor.of(request.user),
