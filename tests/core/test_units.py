@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -227,3 +228,162 @@ def test_parse_unit_never_raises_anything_but_input_errors(text: str) -> None:
         assert isinstance(units.parse_unit(text), Unit)
     except units.UnknownUnit as exc:
         assert exc.field == "unit"
+
+
+# --- the column form (bulk loads) equals one dose at a time ----------------------------------
+
+POTENCIES = [
+    Potency(Form.LEAF_POWDER, Certificate(15.0, 0.2, ContentUnit.PER_G)),
+    Potency(Form.LEAF_POWDER, Certificate(13.7, 0.31, ContentUnit.PER_G), None, 2.2),
+    Potency(Form.LEAF_POWDER),
+    Potency(Form.CRUSHED_LEAF, None, None, 1.9),
+    Potency(Form.CAPSULE, None, 500.0),
+    Potency(Form.CAPSULE, Certificate(8.0, 0.4, ContentUnit.PER_UNIT), 500.0),
+    Potency(Form.CAPSULE, Certificate(22.0, 0.1, ContentUnit.PER_G), 650.0),
+    Potency(Form.LIQUID_EXTRACT, Certificate(10.0, 1.0, ContentUnit.PER_ML)),
+    Potency(Form.LIQUID_EXTRACT),
+    Potency(Form.TABLET, Certificate(5.0, 0.0, ContentUnit.PER_UNIT, {"paynantheine": 1.0})),
+    Potency(Form.SEVEN_OH_PRODUCT, Certificate(0.0, 0.0, ContentUnit.PER_UNIT)),
+    Potency(Form.OTHER, Certificate(3.0, 0.5, ContentUnit.PER_ML)),
+]
+
+
+def column_row(columns: dict[str, np.ndarray], i: int) -> dict[str, object]:
+    """Row ``i`` of ``dose_mg_columns`` in the form of ``DoseMg.columns`` (NaN -> None, 1.0/0.0 -> True/False)."""
+    row: dict[str, object] = {}
+    for name in units.MG_COLUMNS:
+        value = columns[name][i]
+        if isinstance(value, str | np.str_):
+            row[name] = str(value)
+        elif math.isnan(value):
+            row[name] = None
+        else:
+            row[name] = bool(value) if name == "enhanced" else float(value)
+    return row
+
+
+def reference_dose_mg(
+    amount: float, unit: Unit, potency: Potency, leaf: units.LeafContent, default: Range | None, cap: float
+) -> dict[str, object]:
+    """The module docstring's formulas in plain Python floats, as the stored mg columns: an independent oracle."""
+    cert = potency.certificate
+
+    def grams() -> tuple[Range | None, bool]:
+        if unit is Unit.G:
+            return Range(amount, amount, amount), False
+        if unit is Unit.MG:
+            return Range(amount / 1000.0, amount / 1000.0, amount / 1000.0), False
+        if unit in (Unit.CAPSULE, Unit.TABLET):
+            if potency.unit_mass_mg is None:
+                return None, False
+            g = amount * potency.unit_mass_mg / 1000.0
+            return Range(g, g, g), False
+        if unit in (Unit.TEASPOON, Unit.TABLESPOON):
+            tsp = amount * (3.0 if unit is Unit.TABLESPOON else 1.0)
+            if potency.grams_per_teaspoon is not None:
+                g = tsp * potency.grams_per_teaspoon
+                return Range(g, g, g), False
+            return (None, False) if default is None else (default.scaled(tsp), True)
+        return None, False
+
+    out: dict[str, object] = dict.fromkeys(units.MG_COLUMNS)
+    if cert is not None:
+        share = cert.seven_oh_share_percent
+        out.update(seven_oh_share_percent=share, enhanced=None if share is None else share > cap, basis="unknown")
+        estimated = False
+        if cert.content_unit is ContentUnit.PER_G:
+            q, estimated = grams()
+        elif cert.content_unit is ContentUnit.PER_ML:
+            ml = {Unit.ML: amount, Unit.TEASPOON: amount * 5.0, Unit.TABLESPOON: amount * 15.0}.get(unit)
+            q = None if ml is None else Range(ml, ml, ml)
+        else:
+            q = Range(amount, amount, amount) if unit in (Unit.CAPSULE, Unit.TABLET) else None
+        if q is not None:
+            out.update(mitragynine_mg=q.point * cert.mitragynine, seven_oh_mg=q.point * cert.seven_oh)
+            out["basis"] = "estimated" if estimated else "certificate"
+            if estimated:
+                out.update(mitragynine_low_mg=q.low * cert.mitragynine, mitragynine_high_mg=q.high * cert.mitragynine)
+        return out
+    q, _ = grams() if potency.form in units.LEAF_FORMS else (None, False)
+    if q is None:
+        return out | {"basis": "unknown"}
+    ref = leaf.mitragynine_mg_per_g
+    return out | {
+        "basis": "estimated",
+        "mitragynine_mg": q.point * ref.point,
+        "mitragynine_low_mg": q.low * ref.low,
+        "mitragynine_high_mg": q.high * ref.high,
+    }
+
+
+@pytest.mark.parametrize("default", [TSP, None])
+@pytest.mark.parametrize(
+    "potency", POTENCIES, ids=lambda p: f"{p.form.value}-{p.certificate and p.certificate.content_unit}"
+)
+def test_dose_mg_columns_equal_compute_dose_mg(potency: Potency, default: Range | None) -> None:
+    rng = np.random.default_rng(3)
+    compared = 0
+    for unit in sorted(units.ALLOWED_UNITS[potency.form]):
+        amounts = np.round(rng.uniform(0.001, units.MAX_AMOUNT[unit], 40), 3)
+        got = units.dose_mg_columns(amounts, unit, potency, leaf_reference=LEAF, volumetric_default=default)
+        for i, amount in enumerate(amounts.tolist()):
+            one = units.compute_dose_mg(amount, unit, potency, leaf_reference=LEAF, volumetric_default=default)
+            assert column_row(got, i) == one.columns(), (unit, amount)  # exact: the same float operations
+            assert one.columns() == reference_dose_mg(amount, unit, potency, LEAF, default, 2.0), (unit, amount)
+            compared += 1
+    assert compared >= 40
+
+
+def test_dose_mg_columns_reject_like_check_amount() -> None:
+    leaf = Potency(Form.LEAF_POWDER)
+    with pytest.raises(units.UnitFormMismatch):
+        units.dose_mg_columns([1.0], "mL", leaf, leaf_reference=LEAF, volumetric_default=TSP)
+    with pytest.raises(units.ImplausibleAmount) as info:
+        units.dose_mg_columns([3.0, 0.0], "g", leaf, leaf_reference=LEAF, volumetric_default=TSP)
+    assert info.value.value == 0.0
+    with pytest.raises(units.ImplausibleAmount):
+        units.dose_mg_columns([3.0, 500.0], "g", leaf, leaf_reference=LEAF, volumetric_default=TSP)
+    with pytest.raises(units.ImplausibleAmount):  # the amount is judged before the unit, as for one dose
+        units.dose_mg_columns([math.nan], "mL", leaf, leaf_reference=LEAF, volumetric_default=TSP)
+
+
+_content = st.floats(min_value=0.0, max_value=300.0)
+_certificates = st.builds(
+    Certificate,
+    mitragynine=_content,
+    seven_oh=st.floats(min_value=0.0, max_value=50.0),
+    content_unit=st.sampled_from(list(ContentUnit)),
+    other_alkaloids=st.dictionaries(st.sampled_from(["paynantheine", "speciogynine"]), _content, max_size=2),
+)
+_potencies = st.builds(
+    Potency,
+    form=st.sampled_from(list(Form)),
+    certificate=st.none() | _certificates,
+    unit_mass_mg=st.none() | st.floats(min_value=1.0, max_value=10_000.0),
+    grams_per_teaspoon=st.none() | st.floats(min_value=0.05, max_value=20.0),
+)
+_ranges = st.builds(Range, *(st.floats(min_value=0.0, max_value=50.0) for _ in range(3)))
+
+
+@given(
+    data=st.data(),
+    potency=_potencies,
+    leaf=st.builds(units.LeafContent, _ranges, st.booleans()),
+    default=st.none() | _ranges,
+    cap=st.floats(min_value=0.1, max_value=100.0),
+)
+def test_column_form_equals_one_dose_for_any_amounts_units_and_potencies(
+    data: st.DataObject, potency: Potency, leaf: units.LeafContent, default: Range | None, cap: float
+) -> None:
+    unit = data.draw(st.sampled_from(sorted(units.ALLOWED_UNITS[potency.form])), label="unit")
+    positive = st.floats(min_value=0.0, max_value=units.MAX_AMOUNT[unit], exclude_min=True)
+    amounts = data.draw(st.lists(positive, min_size=1, max_size=8), label="amounts")
+    got = units.dose_mg_columns(
+        amounts, unit, potency, leaf_reference=leaf, volumetric_default=default, seven_oh_cap_percent=cap
+    )
+    for i, amount in enumerate(amounts):
+        one = units.compute_dose_mg(
+            amount, unit, potency, leaf_reference=leaf, volumetric_default=default, seven_oh_cap_percent=cap
+        )
+        assert column_row(got, i) == one.columns()
+        assert one.columns() == reference_dose_mg(amount, unit, potency, leaf, default, cap)

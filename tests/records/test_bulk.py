@@ -21,16 +21,15 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from kratomwatch.accounts import actions as account_actions
+from kratomwatch.accounts import program_settings
 from kratomwatch.audit.log import verify_chain
 from kratomwatch.audit.models import AuditEvent
 from kratomwatch.core import units
 from kratomwatch.core.errors import InputError
-from kratomwatch.records import actions, bulk
+from kratomwatch.records import actions, bulk, potency
 from kratomwatch.records.models import DailyExposure, Dose, Patient
 
 REPO = Path(__file__).resolve().parents[2]
-LEAF = units.LeafContent(units.Range(16.4, 13.3, 19.5))
-DEFAULT_TSP = units.Range(2.5, 1.5, 3.5)
 
 
 @pytest.fixture
@@ -51,77 +50,9 @@ def bulk_events() -> int:
     return AuditEvent.objects.filter(action="dose.bulk_load").count()
 
 
-# --- vectorized mg equals the scalar standardization ----------------------------------------
-
-POTENCIES = [
-    units.Potency(units.Form.LEAF_POWDER, units.Certificate(15.0, 0.2, units.ContentUnit.PER_G)),
-    units.Potency(units.Form.LEAF_POWDER, units.Certificate(13.7, 0.31, units.ContentUnit.PER_G), None, 2.2),
-    units.Potency(units.Form.LEAF_POWDER),
-    units.Potency(units.Form.CRUSHED_LEAF, None, None, 1.9),
-    units.Potency(units.Form.CAPSULE, None, 500.0),
-    units.Potency(units.Form.CAPSULE, units.Certificate(8.0, 0.4, units.ContentUnit.PER_UNIT), 500.0),
-    units.Potency(units.Form.CAPSULE, units.Certificate(22.0, 0.1, units.ContentUnit.PER_G), 650.0),
-    units.Potency(units.Form.LIQUID_EXTRACT, units.Certificate(10.0, 1.0, units.ContentUnit.PER_ML)),
-    units.Potency(units.Form.LIQUID_EXTRACT),
-    units.Potency(units.Form.TABLET, units.Certificate(5.0, 0.0, units.ContentUnit.PER_UNIT, {"paynantheine": 1.0})),
-    units.Potency(units.Form.SEVEN_OH_PRODUCT, units.Certificate(0.0, 0.0, units.ContentUnit.PER_UNIT)),
-    units.Potency(units.Form.OTHER, units.Certificate(3.0, 0.5, units.ContentUnit.PER_ML)),
-]
-
-
-def scalar_columns(mg: units.DoseMg) -> dict[str, Any]:
-    """The stored mg columns of one dose, as the per-dose write path derives them from ``DoseMg``."""
-    rng = mg.mitragynine_range
-    return {
-        "mitragynine_mg": mg.mitragynine_mg,
-        "seven_oh_mg": mg.seven_oh_mg,
-        "basis": mg.basis.value,
-        "mitragynine_low_mg": rng.low if rng else None,
-        "mitragynine_high_mg": rng.high if rng else None,
-        "seven_oh_share_percent": mg.seven_oh_share_percent,
-        "enhanced": mg.enhanced,
-    }
-
-
-def as_scalar(value: Any) -> Any:
-    if isinstance(value, str | np.str_):
-        return str(value)
-    return None if math.isnan(value) else float(value)
-
-
-@pytest.mark.parametrize("default", [DEFAULT_TSP, None])
-@pytest.mark.parametrize(
-    "potency", POTENCIES, ids=lambda p: f"{p.form.value}-{p.certificate and p.certificate.content_unit}"
-)
-def test_dose_mg_columns_equal_compute_dose_mg(potency: units.Potency, default: Any) -> None:
-    rng = np.random.default_rng(3)
-    compared = 0
-    for unit in sorted(units.ALLOWED_UNITS[potency.form]):
-        amounts = np.round(rng.uniform(0.001, units.MAX_AMOUNT[unit], 40), 3)
-        got = bulk.dose_mg_columns(amounts, unit, potency, leaf_reference=LEAF, volumetric_default=default)
-        for i, amount in enumerate(amounts.tolist()):
-            want = scalar_columns(
-                units.compute_dose_mg(amount, unit, potency, leaf_reference=LEAF, volumetric_default=default)
-            )
-            row = {name: as_scalar(got[name][i]) for name in bulk.MG_COLUMNS}
-            if want["enhanced"] is not None:
-                want["enhanced"] = float(want["enhanced"])
-            assert row == want, (unit, amount)  # exact: the same float operations in the same order
-            compared += 1
-    assert compared >= 40
-
-
-def test_dose_mg_columns_reject_like_check_amount() -> None:
-    leaf = units.Potency(units.Form.LEAF_POWDER)
-    with pytest.raises(units.UnitFormMismatch):
-        bulk.dose_mg_columns([1.0], "mL", leaf, leaf_reference=LEAF, volumetric_default=DEFAULT_TSP)
-    with pytest.raises(units.ImplausibleAmount):
-        bulk.dose_mg_columns([3.0, 0.0], "g", leaf, leaf_reference=LEAF, volumetric_default=DEFAULT_TSP)
-    with pytest.raises(units.ImplausibleAmount):
-        bulk.dose_mg_columns([3.0, 500.0], "g", leaf, leaf_reference=LEAF, volumetric_default=DEFAULT_TSP)
-
-
 # --- loading --------------------------------------------------------------------------------
+# The column form of the mg conversion (core.units.dose_mg_columns) is checked against one dose at a time in
+# tests/core/test_units.py; here the stored rows are checked against the per-dose write path.
 
 
 def test_bulk_load_writes_doses_daily_exposure_and_one_audit_event(registry: Any, system: Any) -> None:
@@ -147,9 +78,11 @@ def test_stored_mg_and_local_day_equal_the_per_dose_write_path(registry: Any, sy
     sample = Dose.objects.select_related("patient", "lot__product").filter(id__in=every_fifth)
     assert len(sample) >= 20
     for dose in sample:
-        mg = actions.compute_mg(dose.amount, units.Unit(dose.unit), actions.lot_potency(dose.lot))
+        mg = potency.compute_mg(
+            dose.amount, units.Unit(dose.unit), potency.lot_potency(dose.lot), program_settings.defaults()
+        )
         stored = {name: getattr(dose, name) for name in bulk.MG_COLUMNS}
-        assert stored == scalar_columns(mg), dose.pk  # exact, also after the database round trip
+        assert stored == mg.columns(), dose.pk  # exact, also after the database round trip
         local = dose.taken_at.astimezone(ZoneInfo(dose.patient.time_zone))
         assert (dose.local_date, dose.local_minute) == (local.date(), local.hour * 60 + local.minute)
 

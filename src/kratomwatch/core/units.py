@@ -15,6 +15,10 @@ Formulas:
                 = content (mg/mL) x volume (mL)
                 = content (mg/unit) x count
     7-OH share (%) = 100 x 7-OH / (mitragynine + 7-OH + other measured alkaloids)   [certificate only]
+    enhanced       = 7-OH share > the cap                                             [certificate only]
+
+``compute_dose_mg`` converts one dose and ``dose_mg_columns`` a column of amounts of one unit and one lot (bulk
+loads, NumPy). Both run the same code, so they agree to the last bit.
 
 Teaspoon and tablespoon volumes follow the US nutrition-labelling convention of 21 CFR 101.9(b)(5)(viii):
 1 tsp = 5 mL and 1 tbsp = 15 mL (https://www.ecfr.gov/current/title-21/section-101.9, as of 2026-11-21).
@@ -26,12 +30,30 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from kratomwatch.core.errors import InputError
 
 TEASPOON_ML = 5.0
 TABLESPOON_ML = 15.0
 TABLESPOONS_PER_TEASPOON = TABLESPOON_ML / TEASPOON_ML
+
+FloatArray = npt.NDArray[np.float64]
+
+MG_COLUMNS: tuple[str, ...] = (
+    "mitragynine_mg",
+    "seven_oh_mg",
+    "basis",
+    "mitragynine_low_mg",
+    "mitragynine_high_mg",
+    "seven_oh_share_percent",
+    "enhanced",
+)
+"""The stored columns of a standardized dose (``Dose`` fields), as :meth:`DoseMg.columns` and
+:func:`dose_mg_columns` return them."""
 
 
 class Form(StrEnum):
@@ -192,7 +214,7 @@ def parse_content_unit(text: str) -> ContentUnit:
 
 
 def check_amount(amount: float, unit: Unit, form: Form) -> None:
-    """Reject amounts that cannot be a real dose and units that do not fit the form."""
+    """Reject amounts that cannot be a real dose and units that do not fit the form (the amount first)."""
     if not isinstance(amount, int | float) or isinstance(amount, bool) or not math.isfinite(amount):
         raise ImplausibleAmount("amount", amount, f"amount {amount!r} is not a finite number")
     if amount <= 0:
@@ -203,6 +225,10 @@ def check_amount(amount: float, unit: Unit, form: Form) -> None:
             amount,
             f"amount {amount} {unit.value} is above the plausibility limit of {MAX_AMOUNT[unit]} {unit.value}",
         )
+    _check_unit_fits(unit, form)
+
+
+def _check_unit_fits(unit: Unit, form: Form) -> None:
     if unit not in ALLOWED_UNITS[form]:
         allowed = ", ".join(sorted(u.value for u in ALLOWED_UNITS[form]))
         raise UnitFormMismatch(
@@ -305,16 +331,79 @@ class DoseMg:
     enhanced: bool | None
     reasons: tuple[str, ...] = ()
 
+    def columns(self) -> dict[str, Any]:
+        """The :data:`MG_COLUMNS` of this dose as stored (None for NULL)."""
+        rng = self.mitragynine_range
+        return {
+            "mitragynine_mg": self.mitragynine_mg,
+            "seven_oh_mg": self.seven_oh_mg,
+            "basis": self.basis.value,
+            "mitragynine_low_mg": None if rng is None else rng.low,
+            "mitragynine_high_mg": None if rng is None else rng.high,
+            "seven_oh_share_percent": self.seven_oh_share_percent,
+            "enhanced": self.enhanced,
+        }
+
+
+# --- the conversion, one implementation for one dose and for a column of doses ----------------
+#
+# Every formula below is written once, over NumPy float64 columns: ``dose_mg_columns`` runs it on a column of
+# amounts of one unit and one lot, ``compute_dose_mg`` on a column of one. IEEE 754 multiplication and
+# division are correctly rounded whether NumPy or Python performs them, so the stored floats of a bulk load equal
+# those of the per-dose write path bit for bit. Which branch applies depends only on the unit and the lot, never
+# on the amount, so a whole column takes one branch.
+
+
+@dataclass(frozen=True)
+class _Span:
+    """A column of quantities with their low-high range: the column form of :class:`Range`."""
+
+    point: FloatArray
+    low: FloatArray
+    high: FloatArray
+
+    @classmethod
+    def exact(cls, values: FloatArray) -> _Span:
+        return cls(values, values, values)
+
+    @classmethod
+    def of(cls, reference: Range, factor: FloatArray) -> _Span:
+        """``reference.scaled(factor)`` for each factor."""
+        return cls(reference.point * factor, reference.low * factor, reference.high * factor)
+
+    def scaled(self, factor: float) -> _Span:
+        return _Span(self.point * factor, self.low * factor, self.high * factor)
+
+    def times(self, content: Range) -> _Span:
+        """Point by point, low by low, high by high: the widest honest range of a product of two ranges."""
+        return _Span(self.point * content.point, self.low * content.low, self.high * content.high)
+
+    def range_at(self, i: int) -> Range:
+        return Range(float(self.point[i]), float(self.low[i]), float(self.high[i]))
+
+
+@dataclass(frozen=True)
+class _Standardized:
+    """The result of the conversion for a column of amounts (one branch for the whole column)."""
+
+    basis: Basis
+    mitragynine: _Span | None = None
+    seven_oh: _Span | None = None
+    ranged: bool = False
+    """True when low-high is an estimate's range; False when the amounts are exact (no range is stored)."""
+    share: float | None = None
+    enhanced: bool | None = None
+    reasons: tuple[str, ...] = ()
+
 
 def _mass_g(
-    amount: float, unit: Unit, potency: Potency, volumetric_default: Range | None
-) -> tuple[Range | None, bool, str | None]:
-    """Mass in grams as a range; bool = estimated; str = why not derivable."""
+    amount: FloatArray, unit: Unit, potency: Potency, volumetric_default: Range | None
+) -> tuple[_Span | None, bool, str | None]:
+    """Mass in grams with its range; bool = estimated; str = why it cannot be derived."""
     if unit is Unit.G:
-        return Range(amount, amount, amount), False, None
+        return _Span.exact(amount), False, None
     if unit is Unit.MG:
-        grams = amount / 1000.0
-        return Range(grams, grams, grams), False, None
+        return _Span.exact(amount / 1000.0), False, None
     if unit in (Unit.CAPSULE, Unit.TABLET):
         if potency.unit_mass_mg is None:
             return (
@@ -322,29 +411,89 @@ def _mass_g(
                 False,
                 f"no unit mass recorded for the lot, so {unit.value}s cannot be converted to grams",
             )
-        grams = amount * potency.unit_mass_mg / 1000.0
-        return Range(grams, grams, grams), False, None
+        return _Span.exact(amount * potency.unit_mass_mg / 1000.0), False, None
     if unit in (Unit.TEASPOON, Unit.TABLESPOON):
         teaspoons = amount * (TABLESPOONS_PER_TEASPOON if unit is Unit.TABLESPOON else 1.0)
         if potency.grams_per_teaspoon is not None:
-            grams = teaspoons * potency.grams_per_teaspoon
-            return Range(grams, grams, grams), False, None
+            return _Span.exact(teaspoons * potency.grams_per_teaspoon), False, None
         if volumetric_default is None:
             return None, False, "no grams-per-teaspoon calibration for the lot and no program default"
-        return volumetric_default.scaled(teaspoons), True, None
+        return _Span.of(volumetric_default, teaspoons), True, None
     return None, False, f"{unit.value} is a volume and the content is per gram"
 
 
-def _volume_ml(amount: float, unit: Unit) -> float | None:
-    return {
-        Unit.ML: amount,
-        Unit.TEASPOON: amount * TEASPOON_ML,
-        Unit.TABLESPOON: amount * TABLESPOON_ML,
-    }.get(unit)
+def _volume_ml(amount: FloatArray, unit: Unit) -> FloatArray | None:
+    if unit is Unit.ML:
+        return amount
+    if unit is Unit.TEASPOON:
+        return amount * TEASPOON_ML
+    if unit is Unit.TABLESPOON:
+        return amount * TABLESPOON_ML
+    return None
 
 
-def _unknown(reason: str, share: float | None = None, enhanced: bool | None = None) -> DoseMg:
-    return DoseMg(None, None, Basis.UNKNOWN, None, None, share, enhanced, (reason,))
+def exceeds_seven_oh_cap(share_percent: float | None, cap_percent: float) -> bool | None:
+    """Enhanced: 7-OH strictly above ``cap_percent`` of total alkaloids; None when the share is unknown.
+
+    The one definition used for a dose's stored ``enhanced`` flag and by the alert rules with the program's cap.
+    """
+    return None if share_percent is None else share_percent > cap_percent
+
+
+_VOLUMETRIC_REASON = "volumetric amount converted with the program's grams-per-teaspoon default"
+
+
+def _standardize(
+    amount: FloatArray,
+    unit: Unit,
+    potency: Potency,
+    leaf_reference: LeafContent,
+    volumetric_default: Range | None,
+    seven_oh_cap_percent: float,
+) -> _Standardized:
+    """The conversion of the module docstring for a column of (already checked) amounts."""
+    cert = potency.certificate
+    if cert is not None:
+        share = cert.seven_oh_share_percent
+        enhanced = exceeds_seven_oh_cap(share, seven_oh_cap_percent)
+        estimated = False
+        quantity: _Span | None
+        if cert.content_unit is ContentUnit.PER_G:
+            quantity, estimated, why = _mass_g(amount, unit, potency, volumetric_default)
+        elif cert.content_unit is ContentUnit.PER_ML:
+            volume = _volume_ml(amount, unit)
+            quantity = None if volume is None else _Span.exact(volume)
+            why = f"the certificate is per mL but the amount is in {unit.value}"
+        else:
+            quantity = _Span.exact(amount) if unit in (Unit.CAPSULE, Unit.TABLET) else None
+            why = f"the certificate is per unit but the amount is in {unit.value}"
+        if quantity is None:
+            reason = why or "amount cannot be matched to the certificate"
+            return _Standardized(Basis.UNKNOWN, share=share, enhanced=enhanced, reasons=(reason,))
+        return _Standardized(
+            Basis.ESTIMATED if estimated else Basis.CERTIFICATE,
+            quantity.scaled(cert.mitragynine),
+            quantity.scaled(cert.seven_oh),
+            ranged=estimated,
+            share=share,
+            enhanced=enhanced,
+            reasons=(_VOLUMETRIC_REASON,) if estimated else (),
+        )
+
+    if potency.form not in LEAF_FORMS:
+        reason = f"{potency.form.value} products have no certificate: potency is never guessed"
+        return _Standardized(Basis.UNKNOWN, reasons=(reason,))
+    quantity, volumetric, why = _mass_g(amount, unit, potency, volumetric_default)
+    if quantity is None:
+        return _Standardized(Basis.UNKNOWN, reasons=(why or "mass cannot be derived",))
+    reasons = ["no certificate: natural-leaf reference content used"]
+    if volumetric:
+        reasons.append(_VOLUMETRIC_REASON)
+    if not leaf_reference.seven_oh_quantified:
+        reasons.append("7-OH in natural leaf is below quantification in the reference lots: not estimated")
+    return _Standardized(
+        Basis.ESTIMATED, quantity.times(leaf_reference.mitragynine_mg_per_g), ranged=True, reasons=tuple(reasons)
+    )
 
 
 def compute_dose_mg(
@@ -362,48 +511,62 @@ def compute_dose_mg(
     (2% and 1% both appear in law); ``enhanced`` is True when a certified lot exceeds it.
     """
     check_amount(amount, unit, potency.form)
-    cert = potency.certificate
-    if cert is not None:
-        share = cert.seven_oh_share_percent
-        enhanced = None if share is None else share > seven_oh_cap_percent
-        estimated = False
-        quantity: Range | None
-        if cert.content_unit is ContentUnit.PER_G:
-            quantity, estimated, why = _mass_g(amount, unit, potency, volumetric_default)
-        elif cert.content_unit is ContentUnit.PER_ML:
-            volume = _volume_ml(amount, unit)
-            quantity = None if volume is None else Range(volume, volume, volume)
-            why = f"the certificate is per mL but the amount is in {unit.value}"
-        else:
-            quantity = Range(amount, amount, amount) if unit in (Unit.CAPSULE, Unit.TABLET) else None
-            why = f"the certificate is per unit but the amount is in {unit.value}"
-        if quantity is None:
-            return _unknown(why or "amount cannot be matched to the certificate", share, enhanced)
-        mit = quantity.scaled(cert.mitragynine)
-        seven = quantity.scaled(cert.seven_oh)
-        if estimated:
-            return DoseMg(
-                mit.point,
-                seven.point,
-                Basis.ESTIMATED,
-                mit,
-                seven,
-                share,
-                enhanced,
-                ("volumetric amount converted with the program's grams-per-teaspoon default",),
-            )
-        return DoseMg(mit.point, seven.point, Basis.CERTIFICATE, None, None, share, enhanced, ())
+    s = _standardize(
+        np.array([amount], dtype=np.float64), unit, potency, leaf_reference, volumetric_default, seven_oh_cap_percent
+    )
+    mit, seven = s.mitragynine, s.seven_oh
+    return DoseMg(
+        mitragynine_mg=None if mit is None else float(mit.point[0]),
+        seven_oh_mg=None if seven is None else float(seven.point[0]),
+        basis=s.basis,
+        mitragynine_range=mit.range_at(0) if mit is not None and s.ranged else None,
+        seven_oh_range=seven.range_at(0) if seven is not None and s.ranged else None,
+        seven_oh_share_percent=s.share,
+        enhanced=s.enhanced,
+        reasons=s.reasons,
+    )
 
-    if potency.form not in LEAF_FORMS:
-        return _unknown(f"{potency.form.value} products have no certificate: potency is never guessed")
-    quantity, volumetric, why = _mass_g(amount, unit, potency, volumetric_default)
-    if quantity is None:
-        return _unknown(why or "mass cannot be derived")
-    ref = leaf_reference.mitragynine_mg_per_g
-    mit = Range(quantity.point * ref.point, quantity.low * ref.low, quantity.high * ref.high)
-    reasons = ["no certificate: natural-leaf reference content used"]
-    if volumetric:
-        reasons.append("volumetric amount converted with the program's grams-per-teaspoon default")
-    if not leaf_reference.seven_oh_quantified:
-        reasons.append("7-OH in natural leaf is below quantification in the reference lots: not estimated")
-    return DoseMg(mit.point, None, Basis.ESTIMATED, mit, None, None, None, tuple(reasons))
+
+def check_amounts(amounts: FloatArray, unit: Unit, form: Form) -> None:
+    """:func:`check_amount` for a column: raises the scalar function's error for the first bad value."""
+    bad = np.flatnonzero(~np.isfinite(amounts) | (amounts <= 0) | (amounts > MAX_AMOUNT[unit]))
+    if bad.size:
+        check_amount(float(amounts[bad[0]]), unit, form)  # raises for that value
+    _check_unit_fits(unit, form)
+
+
+def dose_mg_columns(
+    amount: npt.ArrayLike,
+    unit: Unit | str,
+    potency: Potency,
+    *,
+    leaf_reference: LeafContent,
+    volumetric_default: Range | None,
+    seven_oh_cap_percent: float = 2.0,
+) -> dict[str, npt.NDArray[Any]]:
+    """:func:`compute_dose_mg` for a column of amounts of one unit and one lot, as the stored columns.
+
+    Returns the :data:`MG_COLUMNS`, each a column as long as ``amount``: NaN for NULL, ``enhanced`` as
+    1.0/0.0/NaN, ``basis`` as a str column. Every value equals :meth:`DoseMg.columns` of the scalar result
+    exactly (the same code computes both).
+    """
+    a = np.asarray(amount, dtype=np.float64)
+    u = Unit(unit)
+    check_amounts(a, u, potency.form)
+    s = _standardize(a, u, potency, leaf_reference, volumetric_default, seven_oh_cap_percent)
+    n = a.shape[0]
+
+    def constant(value: float | None) -> FloatArray:
+        return np.full(n, np.nan if value is None else value)
+
+    mit, seven = s.mitragynine, s.seven_oh
+    ranged = mit if s.ranged else None
+    return {
+        "mitragynine_mg": constant(None) if mit is None else mit.point,
+        "seven_oh_mg": constant(None) if seven is None else seven.point,
+        "basis": np.full(n, s.basis.value),
+        "mitragynine_low_mg": constant(None) if ranged is None else ranged.low,
+        "mitragynine_high_mg": constant(None) if ranged is None else ranged.high,
+        "seven_oh_share_percent": constant(s.share),
+        "enhanced": constant(None if s.enhanced is None else float(s.enhanced)),
+    }

@@ -23,8 +23,8 @@ the model's database constraints (so errors name a row instead of aborting with 
 IntegrityError), that patients and lots exist and belong to the same program, that keys are unique
 within the load, that no dose is in the future, and (``verify=True``, the default) recomputes the
 derived columns: ``local_date``/``local_minute`` from each patient's time zone and the mg columns
-from each lot exactly as ``core.units.compute_dose_mg`` does (``dose_mg_columns`` mirrors it
-operation by operation, so the floats are bit-identical). A key already stored for the patient
+from each lot with ``core.units.dose_mg_columns`` (the column form of ``compute_dose_mg``, the same
+code, so the floats are bit-identical to the per-dose write path). A key already stored for the patient
 aborts the whole load with IntegrityError: this loader is all-or-nothing and does not skip repeats
 (use ``actions.import_doses`` for idempotent, partial imports).
 
@@ -50,11 +50,13 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from kratomwatch.accounts import program_settings
 from kratomwatch.accounts.models import Program
 from kratomwatch.audit.log import Actor, record
 from kratomwatch.core import exposure, units
-from kratomwatch.core.errors import InputError
-from kratomwatch.records import actions, validation
+from kratomwatch.core.errors import Conflict, InputError
+from kratomwatch.core.units import MG_COLUMNS, dose_mg_columns
+from kratomwatch.records import daily, potency, validation
 from kratomwatch.records.models import Dose, DoseSource, Lot, Patient
 
 #: The columns ``load_dose_columns`` takes, in the order they are written.
@@ -68,16 +70,8 @@ DOSE_COLUMNS: tuple[str, ...] = (
     "unit",
     "source",
     "idempotency_key",
-    "mitragynine_mg",
-    "seven_oh_mg",
-    "basis",
-    "mitragynine_low_mg",
-    "mitragynine_high_mg",
-    "seven_oh_share_percent",
-    "enhanced",
+    *MG_COLUMNS,
 )
-#: The mg columns derived from amount, unit and lot (``dose_mg_columns`` returns these).
-MG_COLUMNS: tuple[str, ...] = DOSE_COLUMNS[9:]
 #: Rows per COPY write / executemany call: bounds the memory of the text or Python objects in flight.
 CHUNK_ROWS = 200_000
 #: Rows per SQLite INSERT statement. SQLite re-creates the lookup table of every ``col IN (...)``
@@ -95,139 +89,19 @@ _FLOAT_COLUMNS: tuple[str, ...] = (
 _TEXT_COLUMNS = ("unit", "source", "idempotency_key", "basis")
 _ID_CHUNK = 900  # ids per IN (...) lookup, under every backend's bind-parameter limit
 
-FloatArray = npt.NDArray[np.float64]
-
-
 # --- vectorized derivations ------------------------------------------------------------------
 
 
-def _check_amounts(amount: FloatArray, unit: units.Unit, form: units.Form) -> None:
-    """``units.check_amount`` for a whole column; raises the same errors for the first bad value."""
-    if unit not in units.ALLOWED_UNITS[form]:
-        allowed = ", ".join(sorted(u.value for u in units.ALLOWED_UNITS[form]))
-        raise units.UnitFormMismatch(
-            "unit", unit.value, f"unit {unit.value!r} does not fit a {form.value} product; use one of: {allowed}"
-        )
-    bad = np.flatnonzero(~np.isfinite(amount) | (amount <= 0) | (amount > units.MAX_AMOUNT[unit]))
-    if bad.size:
-        units.check_amount(float(amount[bad[0]]), unit, form)  # raises the scalar error for that value
-
-
-def _mass_g(
-    a: FloatArray, unit: units.Unit, potency: units.Potency, default: units.Range | None
-) -> tuple[FloatArray, FloatArray, FloatArray, bool] | None:
-    """Vectorized ``units._mass_g``: (point, low, high, estimated) grams, or None if not derivable."""
-    if unit is units.Unit.G:
-        return a, a, a, False
-    if unit is units.Unit.MG:
-        g = a / 1000.0
-        return g, g, g, False
-    if unit in (units.Unit.CAPSULE, units.Unit.TABLET):
-        if potency.unit_mass_mg is None:
-            return None
-        g = a * potency.unit_mass_mg / 1000.0
-        return g, g, g, False
-    if unit in (units.Unit.TEASPOON, units.Unit.TABLESPOON):
-        teaspoons = a * (units.TABLESPOONS_PER_TEASPOON if unit is units.Unit.TABLESPOON else 1.0)
-        if potency.grams_per_teaspoon is not None:
-            g = teaspoons * potency.grams_per_teaspoon
-            return g, g, g, False
-        if default is None:
-            return None
-        return default.point * teaspoons, default.low * teaspoons, default.high * teaspoons, True
-    return None
-
-
-def _volume_ml(a: FloatArray, unit: units.Unit) -> FloatArray | None:
-    if unit is units.Unit.ML:
-        return a
-    if unit is units.Unit.TEASPOON:
-        return a * units.TEASPOON_ML
-    if unit is units.Unit.TABLESPOON:
-        return a * units.TABLESPOON_ML
-    return None
-
-
-def dose_mg_columns(
-    amount: npt.ArrayLike,
-    unit: units.Unit | str,
-    potency: units.Potency,
-    *,
-    leaf_reference: units.LeafContent,
-    volumetric_default: units.Range | None,
-    seven_oh_cap_percent: float = 2.0,
-) -> dict[str, np.ndarray]:
-    """``core.units.compute_dose_mg`` for a column of amounts of one unit and one lot.
-
-    Mirrors the scalar function branch by branch and operation by operation, so every value equals
-    the scalar result exactly. Returns the ``MG_COLUMNS`` (NaN for NULL; ``enhanced`` as 1.0/0.0/NaN;
-    ``basis`` as a str array).
-    """
-    a = np.asarray(amount, dtype=np.float64)
-    u = units.Unit(unit)
-    _check_amounts(a, u, potency.form)
-    n = a.shape[0]
-    nan = np.full(n, np.nan)
-
-    def out(
-        basis: units.Basis,
-        mit: FloatArray = nan,
-        seven: FloatArray = nan,
-        low: FloatArray = nan,
-        high: FloatArray = nan,
-        share: float | None = None,
-        enhanced: bool | None = None,
-    ) -> dict[str, np.ndarray]:
-        return {
-            "mitragynine_mg": mit,
-            "seven_oh_mg": seven,
-            "basis": np.full(n, basis.value),
-            "mitragynine_low_mg": low,
-            "mitragynine_high_mg": high,
-            "seven_oh_share_percent": np.full(n, np.nan if share is None else share),
-            "enhanced": np.full(n, np.nan if enhanced is None else float(enhanced)),
-        }
-
-    cert = potency.certificate
-    if cert is not None:
-        share = cert.seven_oh_share_percent
-        enhanced = None if share is None else share > seven_oh_cap_percent
-        quantity: tuple[FloatArray, FloatArray, FloatArray, bool] | None
-        if cert.content_unit is units.ContentUnit.PER_G:
-            quantity = _mass_g(a, u, potency, volumetric_default)
-        elif cert.content_unit is units.ContentUnit.PER_ML:
-            volume = _volume_ml(a, u)
-            quantity = None if volume is None else (volume, volume, volume, False)
-        else:
-            quantity = (a, a, a, False) if u in (units.Unit.CAPSULE, units.Unit.TABLET) else None
-        if quantity is None:
-            return out(units.Basis.UNKNOWN, share=share, enhanced=enhanced)
-        point, low, high, estimated = quantity
-        mit, seven = point * cert.mitragynine, point * cert.seven_oh
-        if estimated:
-            return out(
-                units.Basis.ESTIMATED, mit, seven, low * cert.mitragynine, high * cert.mitragynine, share, enhanced
-            )
-        return out(units.Basis.CERTIFICATE, mit, seven, share=share, enhanced=enhanced)
-    if potency.form not in units.LEAF_FORMS:
-        return out(units.Basis.UNKNOWN)
-    leaf = _mass_g(a, u, potency, volumetric_default)
-    if leaf is None:
-        return out(units.Basis.UNKNOWN)
-    point, low, high, _ = leaf
-    ref = leaf_reference.mitragynine_mg_per_g
-    return out(units.Basis.ESTIMATED, point * ref.point, nan, low * ref.low, high * ref.high)
-
-
 def lot_mg_columns(lot: Lot, amount: npt.ArrayLike, unit: units.Unit | str) -> dict[str, np.ndarray]:
-    """``dose_mg_columns`` with the lot's potency and the program settings ``actions.compute_mg`` uses."""
+    """``dose_mg_columns`` with the lot's potency and its program's settings (as ``potency.compute_mg``)."""
+    config = program_settings.for_program(lot.product.program_id)
     return dose_mg_columns(
         amount,
         unit,
-        actions.lot_potency(lot),
-        leaf_reference=actions.leaf_content(),
-        volumetric_default=actions.volumetric_default(),
-        seven_oh_cap_percent=actions.seven_oh_cap(),
+        potency.lot_potency(lot),
+        leaf_reference=potency.leaf_content(),
+        volumetric_default=potency.volumetric_default(config),
+        seven_oh_cap_percent=config.seven_oh_cap_percent,
     )
 
 
@@ -282,11 +156,11 @@ def load_patients(
             raise InputError("code", code, f"patient code {code!r} must be 1-32 letters, digits, - or _")
     repeated = [code for code, count in Counter(clean).items() if count > 1]
     if repeated:
-        raise actions.Conflict("code", repeated[0], f"patient code {repeated[0]!r} appears more than once in the load")
+        raise Conflict("code", repeated[0], f"patient code {repeated[0]!r} appears more than once in the load")
     for start in range(0, n, _ID_CHUNK):
         taken = Patient.objects.filter(code__in=clean[start : start + _ID_CHUNK]).values_list("code", flat=True)
         for code in taken[:1]:
-            raise actions.Conflict("code", code, f"patient code {code!r} is already in use")
+            raise Conflict("code", code, f"patient code {code!r} is already in use")
     now_date = today or timezone.localdate()
     for year in np.unique(years).tolist():
         validation.birth_year(int(year), now_date)
@@ -629,7 +503,7 @@ def load_dose_columns(
     """Insert doses given as columns (see ``DOSE_COLUMNS`` and the module docstring) in one transaction.
 
     Writes one ``dose.bulk_load`` audit event and, with ``refresh``, rebuilds the registry-wide
-    ``DailyExposure`` (``actions.refresh_daily_exposure()``). All-or-nothing: an InputError (bad
+    ``DailyExposure`` (``daily.refresh_daily_exposure()``). All-or-nothing: an InputError (bad
     row, named by its index) or IntegrityError (key already stored) writes nothing. Returns the
     number of doses inserted.
 
@@ -660,7 +534,7 @@ def load_dose_columns(
             else:  # pragma: no cover - settings only configure SQLite or PostgreSQL
                 raise RuntimeError(f"kratomwatch supports SQLite and PostgreSQL, not {connection.vendor!r}")
         if refresh:
-            actions.refresh_daily_exposure()
+            daily.refresh_daily_exposure()
         record(
             actor,
             "dose.bulk_load",
