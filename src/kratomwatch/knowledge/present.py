@@ -1,0 +1,124 @@
+"""Presenters of the curated safety knowledge, shared by the API and the command line.
+
+Contract:
+- every payload is JSON-ready (``dict``/``list``/``str``/numbers/``None``; dates as ISO 8601 strings), so the
+  API and ``kratomwatch <command> --json`` return the same document for the same question;
+- bad input raises :class:`~kratomwatch.core.errors.InputError` naming the adapter's own field (the API's path
+  parameter is ``code``, the CLI's argument is ``jurisdiction``), the value and a readable message;
+- the legal payload always carries :data:`LEGAL_DISCLAIMER`: a summary of curated rules, never legal advice.
+
+Nothing here touches patient data or the database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from kratomwatch.core.errors import InputError, NotFound
+from kratomwatch.core.screening import (
+    LegalStatusResult,
+    ProductEvaluation,
+    ScreeningResult,
+    UnknownJurisdiction,
+    evaluate_product,
+    legal_status,
+)
+from kratomwatch.knowledge.loader import evidence_claims, screening_knowledge
+from kratomwatch.knowledge.schemas import EvidenceClaim
+
+LEGAL_DISCLAIMER = "A summary of curated rules with their sources, not legal advice."
+
+__all__ = [
+    "LEGAL_DISCLAIMER",
+    "claim_payload",
+    "evidence_payload",
+    "find_claim",
+    "legal_check",
+    "legal_payload",
+    "plain",
+    "screening_payload",
+]
+
+
+def plain(value: Any) -> Any:
+    """A frozen core result (dataclasses, tuples, dates) as plain JSON-ready values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def screening_payload(result: ScreeningResult) -> dict[str, Any]:
+    """Interaction findings, the matched and the unresolved entries, and the highest severity."""
+    return {
+        "findings": plain(result.findings),
+        "matches": plain(result.matches),
+        "unresolved": plain(result.unresolved),
+        "highest_severity": result.highest_severity,
+    }
+
+
+def legal_check(
+    code: str, day: dt.date, seven_oh_share: float | None = None, *, field: str = "jurisdiction"
+) -> tuple[LegalStatusResult, ProductEvaluation | None]:
+    """The status in force in ``code`` on ``day`` and, with a 7-OH share (% of total alkaloids), a product check.
+
+    ``field`` names the jurisdiction input in errors (``InputError`` code ``unknown_jurisdiction``).
+    """
+    if seven_oh_share is not None and not (0 <= seven_oh_share <= 100):
+        raise InputError("seven_oh_share", seven_oh_share, "the 7-OH share must be between 0 and 100 percent")
+    knowledge = screening_knowledge()
+    try:
+        status = legal_status(code.strip().upper(), day, knowledge)
+    except UnknownJurisdiction:
+        raise InputError(
+            field, code, f"unknown jurisdiction code {code!r} (use e.g. US, US-TX, TH, GB)", code="unknown_jurisdiction"
+        ) from None
+    product = (
+        None
+        if seven_oh_share is None
+        else evaluate_product(status.code, day, knowledge, seven_oh_share_percent=seven_oh_share)
+    )
+    return status, product
+
+
+def legal_payload(status: LegalStatusResult, product: ProductEvaluation | None) -> dict[str, Any]:
+    """The legal status with its record, sources, the product verdict and the disclaimer."""
+    return {
+        "jurisdiction": status.code,
+        "name": status.name,
+        "on": status.on.isoformat(),
+        "status": status.status,
+        "decided_by": status.decided_by,
+        "record": plain(status.record),
+        "sources": list(status.sources),
+        "product": plain(product),
+        "disclaimer": LEGAL_DISCLAIMER,
+    }
+
+
+def find_claim(claim_id: str, *, field: str = "claim") -> EvidenceClaim:
+    """One graded claim by id; ``NotFound`` (code ``unknown_claim``) lists the known ids."""
+    claims = evidence_claims()
+    for claim in claims:
+        if claim.id == claim_id:
+            return claim
+    raise NotFound(
+        field, claim_id, f"unknown claim {claim_id!r}; known: {', '.join(c.id for c in claims)}", code="unknown_claim"
+    )
+
+
+def claim_payload(claim: EvidenceClaim) -> dict[str, Any]:
+    return claim.model_dump(mode="json")
+
+
+def evidence_payload() -> list[dict[str, Any]]:
+    """Every graded claim (GRADE-style certainty, plain-language summary, key numbers, citations)."""
+    return [claim_payload(c) for c in evidence_claims()]
