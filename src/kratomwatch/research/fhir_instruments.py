@@ -7,7 +7,11 @@ Four pure functions turn an :class:`~kratomwatch.core.instruments.InstrumentDefi
 * :func:`questionnaire` - the instrument as a ``Questionnaire``;
 * :func:`questionnaire_response` - one administration as a ``QuestionnaireResponse``;
 * :func:`score_observations` - one ``Observation`` per scale of the score;
-* :func:`bundle` - a ``collection`` Bundle of the response and its observations.
+* :func:`bundle` - a ``collection`` Bundle of the response and its observations;
+* :func:`responses_bundle` - a ``collection`` Bundle of a patient's stored administrations (each scored with
+  the current definition), served by ``GET /api/v1/patients/{code}/assessments/fhir`` and
+  ``kratomwatch fhir responses``; :func:`questionnaire` is served by ``GET /api/v1/instruments/{id}/fhir`` and
+  ``kratomwatch fhir questionnaire``.
 
 Nothing here imports Django or a FHIR library, reads a clock, a file or the network. Times are
 parameters and must be timezone-aware. Item wording is exported only where the definition ships it
@@ -20,9 +24,9 @@ review; nothing here, like the rest of kratomwatch, recommends a dose. The mappi
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
+from collections.abc import Iterable, Sequence
+from datetime import datetime, tzinfo
+from typing import Any, Protocol
 
 from kratomwatch.core.instruments import (
     FlagKind,
@@ -30,6 +34,9 @@ from kratomwatch.core.instruments import (
     Item,
     ScaleScore,
     ScoreResult,
+    UnknownInstrument,
+    get,
+    score,
 )
 from kratomwatch.core.instruments.scoring import Answer, check_answers
 
@@ -421,15 +428,104 @@ def bundle(
         resources.append(questionnaire(definition, base_url=base_url))
     resources.append(response)
     resources.extend(observations)
+    return _collection(resources, bundle_id=bundle_id, base_url=base_url)
+
+
+def _collection(resources: Sequence[JSON], *, bundle_id: str | None, base_url: str) -> JSON:
     resource: JSON = {"resourceType": "Bundle"}
     if bundle_id is not None:
         resource["id"] = fhir_id(bundle_id)
     resource["type"] = "collection"
-    resource["entry"] = [
-        {"fullUrl": f"{_base(base_url)}/{entry['resourceType']}/{entry['id']}", "resource": entry}
-        for entry in resources
-    ]
+    if resources:  # FHIR JSON has no empty arrays: an empty collection has no ``entry`` at all
+        resource["entry"] = [
+            {"fullUrl": f"{_base(base_url)}/{entry['resourceType']}/{entry['id']}", "resource": entry}
+            for entry in resources
+        ]
     return resource
+
+
+# -- A patient's stored administrations ----------------------------------------------------------------
+
+
+class StoredAdministration(Protocol):
+    """One stored administration of an instrument (the assessments app's ``Assessment`` rows qualify)."""
+
+    @property
+    def pk(self) -> Any: ...
+
+    @property
+    def instrument_id(self) -> str: ...
+
+    @property
+    def answers(self) -> Any: ...
+
+    @property
+    def supervised(self) -> bool: ...
+
+    @property
+    def administered_at(self) -> datetime: ...
+
+
+def response_id_of(administration: StoredAdministration) -> str:
+    """The QuestionnaireResponse id of a stored administration: ``assessment-<pk>`` (stable across exports)."""
+    return fhir_id(f"assessment-{administration.pk}")
+
+
+def responses_bundle(
+    administrations: Iterable[StoredAdministration],
+    *,
+    patient_reference: str,
+    time_zone: tzinfo | None = None,
+    bundle_id: str | None = None,
+    include_questionnaires: bool = False,
+    base_url: str = DEFAULT_BASE_URL,
+) -> JSON:
+    """A ``collection`` Bundle of stored administrations: per administration its QuestionnaireResponse and score
+    Observations, in the order given; with ``include_questionnaires``, first the Questionnaire of each
+    instrument present (once).
+
+    Each administration is scored with the current definition of its instrument (as the trajectories are, so
+    one export never mixes definition versions); an instrument without a definition (retired) is left out.
+    ``authored`` is the administration time in ``time_zone`` (default: as stored). An empty input gives a
+    Bundle without ``entry``.
+    """
+    questionnaires: dict[str, JSON] = {}
+    entries: list[JSON] = []
+    for administration in administrations:
+        try:
+            definition = get(administration.instrument_id)
+        except UnknownInstrument:
+            continue
+        answers = list(administration.answers)
+        result = score(definition, answers, supervised=administration.supervised)
+        authored = administration.administered_at
+        if time_zone is not None:
+            authored = authored.astimezone(time_zone)
+        if include_questionnaires and definition.id not in questionnaires:
+            questionnaires[definition.id] = questionnaire(definition, base_url=base_url)
+        response_id = response_id_of(administration)
+        entries.append(
+            questionnaire_response(
+                definition,
+                answers,
+                result,
+                patient_reference=patient_reference,
+                authored=authored,
+                response_id=response_id,
+                base_url=base_url,
+            )
+        )
+        entries.extend(
+            score_observations(
+                definition,
+                result,
+                patient_reference=patient_reference,
+                effective=authored,
+                response_id=response_id,
+                base_url=base_url,
+            )
+        )
+    return _collection([*questionnaires.values(), *entries], bundle_id=bundle_id, base_url=base_url)
 
 
 __all__ = [
@@ -439,6 +535,7 @@ __all__ = [
     "ORDINAL_VALUE_URL",
     "SCORE_UNIT",
     "FhirExportError",
+    "StoredAdministration",
     "answer_system",
     "band_system",
     "bundle",
@@ -447,6 +544,8 @@ __all__ = [
     "questionnaire_canonical",
     "questionnaire_response",
     "questionnaire_url",
+    "response_id_of",
+    "responses_bundle",
     "scale_system",
     "score_observations",
 ]
