@@ -1,4 +1,9 @@
-"""Program user management for program admins (and staff): list members, add a user, remove a role."""
+"""Program user management for program admins (and staff): list members, add a user, remove a role.
+
+Contract: a program admin of the program (or staff) only (``access.require_care_role(admin=True)``, else 403);
+a patient login is linked only to a patient of this program fetched through ``kratomwatch.access``; writes go
+through ``accounts.actions``.
+"""
 
 from typing import Any, Literal
 
@@ -8,7 +13,8 @@ from ninja import Field, Router, Schema, Status
 from kratomwatch import access
 from kratomwatch.accounts.actions import create_user, remove_membership
 from kratomwatch.accounts.models import Membership
-from kratomwatch.api.records import actor_of, require_care
+from kratomwatch.audit.log import Actor
+from kratomwatch.core.errors import NotFound
 
 router = Router(tags=["program users"])
 
@@ -29,14 +35,17 @@ class UserIn(Schema):
 @router.get("/programs/{program_id}/users", response=list[MemberOut])
 def list_members(request: HttpRequest, program_id: int) -> Any:
     program = access.get_program_for(request.user, program_id)
-    require_care(request, program, admin=True)
+    access.require_care_role(request.user, program, admin=True)
     members = [
         {"id": m.pk, "username": m.user.get_username(), "role": m.role}
         for m in Membership.objects.filter(program=program).select_related("user").order_by("user__username")
     ]
     patients = [
         {"id": p.user_id, "username": p.user.get_username(), "role": "patient"}
-        for p in program.patients.filter(user__isnull=False).select_related("user").order_by("code")
+        for p in access.patients_for(request.user)
+        .filter(program=program, user__isnull=False)
+        .select_related("user")
+        .order_by("code")
         if p.user is not None
     ]
     return members + patients
@@ -45,16 +54,14 @@ def list_members(request: HttpRequest, program_id: int) -> Any:
 @router.post("/programs/{program_id}/users", response={201: MemberOut})
 def add_user(request: HttpRequest, program_id: int, payload: UserIn) -> Any:
     program = access.get_program_for(request.user, program_id)
-    require_care(request, program, admin=True)
+    access.require_care_role(request.user, program, admin=True)
     if payload.role == "patient":
         # The patient must belong to this program: fetched through the access path.
-        patient = access.get_patient_for(
-            request.user, payload.patient_code or "", actor=actor_of(request), purpose="create_login"
-        )
+        patient = access.get_patient_for(request.user, payload.patient_code or "", purpose="create_login")
         if patient.program_id != program.pk:
-            raise access.NotFound("patient_code", payload.patient_code, "patient not found in this program")
+            raise NotFound("patient_code", payload.patient_code, "patient not found in this program")
     user, _ = create_user(
-        actor=actor_of(request),
+        actor=Actor.of(request.user),
         username=payload.username,
         password=payload.password,
         role=payload.role,
@@ -68,6 +75,6 @@ def add_user(request: HttpRequest, program_id: int, payload: UserIn) -> Any:
 def remove_role(request: HttpRequest, program_id: int, user_id: int) -> Any:
     """Remove a user's roles in this program (their account and audit history are kept)."""
     program = access.get_program_for(request.user, program_id)
-    require_care(request, program, admin=True)
-    remove_membership(actor=actor_of(request), program=program, user_id=user_id)
+    access.require_care_role(request.user, program, admin=True)
+    remove_membership(actor=Actor.of(request.user), program=program, user_id=user_id)
     return Status(204, None)

@@ -1,22 +1,24 @@
 """Alert endpoints: a patient's alerts, the program queue, acknowledge/resolve, and program rule thresholds.
 
-Reads go through ``kratomwatch.access`` (a user who may not see a patient or alert gets 404); writes through
-``alerts.actions``. Alerts are for the care team: patients and researchers see none.
+Contract: alerts are for the care team. Scoping is ``access.alerts_for`` (the patients of the user's care
+programs; patients and researchers see none), filters and queue order are ``alerts.queries`` (shared with the
+clinic queue page and ``kratomwatch alerts``); an alert the user may not see is a 404, a missing care role a 403.
+Writes go through ``alerts.actions``.
 """
 
 import datetime as dt
 from typing import Any, Literal
 
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
 
 from kratomwatch import access
-from kratomwatch.alerts import actions
-from kratomwatch.alerts import config as alert_config
-from kratomwatch.alerts.models import Alert, AlertStatus, ProgramRuleConfig
-from kratomwatch.api.records import actor_of, require_care
+from kratomwatch.accounts import program_settings
+from kratomwatch.alerts import actions, queries
+from kratomwatch.alerts.models import Alert
+from kratomwatch.audit.log import Actor
+from kratomwatch.core.errors import NotFound
 
 router = Router(tags=["alerts"])
 
@@ -95,89 +97,53 @@ class RuleConfigIn(Schema):
     )
 
 
-def _status(qs: QuerySet[Alert], status: StatusFilter | None) -> QuerySet[Alert]:
-    if status is None or status == "active":
-        return qs.exclude(status=AlertStatus.RESOLVED)
-    if status == "all":
-        return qs
-    return qs.filter(status=status)
-
-
-def _care_programs(request: HttpRequest) -> Any:
-    return access.programs_for(request.user)
-
-
-def _alerts_for(request: HttpRequest) -> QuerySet[Alert]:
-    return Alert.objects.select_related("patient", "acknowledged_by", "resolved_by").filter(
-        patient__program__in=_care_programs(request)
-    )
-
-
-def _alert(request: HttpRequest, alert_id: int) -> Alert:
-    alert = _alerts_for(request).filter(pk=alert_id).first()
-    if alert is None:
-        raise access.NotFound("alert_id", alert_id, f"alert {alert_id} not found")
-    return alert
-
-
 @router.get("/patients/{code}/alerts", response=list[AlertOut])
 @paginate(PageNumberPagination, page_size=50)
-def list_patient_alerts(request: HttpRequest, code: str, status: StatusFilter | None = None) -> Any:
-    """A patient's alerts, most severe first (default: not resolved)."""
-    patient = access.get_patient_for(request.user, code, actor=actor_of(request), purpose="alerts")
-    if not _care_programs(request).filter(pk=patient.program_id).exists():
-        raise access.NotFound("patient_code", code, f"patient {code!r} not found")
-    return _status(_alerts_for(request).filter(patient=patient), status).order_by(
-        "-severity_rank", "-last_seen_at", "id"
-    )
+def list_patient_alerts(request: HttpRequest, code: str, status: StatusFilter = "active") -> Any:
+    """A patient's alerts, most severe first (default: not resolved). Not for the patient's own login: 404."""
+    if not access.is_care_user(request.user):
+        raise NotFound("patient_code", code, f"patient {code!r} not found")
+    patient = access.get_patient_for(request.user, code, purpose="alerts")
+    return queries.apply(access.alerts_for(request.user), queries.AlertFilter(status=status, patient_id=patient.pk))
 
 
 @router.get("/alerts", response=list[AlertOut])
 @paginate(PageNumberPagination, page_size=50)
 def alert_queue(
     request: HttpRequest,
-    status: StatusFilter | None = None,
+    status: StatusFilter = "active",
     severity: SeverityFilter | None = None,
     rule: str | None = None,
     program_id: int | None = None,
 ) -> Any:
     """The queue over the user's programs: most severe first, then most recently seen (default: not resolved)."""
-    qs = _status(_alerts_for(request), status)
-    if severity:
-        qs = qs.filter(severity=severity)
-    if rule:
-        qs = qs.filter(rule_id=rule)
-    if program_id is not None:
-        qs = qs.filter(patient__program_id=program_id)
-    access.audit_list(request.user, "alerts", actor=actor_of(request), program_id=program_id)
-    return qs.order_by("-severity_rank", "-last_seen_at", "id")
+    flt = queries.AlertFilter(status=status, severity=severity, rule=rule, program_id=program_id)
+    access.audit_list(request.user, "alerts", program_id=program_id)
+    return queries.apply(access.alerts_for(request.user), flt)
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response=AlertOut)
 def acknowledge_alert(request: HttpRequest, alert_id: int) -> Any:
-    alert = _alert(request, alert_id)
-    require_care(request, alert.patient.program)
-    return _alert_fresh(actions.acknowledge(actor=actor_of(request), alert=alert))
+    alert = access.get_alert_for(request.user, alert_id)
+    access.require_care_role(request.user, alert.patient.program)
+    return access.get_alert_for(request.user, actions.acknowledge(actor=Actor.of(request.user), alert=alert).pk)
 
 
 @router.post("/alerts/{alert_id}/resolve", response=AlertOut)
 def resolve_alert(request: HttpRequest, alert_id: int, payload: ResolveIn) -> Any:
-    alert = _alert(request, alert_id)
-    require_care(request, alert.patient.program)
-    return _alert_fresh(actions.resolve(actor=actor_of(request), alert=alert, note=payload.note))
-
-
-def _alert_fresh(alert: Alert) -> Alert:
-    return Alert.objects.select_related("patient", "acknowledged_by", "resolved_by").get(pk=alert.pk)
+    alert = access.get_alert_for(request.user, alert_id)
+    access.require_care_role(request.user, alert.patient.program)
+    resolved = actions.resolve(actor=Actor.of(request.user), alert=alert, note=payload.note)
+    return access.get_alert_for(request.user, resolved.pk)
 
 
 def _rule_config_out(program_id: int) -> dict[str, Any]:
-    row = ProgramRuleConfig.objects.select_related("updated_by").filter(program_id=program_id).first()
+    row = program_settings.stored(program_id)
     overrides = dict(row.overrides) if row is not None else {}
-    config = alert_config.rule_config(overrides)
+    config = program_settings.apply(overrides)
     return {
         "program_id": program_id,
-        "thresholds": alert_config.describe(config, overrides),
+        "thresholds": program_settings.describe(config, overrides),
         "updated_by": row.updated_by.get_username() if row is not None and row.updated_by else None,
         "updated_at": row.updated_at if row is not None else None,
     }
@@ -187,7 +153,7 @@ def _rule_config_out(program_id: int) -> dict[str, Any]:
 def get_rule_config(request: HttpRequest, program_id: int) -> Any:
     """Every alert threshold of the program with its basis: published (with source) or program setting."""
     program = access.get_program_for(request.user, program_id)
-    require_care(request, program, admin=True)
+    access.require_care_role(request.user, program, admin=True)
     return _rule_config_out(program.pk)
 
 
@@ -195,6 +161,6 @@ def get_rule_config(request: HttpRequest, program_id: int) -> Any:
 def put_rule_config(request: HttpRequest, program_id: int, payload: RuleConfigIn) -> Any:
     """Replace the program's threshold overrides (program admin). Values are validated against RuleConfig."""
     program = access.get_program_for(request.user, program_id)
-    require_care(request, program, admin=True)
-    actions.set_rule_config(actor=actor_of(request), program=program, overrides=dict(payload.overrides))
+    access.require_care_role(request.user, program, admin=True)
+    actions.set_rule_config(actor=Actor.of(request.user), program=program, overrides=dict(payload.overrides))
     return _rule_config_out(program.pk)

@@ -1,25 +1,31 @@
-"""Outcome-instrument endpoints: definitions, stored assessments, trajectories and schedules.
+"""Outcome-instrument endpoints: definitions, stored assessments, trajectories, schedules and the FHIR R4 export.
 
-Reads go through ``kratomwatch.access``; writes through ``assessments.actions``; scoring and change analysis are
-the pure core's. Bad answers come back as 400 in the one error shape, naming the item and the value.
+Contract: access through ``kratomwatch.access`` (a patient the user may not see is a 404; writing needs a care role
+or the patient's own record, and active care consent); stored rows are read through ``assessments.queries``;
+writes go through ``assessments.actions``; scoring and change analysis are the pure core's, the FHIR mapping is
+``research.fhir_instruments`` (docs/fhir.md). Bad answers come back as 400 in the one error shape, naming the item
+and the value.
 """
 
 import datetime as dt
 from typing import Any, Literal
 
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
 from kratomwatch import access
-from kratomwatch.api.records import actor_of, writable_patient
-from kratomwatch.assessments import actions, analysis
+from kratomwatch.assessments import actions, analysis, queries
 from kratomwatch.assessments.models import Assessment
 from kratomwatch.assessments.schedules import GRACE_LABEL, ScheduleStatus, statuses_for
+from kratomwatch.audit.log import Actor
 from kratomwatch.core import exposure
 from kratomwatch.core import instruments as ins
+from kratomwatch.core.errors import InputError, NotFound
 from kratomwatch.records.models import Patient
+from kratomwatch.research import fhir_instruments as fhir
 
 router = Router(tags=["assessments"])
 
@@ -306,26 +312,32 @@ def list_instruments(request: HttpRequest) -> Any:
 
 @router.get("/instruments/{instrument_id}", response=InstrumentOut)
 def get_instrument(request: HttpRequest, instrument_id: str) -> Any:
+    return analysis.definition_out(_definition(instrument_id))
+
+
+@router.get("/instruments/{instrument_id}/fhir", response=dict[str, Any], tags=["fhir"])
+def get_instrument_fhir(request: HttpRequest, instrument_id: str) -> Any:
+    """The instrument as a FHIR R4 Questionnaire (item wording only where its licence lets it ship)."""
+    return fhir.questionnaire(_definition(instrument_id))
+
+
+def _definition(instrument_id: str) -> ins.InstrumentDefinition:
     try:
-        return analysis.definition_out(ins.get(instrument_id))
+        return ins.get(instrument_id)
     except ins.UnknownInstrument as exc:
-        raise access.NotFound("instrument", instrument_id, str(exc)) from None
+        raise NotFound("instrument", instrument_id, str(exc)) from None
 
 
 # --- assessments -----------------------------------------------------------------------------
 
 
-def _is_self(request: HttpRequest, patient: Patient) -> bool:
-    return patient.user_id is not None and patient.user_id == getattr(request.user, "pk", None)
-
-
 @router.post("/patients/{code}/assessments", response={201: AssessmentCreated})
 def create_assessment(request: HttpRequest, code: str, payload: AssessmentIn) -> Any:
-    patient = writable_patient(request, code, self_report_ok=True)
-    source = "self_report" if _is_self(request, patient) else (payload.source or "clinician")
+    patient = access.get_writable_patient_for(request.user, code, self_report_ok=True)
+    source = "self_report" if access.is_own_record(request.user, patient) else (payload.source or "clinician")
     definition = actions.definition_for(payload.instrument)
     assessment = actions.record_assessment(
-        actor=actor_of(request),
+        actor=Actor.of(request.user),
         patient=patient,
         instrument_id=definition.id,
         answers=payload.answers,
@@ -333,6 +345,10 @@ def create_assessment(request: HttpRequest, code: str, payload: AssessmentIn) ->
         source=source,
         supervised=payload.supervised,
     )
+    return Status(201, _created_out(assessment, definition, patient))
+
+
+def _created_out(assessment: Assessment, definition: ins.InstrumentDefinition, patient: Patient) -> dict[str, Any]:
     result = analysis.rescore(assessment, definition)
     body = AssessmentOut.model_validate(assessment).model_dump()
     body.update(
@@ -352,24 +368,53 @@ def create_assessment(request: HttpRequest, code: str, payload: AssessmentIn) ->
         notes=list(result.notes),
         urgent_notice=analysis.urgent_notice(assessment.flags, patient.jurisdiction),
     )
-    return Status(201, body)
+    return body
+
+
+def _assessments_of(
+    request: HttpRequest, code: str, instrument: str | None, purpose: str
+) -> tuple[Patient, QuerySet[Assessment]]:
+    """The patient (an audited read) and their assessments, newest first, optionally of one instrument."""
+    if instrument is not None:
+        actions.definition_for(instrument)
+    patient = access.get_patient_for(request.user, code, purpose=purpose)
+    qs = queries.assessments_of(patient).select_related("patient")
+    return patient, qs.filter(instrument_id=instrument) if instrument is not None else qs
 
 
 @router.get("/patients/{code}/assessments", response=list[AssessmentOut])
 @paginate(PageNumberPagination, page_size=50)
 def list_assessments(request: HttpRequest, code: str, instrument: str | None = None) -> Any:
-    if instrument is not None:
-        actions.definition_for(instrument)
-    patient = access.get_patient_for(request.user, code, actor=actor_of(request), purpose="assessments")
-    qs = Assessment.objects.filter(patient=patient).select_related("patient").order_by("-administered_at", "-id")
-    return qs.filter(instrument_id=instrument) if instrument is not None else qs
+    return _assessments_of(request, code, instrument, "assessments")[1]
+
+
+@router.get("/patients/{code}/assessments/fhir", response=dict[str, Any], tags=["fhir"])
+def assessments_fhir(
+    request: HttpRequest, code: str, instrument: str | None = None, questionnaires: bool = False
+) -> Any:
+    """The patient's questionnaire responses as a FHIR R4 collection Bundle: each QuestionnaireResponse with its
+    score Observations (newest first); with ``questionnaires``, each instrument's Questionnaire first."""
+    patient, rows = _assessments_of(request, code, instrument, "fhir")
+    return _bundle(patient, rows, questionnaires)
+
+
+def _bundle(patient: Patient, rows: QuerySet[Assessment], questionnaires: bool) -> dict[str, Any]:
+    try:
+        return fhir.responses_bundle(
+            rows,
+            patient_reference=f"Patient/{patient.code}",
+            time_zone=exposure.zone(patient.time_zone),
+            include_questionnaires=questionnaires,
+        )
+    except fhir.FhirExportError as exc:
+        raise InputError("code", patient.code, str(exc), code="fhir_export") from None
 
 
 @router.get("/patients/{code}/trajectories", response=list[TrajectoryOut])
 def list_trajectories(request: HttpRequest, code: str, instrument: str | None = None) -> Any:
     if instrument is not None:
         actions.definition_for(instrument)
-    patient = access.get_patient_for(request.user, code, actor=actor_of(request), purpose="trajectories")
+    patient = access.get_patient_for(request.user, code, purpose="trajectories")
     return analysis.trajectories_for(patient, instrument)
 
 
@@ -378,7 +423,7 @@ def list_trajectories(request: HttpRequest, code: str, instrument: str | None = 
 
 @router.get("/patients/{code}/schedules", response=list[ScheduleOut])
 def list_schedules(request: HttpRequest, code: str) -> Any:
-    patient = access.get_patient_for(request.user, code, actor=actor_of(request), purpose="schedules")
+    patient = access.get_patient_for(request.user, code, purpose="schedules")
     return [_schedule_out(s) for s in statuses_for(patient, now=timezone.now())]
 
 
@@ -386,15 +431,15 @@ def _status_of(patient: Patient, instrument_id: str) -> dict[str, Any]:
     for s in statuses_for(patient, now=timezone.now()):
         if s.schedule.instrument_id == instrument_id:
             return _schedule_out(s)
-    raise access.NotFound("instrument", instrument_id, f"no {instrument_id} schedule")  # pragma: no cover
+    raise NotFound("instrument", instrument_id, f"no {instrument_id} schedule")  # pragma: no cover
 
 
 @router.post("/patients/{code}/schedules", response={201: ScheduleOut, 200: ScheduleOut})
 def set_schedule(request: HttpRequest, code: str, payload: ScheduleIn) -> Any:
-    patient = writable_patient(request, code)
+    patient = access.get_writable_patient_for(request.user, code)
     start = payload.start or timezone.now().astimezone(exposure.zone(patient.time_zone)).date()
     schedule, created = actions.set_schedule(
-        actor=actor_of(request),
+        actor=Actor.of(request.user),
         patient=patient,
         instrument_id=payload.instrument,
         every_days=payload.every_days,
@@ -406,6 +451,6 @@ def set_schedule(request: HttpRequest, code: str, payload: ScheduleIn) -> Any:
 
 @router.delete("/patients/{code}/schedules/{instrument_id}", response=ScheduleOut)
 def deactivate_schedule(request: HttpRequest, code: str, instrument_id: str) -> Any:
-    patient = writable_patient(request, code)
-    schedule = actions.deactivate_schedule(actor=actor_of(request), patient=patient, instrument_id=instrument_id)
+    patient = access.get_writable_patient_for(request.user, code)
+    schedule = actions.deactivate_schedule(actor=Actor.of(request.user), patient=patient, instrument_id=instrument_id)
     return _status_of(patient, schedule.instrument_id)

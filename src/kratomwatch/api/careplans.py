@@ -1,4 +1,7 @@
-"""Care plan endpoints: read (clinician or the patient), write (clinicians of the program)."""
+"""Care plan endpoints: read (the care team or the patient), write (a care role in the patient's program, with
+active care consent). Access through ``kratomwatch.access``; reads through ``careplans.queries``; the write
+through ``careplans.actions``. The taper is the clinician's entry, read back as stored: never a proposed dose.
+"""
 
 import datetime as dt
 from typing import Any
@@ -7,10 +10,10 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
 from kratomwatch import access
-from kratomwatch.api.records import actor_of, require_care
-from kratomwatch.careplans import actions
+from kratomwatch.audit.log import Actor
+from kratomwatch.careplans import actions, queries
 from kratomwatch.careplans.models import CarePlan, Modality
-from kratomwatch.consent.guard import require_care_consent
+from kratomwatch.records.models import Patient
 
 router = Router(tags=["care plans"])
 
@@ -40,13 +43,13 @@ class CarePlanOut(Schema):
 NOTE = "The taper schedule is the clinician's plan; kratomwatch records and charts it and never proposes a dose."
 
 
-def _out(patient: Any, plan: CarePlan | None) -> dict[str, Any]:
+def _out(patient: Patient, plan: CarePlan | None) -> dict[str, Any]:
     return {
         "patient_code": patient.code,
         "goals": plan.goals if plan else "",
         "modalities": plan.modalities if plan else [],
         "notes": plan.notes if plan else "",
-        "taper": list(plan.taper_steps.values("start", "target_mg")) if plan else [],
+        "taper": [{"start": s.start, "target_mg": s.target_mg} for s in queries.taper_steps(plan)],
         "updated_at": plan.updated_at if plan else None,
         "note": NOTE,
     }
@@ -54,17 +57,15 @@ def _out(patient: Any, plan: CarePlan | None) -> dict[str, Any]:
 
 @router.get("/patients/{code}/care-plan", response=CarePlanOut)
 def get_plan(request: HttpRequest, code: str) -> Any:
-    patient = access.get_patient_for(request.user, code, actor=actor_of(request), purpose="care_plan")
-    return _out(patient, CarePlan.objects.filter(patient=patient).first())
+    patient = access.get_patient_for(request.user, code, purpose="care_plan")
+    return _out(patient, queries.care_plan(patient))
 
 
 @router.put("/patients/{code}/care-plan", response=CarePlanOut)
 def put_plan(request: HttpRequest, code: str, payload: CarePlanIn) -> Any:
-    patient = access.get_patient_for(request.user, code, actor=actor_of(request), purpose="care_plan")
-    require_care(request, patient.program)
-    require_care_consent(patient)
+    patient = access.get_writable_patient_for(request.user, code)
     plan = actions.save_care_plan(
-        actor=actor_of(request),
+        actor=Actor.of(request.user),
         patient=patient,
         goals=payload.goals,
         modalities=[str(m) for m in payload.modalities],

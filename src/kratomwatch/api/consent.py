@@ -1,16 +1,23 @@
-"""Consent endpoints: documents per program, a patient's scope status, signing, withdrawal, overrides."""
+"""Consent endpoints: documents per program, a patient's scope status, signing, withdrawal, overrides.
+
+Contract: access through ``kratomwatch.access`` (signing and withdrawing are the patient's own: anyone else gets
+403; publishing needs a program admin; an override a care role); documents and signed records are read through
+``consent.queries`` anchored to the fetched program or patient; scope status is ``consent.status``; writes go
+through ``consent.actions``.
+"""
 
 import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Router, Schema, Status
-from ninja.errors import HttpError
 
 from kratomwatch import access
-from kratomwatch.api.records import actor_of, require_care
-from kratomwatch.consent import actions, status
-from kratomwatch.consent.models import ConsentDocument, ConsentRecord, Scope
+from kratomwatch.audit.log import Actor
+from kratomwatch.consent import actions, queries, status
+from kratomwatch.consent.models import ConsentDocument, Scope
+from kratomwatch.core.errors import Forbidden, NotFound
+from kratomwatch.records.models import Patient
 
 router = Router(tags=["consent"])
 
@@ -61,78 +68,65 @@ class OverrideIn(Schema):
     reason: str = Field(min_length=10)
 
 
-def _own(request: HttpRequest, code: str) -> Any:
-    patient = access.get_patient_for(request.user, code, actor=actor_of(request), purpose="consent")
-    if patient.user_id != getattr(request.user, "pk", None):
-        raise HttpError(403, "only the patient can sign or withdraw their own consent")
+def _own(request: HttpRequest, code: str) -> Patient:
+    patient = access.get_patient_for(request.user, code, purpose="consent")
+    if not access.is_own_record(request.user, patient):
+        raise Forbidden("patient_code", code, "only the patient can sign or withdraw their own consent")
     return patient
+
+
+def _status_out(patient: Patient, document: ConsentDocument | None = None) -> dict[str, Any]:
+    latest = document or status.latest_document(patient.program_id)
+    return {"patient_code": patient.code, "latest_document": latest, "scopes": status.scope_status(patient)}
 
 
 @router.get("/programs/{program_id}/consent-documents", response=list[DocumentOut])
 def list_documents(request: HttpRequest, program_id: int) -> Any:
-    program = access.get_program_for(request.user, program_id)
-    return ConsentDocument.objects.filter(program=program)
+    return queries.documents_of(access.get_program_for(request.user, program_id))
 
 
 @router.post("/programs/{program_id}/consent-documents", response={201: DocumentOut})
 def publish(request: HttpRequest, program_id: int, payload: DocumentIn) -> Any:
     program = access.get_program_for(request.user, program_id)
-    require_care(request, program, admin=True)
+    access.require_care_role(request.user, program, admin=True)
+    scopes = [str(s) for s in payload.scopes]
     doc = actions.publish_document(
-        actor=actor_of(request),
-        program=program,
-        title=payload.title,
-        body=payload.body,
-        scopes=[str(s) for s in payload.scopes],
+        actor=Actor.of(request.user), program=program, title=payload.title, body=payload.body, scopes=scopes
     )
     return Status(201, doc)
 
 
 @router.get("/patients/{code}/consent", response=ConsentOut)
 def get_consent(request: HttpRequest, code: str) -> Any:
-    patient = access.get_patient_for(request.user, code, actor=actor_of(request), purpose="consent")
-    return {
-        "patient_code": patient.code,
-        "latest_document": status.latest_document(patient.program_id),
-        "scopes": status.scope_status(patient),
-    }
+    return _status_out(access.get_patient_for(request.user, code, purpose="consent"))
 
 
 @router.post("/patients/{code}/consent/sign", response={201: ConsentOut})
 def sign(request: HttpRequest, code: str, payload: SignIn) -> Any:
     patient = _own(request, code)
-    document = ConsentDocument.objects.filter(pk=payload.document_id, program_id=patient.program_id).first()
+    document = queries.document_of(patient, payload.document_id)
     if document is None:
-        raise access.NotFound("document_id", payload.document_id, f"consent document {payload.document_id} not found")
+        raise NotFound("document_id", payload.document_id, f"consent document {payload.document_id} not found")
+    scopes = [str(s) for s in payload.scopes]
     actions.sign(
-        actor=actor_of(request),
-        patient=patient,
-        document=document,
-        scopes=[str(s) for s in payload.scopes],
-        typed_name=payload.typed_name,
+        actor=Actor.of(request.user), patient=patient, document=document, scopes=scopes, typed_name=payload.typed_name
     )
-    return Status(
-        201, {"patient_code": patient.code, "latest_document": document, "scopes": status.scope_status(patient)}
-    )
+    return Status(201, _status_out(patient, document))
 
 
 @router.post("/patients/{code}/consent/withdraw", response=ConsentOut)
 def withdraw(request: HttpRequest, code: str, payload: WithdrawIn) -> Any:
     patient = _own(request, code)
-    actions.withdraw(actor=actor_of(request), patient=patient, scope=str(payload.scope))
-    return {
-        "patient_code": patient.code,
-        "latest_document": status.latest_document(patient.program_id),
-        "scopes": status.scope_status(patient),
-    }
+    actions.withdraw(actor=Actor.of(request.user), patient=patient, scope=str(payload.scope))
+    return _status_out(patient)
 
 
 @router.get("/patients/{code}/consent/records/{record_id}/pdf")
 def signed_pdf(request: HttpRequest, code: str, record_id: int) -> HttpResponse:
-    patient = access.get_patient_for(request.user, code, actor=actor_of(request), purpose="consent_pdf")
-    rec = ConsentRecord.objects.filter(pk=record_id, patient=patient).first()
+    patient = access.get_patient_for(request.user, code, purpose="consent_pdf")
+    rec = queries.record_of(patient, record_id)
     if rec is None:
-        raise access.NotFound("record_id", record_id, f"consent record {record_id} not found")
+        raise NotFound("record_id", record_id, f"consent record {record_id} not found")
     response = HttpResponse(bytes(rec.pdf), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="consent-{patient.code}-{rec.pk}.pdf"'
     response["X-Content-SHA256"] = rec.pdf_sha256
@@ -141,9 +135,8 @@ def signed_pdf(request: HttpRequest, code: str, record_id: int) -> HttpResponse:
 
 @router.post("/patients/{code}/consent/override", response={201: dict[str, Any]})
 def override(request: HttpRequest, code: str, payload: OverrideIn) -> Any:
-    patient = access.get_patient_for(request.user, code, actor=actor_of(request), purpose="consent_override")
-    require_care(request, patient.program)
+    patient = access.get_writable_patient_for(request.user, code, consent=False)
     item = actions.override_care_consent(
-        actor=actor_of(request), patient=patient, clinician=request.user, reason=payload.reason
+        actor=Actor.of(request.user), patient=patient, clinician=request.user, reason=payload.reason
     )
     return Status(201, {"id": item.pk, "expires_at": item.expires_at.isoformat()})

@@ -1,25 +1,27 @@
 """Record endpoints: programs, patients, products, lots, doses, medications, labs, adverse events,
-and the patient exposure summary. Reads go through ``kratomwatch.access``; writes through ``records.actions``."""
+and the patient exposure summary.
+
+Contract: every read and every authorization goes through ``kratomwatch.access`` (a patient, product or lot the
+user may not see is a 404; a missing care role a 403; missing care consent a 403 ``consent_required``); reads
+anchored to a fetched patient go through ``records.queries``; writes go through ``records.actions`` with
+``Actor.of(request.user)`` (the client address comes from the request context). Routers stay 2-6 lines.
+"""
 
 import datetime as dt
 from typing import Any, Literal
 
-from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
-from ninja.errors import HttpError
 from ninja.pagination import PageNumberPagination, paginate
 
 from kratomwatch import access
 from kratomwatch.accounts import actions as account_actions
-from kratomwatch.accounts.models import Program, Role
 from kratomwatch.audit.log import Actor
-from kratomwatch.consent.guard import require_care_consent
 from kratomwatch.core import exposure as core_exposure
-from kratomwatch.core.errors import InputError
+from kratomwatch.core.errors import Forbidden, InputError
 from kratomwatch.core.units import Basis, ContentUnit, Form
-from kratomwatch.records import actions
+from kratomwatch.records import actions, queries
 from kratomwatch.records.models import (
     ActionTaken,
     AeOutcome,
@@ -28,36 +30,12 @@ from kratomwatch.records.models import (
     LabTest,
     Lot,
     Patient,
-    Product,
     Seriousness,
     Sex,
 )
 from kratomwatch.records.summary import exposure_summary
 
 router = Router()
-
-
-def actor_of(request: HttpRequest) -> Actor:
-    return Actor.of(request.user, request.META.get("REMOTE_ADDR"))
-
-
-def require_care(request: HttpRequest, program: Program, *, admin: bool = False) -> None:
-    """Writes to a program's record need a care role there (or staff)."""
-    user: Any = request.user
-    if user.is_staff:
-        return
-    roles = [Role.PROGRAM_ADMIN] if admin else [Role.CLINICIAN, Role.PROGRAM_ADMIN]
-    if not program.memberships.filter(user=user, role__in=roles).exists():
-        raise HttpError(403, f"your role does not allow this change in program {program.slug!r}")
-
-
-def writable_patient(request: HttpRequest, code: str, *, self_report_ok: bool = False) -> Patient:
-    patient = access.get_patient_for(request.user, code, actor=actor_of(request), purpose="write")
-    user: Any = request.user
-    if not (self_report_ok and patient.user_id == user.pk):
-        require_care(request, patient.program)
-    require_care_consent(patient)
-    return patient
 
 
 # --- schemas ---------------------------------------------------------------------------------
@@ -319,8 +297,9 @@ def list_programs(request: HttpRequest) -> Any:
 @router.post("/programs", response={201: ProgramOut}, tags=["programs"])
 def create_program(request: HttpRequest, payload: ProgramIn) -> Any:
     if not getattr(request.user, "is_staff", False):
-        raise HttpError(403, "only staff administrators can create programs")
-    return Status(201, account_actions.create_program(actor=actor_of(request), slug=payload.slug, name=payload.name))
+        raise Forbidden("role", "staff", "only staff administrators can create programs")
+    program = account_actions.create_program(actor=Actor.of(request.user), slug=payload.slug, name=payload.name)
+    return Status(201, program)
 
 
 # --- patients --------------------------------------------------------------------------------
@@ -330,31 +309,28 @@ def create_program(request: HttpRequest, payload: ProgramIn) -> Any:
 @paginate(PageNumberPagination, page_size=50)
 def list_patients(request: HttpRequest, program_id: int | None = None) -> Any:
     qs = access.patients_for(request.user).prefetch_related("conditions").order_by("code")
-    if program_id is not None:
-        qs = qs.filter(program_id=program_id)
-    access.audit_list(request.user, "patients", actor=actor_of(request), program_id=program_id)
-    return qs
+    access.audit_list(request.user, "patients", program_id=program_id)
+    return qs.filter(program_id=program_id) if program_id is not None else qs
 
 
 @router.post("/patients", response={201: PatientOut}, tags=["patients"])
 def create_patient(request: HttpRequest, payload: PatientIn) -> Any:
     program = access.get_program_for(request.user, payload.program_id)
-    require_care(request, program)
-    data = payload.dict()
-    data.pop("program_id")
-    return Status(201, actions.create_patient(actor=actor_of(request), program=program, **data))
+    access.require_care_role(request.user, program)
+    fields = payload.dict(exclude={"program_id"})
+    return Status(201, actions.create_patient(actor=Actor.of(request.user), program=program, **fields))
 
 
 @router.get("/patients/{code}", response=PatientOut, tags=["patients"])
 def get_patient(request: HttpRequest, code: str) -> Any:
-    return access.get_patient_for(request.user, code, actor=actor_of(request))
+    return access.get_patient_for(request.user, code)
 
 
 @router.patch("/patients/{code}", response=PatientOut, tags=["patients"])
 def patch_patient(request: HttpRequest, code: str, payload: PatientPatch) -> Any:
-    patient = writable_patient(request, code)
+    patient = access.get_writable_patient_for(request.user, code)
     changes = {k: v for k, v in payload.dict(exclude_unset=True).items() if v is not None}
-    return actions.update_patient(actor=actor_of(request), patient=patient, **changes)
+    return actions.update_patient(actor=Actor.of(request.user), patient=patient, **changes)
 
 
 # --- products and lots -----------------------------------------------------------------------
@@ -363,82 +339,44 @@ def patch_patient(request: HttpRequest, code: str, payload: PatientPatch) -> Any
 @router.get("/products", response=list[ProductOut], tags=["products"])
 @paginate(PageNumberPagination, page_size=50)
 def list_products(request: HttpRequest, program_id: int | None = None) -> Any:
-    qs = Product.objects.filter(program__in=_catalogue_programs(request)).order_by("vendor", "name")
-    return qs.filter(program_id=program_id) if program_id is not None else qs
-
-
-def _catalogue_programs(request: HttpRequest) -> Any:
-    """Programs whose product catalogue the user may read: care programs, or the patient's own."""
-    user: Any = request.user
-    if not user.is_authenticated:
-        return Program.objects.none()
-    return Program.objects.filter(Q(pk__in=access.programs_for(user).values("pk")) | Q(patients__user=user)).distinct()
+    return access.products_for(request.user, program_id)
 
 
 @router.post("/products", response={201: ProductOut}, tags=["products"])
 def create_product(request: HttpRequest, payload: ProductIn) -> Any:
     program = access.get_program_for(request.user, payload.program_id)
-    require_care(request, program, admin=True)
-    return Status(
-        201,
-        actions.create_product(
-            actor=actor_of(request), program=program, vendor=payload.vendor, name=payload.name, form=payload.form
-        ),
-    )
-
-
-def _product(request: HttpRequest, product_id: int) -> Product:
-    product = Product.objects.filter(pk=product_id, program__in=_catalogue_programs(request)).first()
-    if product is None:
-        raise access.NotFound("product_id", product_id, f"product {product_id} not found")
-    return product
+    access.require_care_role(request.user, program, admin=True)
+    fields = payload.dict(exclude={"program_id"})
+    return Status(201, actions.create_product(actor=Actor.of(request.user), program=program, **fields))
 
 
 @router.get("/products/{product_id}/lots", response=list[LotOut], tags=["products"])
 @paginate(PageNumberPagination, page_size=50)
 def list_lots(request: HttpRequest, product_id: int) -> Any:
-    return _product(request, product_id).lots.order_by("lot_code")
+    product = access.get_product_for(request.user, product_id)
+    return access.lots_for(request.user, product_id=product.pk)
 
 
 @router.post("/products/{product_id}/lots", response={201: LotOut}, tags=["products"])
 def create_lot(request: HttpRequest, product_id: int, payload: LotIn) -> Any:
-    product = _product(request, product_id)
-    require_care(request, product.program, admin=True)
-    cert = actions.CertificateIn(**payload.certificate.dict()) if payload.certificate else None
-    return Status(
-        201,
-        actions.create_lot(
-            actor=actor_of(request),
-            product=product,
-            lot_code=payload.lot_code,
-            certificate=cert,
-            unit_mass_mg=payload.unit_mass_mg,
-            grams_per_teaspoon=payload.grams_per_teaspoon,
-            recalled=payload.recalled,
-        ),
-    )
+    product = access.get_product_for(request.user, product_id)
+    access.require_care_role(request.user, product.program, admin=True)
+    lot = actions.create_lot(actor=Actor.of(request.user), product=product, **_lot_fields(payload))
+    return Status(201, lot)
 
 
 @router.put("/lots/{lot_id}", response=LotUpdateOut, tags=["products"])
 def update_lot(request: HttpRequest, lot_id: int, payload: LotUpdate) -> Any:
-    lot = (
-        Lot.objects.select_related("product__program")
-        .filter(pk=lot_id, product__program__in=_catalogue_programs(request))
-        .first()
-    )
-    if lot is None:
-        raise access.NotFound("lot_id", lot_id, f"lot {lot_id} not found")
-    require_care(request, lot.product.program, admin=True)
-    cert = actions.CertificateIn(**payload.certificate.dict()) if payload.certificate else None
-    lot, count = actions.update_lot(
-        actor=actor_of(request),
-        lot=lot,
-        certificate=cert,
-        unit_mass_mg=payload.unit_mass_mg,
-        grams_per_teaspoon=payload.grams_per_teaspoon,
-        recalled=payload.recalled,
-    )
+    lot = access.get_lot_for(request.user, lot_id)
+    access.require_care_role(request.user, lot.product.program, admin=True)
+    lot, count = actions.update_lot(actor=Actor.of(request.user), lot=lot, **_lot_fields(payload))
     return {"lot": lot, "doses_recomputed": count}
+
+
+def _lot_fields(payload: LotIn | LotUpdate) -> dict[str, Any]:
+    fields = payload.dict(exclude={"certificate"})
+    fields["certificate"] = actions.CertificateIn(**payload.certificate.dict()) if payload.certificate else None
+    return fields
 
 
 # --- doses and exposure ----------------------------------------------------------------------
@@ -447,40 +385,43 @@ def update_lot(request: HttpRequest, lot_id: int, payload: LotUpdate) -> Any:
 @router.get("/patients/{code}/doses", response=list[DoseOut], tags=["doses"])
 @paginate(PageNumberPagination, page_size=100)
 def list_doses(request: HttpRequest, code: str, since: dt.date | None = None) -> Any:
-    patient = access.get_patient_for(request.user, code, actor=actor_of(request), purpose="doses")
-    qs = patient.doses.order_by("-taken_at")
-    return qs.filter(local_date__gte=since) if since else qs
+    patient = access.get_patient_for(request.user, code, purpose="doses")
+    return queries.doses_of(patient, since=since)
 
 
 @router.post("/patients/{code}/doses", response={201: DoseCreated, 200: DoseCreated}, tags=["doses"])
 def create_dose(request: HttpRequest, code: str, payload: DoseIn) -> Any:
-    patient = writable_patient(request, code, self_report_ok=True)
-    source = payload.source
-    if patient.user_id == getattr(request.user, "pk", None) and source != "self_report":
-        source = "self_report"
-    dose, created = actions.record_dose(
-        actor=actor_of(request),
-        patient=patient,
-        dose=actions.DoseIn(
-            patient_code=patient.code,
-            lot_id=payload.lot_id,
-            taken_at=payload.taken_at,
-            amount=payload.amount,
-            unit=payload.unit,
-            source=source,
-            idempotency_key=payload.idempotency_key,
-        ),
-    )
+    patient = access.get_writable_patient_for(request.user, code, self_report_ok=True)
+    dose_in = _dose_in(request, patient, payload)
+    dose, created = actions.record_dose(actor=Actor.of(request.user), patient=patient, dose=dose_in)
     return Status(201 if created else 200, {"created": created, "dose": dose})
+
+
+def _dose_in(request: HttpRequest, patient: Patient, payload: DoseIn) -> actions.DoseIn:
+    """The action's dose; a patient's own entry is always ``self_report``, whatever the payload says."""
+    source = "self_report" if access.is_own_record(request.user, patient) else payload.source
+    return actions.DoseIn(
+        patient_code=patient.code,
+        lot_id=payload.lot_id,
+        taken_at=payload.taken_at,
+        amount=payload.amount,
+        unit=payload.unit,
+        source=source,
+        idempotency_key=payload.idempotency_key,
+    )
 
 
 @router.get("/patients/{code}/exposure", response=ExposureOut, tags=["doses"])
 def get_exposure(request: HttpRequest, code: str, as_of: dt.date | None = None, days: int = 35) -> Any:
     if not (1 <= days <= 366):
         raise InputError("days", days, "days must be between 1 and 366")
-    patient = access.get_patient_for(request.user, code, actor=actor_of(request), purpose="exposure")
-    tz = core_exposure.zone(patient.time_zone)
-    return exposure_summary(patient, as_of or timezone.now().astimezone(tz).date(), days)
+    patient = access.get_patient_for(request.user, code, purpose="exposure")
+    return exposure_summary(patient, as_of or _today(patient), days)
+
+
+def _today(patient: Patient) -> dt.date:
+    """Today on the patient's local calendar."""
+    return timezone.now().astimezone(core_exposure.zone(patient.time_zone)).date()
 
 
 # --- medications, labs, adverse events -------------------------------------------------------
@@ -489,36 +430,34 @@ def get_exposure(request: HttpRequest, code: str, as_of: dt.date | None = None, 
 @router.get("/patients/{code}/medications", response=list[MedicationOut], tags=["medications"])
 @paginate(PageNumberPagination, page_size=100)
 def list_medications(request: HttpRequest, code: str) -> Any:
-    return access.get_patient_for(request.user, code, actor=actor_of(request), purpose="medications").medications.all()
+    return queries.medications(access.get_patient_for(request.user, code, purpose="medications"))
 
 
 @router.post("/patients/{code}/medications", response={201: MedicationOut}, tags=["medications"])
 def create_medication(request: HttpRequest, code: str, payload: MedicationIn) -> Any:
-    patient = writable_patient(request, code, self_report_ok=True)
-    return Status(201, actions.record_medication(actor=actor_of(request), patient=patient, **payload.dict()))
+    patient = access.get_writable_patient_for(request.user, code, self_report_ok=True)
+    return Status(201, actions.record_medication(actor=Actor.of(request.user), patient=patient, **payload.dict()))
 
 
 @router.get("/patients/{code}/labs", response=list[LabOut], tags=["labs"])
 @paginate(PageNumberPagination, page_size=100)
 def list_labs(request: HttpRequest, code: str) -> Any:
-    return access.get_patient_for(request.user, code, actor=actor_of(request), purpose="labs").labs.all()
+    return queries.labs(access.get_patient_for(request.user, code, purpose="labs"))
 
 
 @router.post("/patients/{code}/labs", response={201: LabOut}, tags=["labs"])
 def create_lab(request: HttpRequest, code: str, payload: LabIn) -> Any:
-    patient = writable_patient(request, code)
-    return Status(201, actions.record_lab(actor=actor_of(request), patient=patient, **payload.dict()))
+    patient = access.get_writable_patient_for(request.user, code)
+    return Status(201, actions.record_lab(actor=Actor.of(request.user), patient=patient, **payload.dict()))
 
 
 @router.get("/patients/{code}/adverse-events", response=list[AdverseEventOut], tags=["adverse events"])
 @paginate(PageNumberPagination, page_size=100)
 def list_adverse_events(request: HttpRequest, code: str) -> Any:
-    return access.get_patient_for(
-        request.user, code, actor=actor_of(request), purpose="adverse_events"
-    ).adverse_events.all()
+    return queries.adverse_events(access.get_patient_for(request.user, code, purpose="adverse_events"))
 
 
 @router.post("/patients/{code}/adverse-events", response={201: AdverseEventOut}, tags=["adverse events"])
 def create_adverse_event(request: HttpRequest, code: str, payload: AdverseEventIn) -> Any:
-    patient = writable_patient(request, code, self_report_ok=True)
-    return Status(201, actions.record_adverse_event(actor=actor_of(request), patient=patient, **payload.dict()))
+    patient = access.get_writable_patient_for(request.user, code, self_report_ok=True)
+    return Status(201, actions.record_adverse_event(actor=Actor.of(request.user), patient=patient, **payload.dict()))

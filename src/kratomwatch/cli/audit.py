@@ -1,30 +1,26 @@
-"""``kratomwatch audit verify`` and ``kratomwatch audit list``: check and read the hash-chained audit trail."""
+"""``kratomwatch audit verify`` and ``kratomwatch audit list``: check and read the hash-chained audit trail.
+
+The operator reads the whole trail (``access.audit_events_for``) through the filters the /audit/ page uses;
+like that page, a listing is itself audited (``audit.read``).
+"""
 
 from __future__ import annotations
 
 import json
-import os
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from kratomwatch.cli import boot, console, operator, operator_actor, reporting
+
 audit_app = typer.Typer(help="Verify and read the hash-chained audit trail.", no_args_is_help=True)
-console = Console()
-
-
-def _setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kratomwatch.settings")
-    import django
-
-    django.setup()
 
 
 @audit_app.command("verify")
 def verify() -> None:
     """Recompute the whole hash chain; exit 1 and name the first broken link if it was tampered with."""
-    _setup_django()
+    boot()
     from kratomwatch.audit.log import verify_chain
 
     report = verify_chain()
@@ -46,11 +42,12 @@ def list_events(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON array instead of a table")] = False,
 ) -> None:
     """List audit events, newest first."""
-    _setup_django()
+    boot()
+    from kratomwatch import access
     from kratomwatch.audit import queries
-    from kratomwatch.core.errors import InputError
+    from kratomwatch.audit.log import record
 
-    try:
+    with reporting(as_json=as_json):
         flt = queries.AuditFilter(
             actor=actor,
             action=action,
@@ -58,10 +55,8 @@ def list_events(
             since=queries.parse_date("since", since),
             until=queries.parse_date("until", until),
         )
-    except InputError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc.field}={exc.value!r}: {exc.message}")
-        raise typer.Exit(2) from None
-    events = list(queries.apply(queries.events_for(None), flt).order_by("-id")[:limit])
+    events = list(queries.apply(access.audit_events_for(operator()), flt).order_by("-id")[:limit])
+    record(operator_actor(), "audit.read", object_type="audit_log", detail={"filters": flt.as_detail()})
     if as_json:
         print(json.dumps([queries.as_dict(e) for e in events], default=str))
         return

@@ -1,40 +1,19 @@
-"""CLI commands over the instruments and the curated safety knowledge (no database needed):
-``score``, ``check``, ``legal`` and ``evidence``."""
+"""Commands over the instruments and the curated safety knowledge (no database): ``score``, ``check``, ``legal``
+and ``evidence``. ``--json`` prints the same documents as the API (``knowledge.present``)."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from kratomwatch.cli import console, fail, parse_date, reporting
 from kratomwatch.core import instruments as ins
-
-console = Console()
-
-
-def _emit_error(as_json: bool, field: str, value: object, message: str, code: str = "invalid") -> None:
-    if as_json:
-        print(json.dumps({"error": {"code": code, "message": message, "field": field, "value": value}}, default=str))
-    else:
-        Console(stderr=True).print(f"[red]error:[/red] {field}={value!r}: {message}")
-    raise typer.Exit(2)
-
-
-def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
+from kratomwatch.core.errors import InputError
+from kratomwatch.knowledge import present
 
 
 def score(
@@ -51,17 +30,12 @@ def score(
         parsed = ins.parse_answers(answers or [])
         result = ins.score(definition, parsed, supervised=supervised)
     except ins.UnknownInstrument:
-        _emit_error(
-            as_json,
-            "instrument",
-            instrument,
-            f"unknown instrument {instrument!r}; known: {', '.join(ins.instrument_ids())}",
-            "unknown_instrument",
-        )
-        return
+        known = ", ".join(ins.instrument_ids())
+        message = f"unknown instrument {instrument!r}; known: {known}"
+        fail(InputError("instrument", instrument, message, code="unknown_instrument"), as_json=as_json)
     except ins.InstrumentError as exc:
-        _emit_error(as_json, "answers", " ".join(answers or []), str(exc), type(exc).__name__)
-        return
+        problem = InputError("answers", " ".join(answers or []), str(exc), code=type(exc).__name__)
+        fail(problem, as_json=as_json)
     if as_json:
         print(json.dumps(result.model_dump(mode="json")))
         return
@@ -82,31 +56,17 @@ def score(
         console.print(note, style="dim")
 
 
-def _knowledge() -> Any:
-    from kratomwatch.knowledge.loader import screening_knowledge
-
-    return screening_knowledge()
-
-
 def check(
     medications: Annotated[list[str], typer.Argument(help="Medications as entered; brand names allowed")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Interactions between kratom and a medication list, with severity, mechanism and sources."""
     from kratomwatch.core.screening import screen_interactions
+    from kratomwatch.knowledge.loader import screening_knowledge
 
-    result = screen_interactions(medications, _knowledge())
+    result = screen_interactions(medications, screening_knowledge())
     if as_json:
-        print(
-            json.dumps(
-                {
-                    "findings": _plain(result.findings),
-                    "matches": _plain(result.matches),
-                    "unresolved": _plain(result.unresolved),
-                    "highest_severity": result.highest_severity,
-                }
-            )
-        )
+        print(json.dumps(present.screening_payload(result)))
         return
     if not result.findings:
         console.print("No interaction class matched for the recognised medications.")
@@ -131,43 +91,10 @@ def legal(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Legal status of kratom in a jurisdiction on a date (state rules over federal), and a product check."""
-    from kratomwatch.core.screening import UnknownJurisdiction, evaluate_product, legal_status
-
-    try:
-        day = dt.date.fromisoformat(on) if on else dt.date.today()
-    except ValueError:
-        _emit_error(as_json, "on", on, f"on {on!r} is not a date (YYYY-MM-DD)")
-        return
-    if seven_oh_share is not None and not (0 <= seven_oh_share <= 100):
-        _emit_error(as_json, "seven_oh_share", seven_oh_share, "the 7-OH share must be between 0 and 100 percent")
-    knowledge = _knowledge()
-    try:
-        status = legal_status(jurisdiction.strip().upper(), day, knowledge)
-        product = (
-            None
-            if seven_oh_share is None
-            else evaluate_product(status.code, day, knowledge, seven_oh_share_percent=seven_oh_share)
-        )
-    except UnknownJurisdiction:
-        _emit_error(
-            as_json,
-            "jurisdiction",
-            jurisdiction,
-            f"unknown jurisdiction code {jurisdiction!r} (use e.g. US, US-TX, TH, GB)",
-            "unknown_jurisdiction",
-        )
-        return
-    payload = {
-        "jurisdiction": status.code,
-        "name": status.name,
-        "on": day.isoformat(),
-        "status": status.status,
-        "decided_by": status.decided_by,
-        "record": _plain(status.record),
-        "sources": list(status.sources),
-        "product": _plain(product),
-        "disclaimer": "A summary of curated rules with their sources, not legal advice.",
-    }
+    with reporting(as_json=as_json):
+        day = parse_date("on", on) or dt.date.today()
+        status, product = present.legal_check(jurisdiction, day, seven_oh_share, field="jurisdiction")
+    payload = present.legal_payload(status, product)
     if as_json:
         print(json.dumps(payload, default=str))
         return
@@ -187,7 +114,7 @@ def legal(
         console.print(f"  Sources: {', '.join(rec.sources)} (as of {rec.as_of}; {rec.verification})", style="dim")
     if product is not None:
         console.print(f"Product with 7-OH share {seven_oh_share}%: [bold]{product.verdict}[/bold]: {product.reason}")
-    console.print(payload["disclaimer"], style="dim")
+    console.print(present.LEGAL_DISCLAIMER, style="dim")
 
 
 def evidence(
@@ -197,20 +124,10 @@ def evidence(
     """Graded evidence for therapeutic claims about kratom (GRADE-style certainty, with citations)."""
     from kratomwatch.knowledge.loader import evidence_claims
 
-    claims = evidence_claims()
-    if claim is not None:
-        chosen = [c for c in claims if c.id == claim]
-        if not chosen:
-            _emit_error(
-                as_json,
-                "claim",
-                claim,
-                f"unknown claim {claim!r}; known: {', '.join(c.id for c in claims)}",
-                "unknown_claim",
-            )
-        claims = tuple(chosen)
+    with reporting(as_json=as_json):
+        claims = (present.find_claim(claim, field="claim"),) if claim is not None else evidence_claims()
     if as_json:
-        print(json.dumps([c.model_dump(mode="json") for c in claims]))
+        print(json.dumps([present.claim_payload(c) for c in claims]))
         return
     for c in claims:
         console.print(f"[bold]{c.id}[/bold]: {c.claim}  certainty: [bold]{c.certainty}[/bold]")

@@ -1,0 +1,122 @@
+"""The ``kratomwatch`` command line: thin commands over actions (writes), access and selectors (reads) and core.
+
+Contract shared by every command:
+- the person at the server is the explicit operator (:func:`kratomwatch.access.operator`): reads go through
+  ``kratomwatch.access`` as that operator and are audited like any web read, writes carry the same actor;
+  audit events are labelled ``cli:<login>``;
+- bad input is reported by :func:`fail` in one shape, exit code 2 and no traceback: ``error: field=value:
+  message`` on stderr, or with ``--json`` ``{"error": {"code", "message", "field", "value"}}`` on stdout;
+- progress bars go to stderr (:func:`progress`), so stdout stays clean for CSV and JSON.
+
+The commands live in ``records`` (doses, exposure), ``alerts``, ``knowledge``, ``audit``, ``fhir`` and ``site``
+(schema, server, users, demo); each module registers its commands on :data:`app` with ``register(app)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from kratomwatch.core.errors import InputError
+
+if TYPE_CHECKING:
+    from kratomwatch.access import Operator
+    from kratomwatch.audit.log import Actor
+
+__all__ = ["app", "boot", "console", "err", "fail", "main", "operator", "operator_actor", "parse_date", "progress"]
+
+app = typer.Typer(
+    help="kratomwatch: clinical monitoring of kratom use. It never recommends a dose.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+console = Console()
+err = Console(stderr=True)
+
+
+def boot() -> None:
+    """Set up Django (settings from ``DJANGO_SETTINGS_MODULE``, default ``kratomwatch.settings``); idempotent."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kratomwatch.settings")
+    import django
+
+    django.setup()
+
+
+def operator() -> Operator:
+    """The operator at the command line, as ``kratomwatch.access`` knows it (needs :func:`boot`)."""
+    from kratomwatch import access
+
+    return access.operator()
+
+
+def operator_actor() -> Actor:
+    """The operator as the actor of audited reads and writes (label ``cli:<login>``)."""
+    from kratomwatch.audit.log import Actor
+
+    return Actor.of(operator())
+
+
+def fail(problem: InputError, *, as_json: bool = False, exit_code: int = 2) -> NoReturn:
+    """Report bad input in the one error shape and exit (default code 2)."""
+    if as_json:
+        body = {"code": problem.code, "message": problem.message, "field": problem.field, "value": problem.value}
+        print(json.dumps({"error": body}, default=str))
+    else:
+        err.print(f"[red]error:[/red] {escape(f'{problem.field}={problem.value!r}: {problem.message}')}")
+    raise typer.Exit(exit_code)
+
+
+@contextmanager
+def reporting(*, as_json: bool = False) -> Iterator[None]:
+    """Turn an ``InputError`` raised inside the block into :func:`fail`."""
+    try:
+        yield
+    except InputError as problem:
+        fail(problem, as_json=as_json)
+
+
+def parse_date(field: str, text: str | None) -> dt.date | None:
+    """``YYYY-MM-DD`` or None; ``InputError`` naming ``field`` otherwise."""
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(field, text, f"{field} {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def progress(*, quiet: bool = False) -> Progress:
+    """A progress bar on stderr; ``quiet`` (e.g. under ``--json``) hides it."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=quiet,
+        disable=quiet,
+    )
+
+
+def main() -> None:
+    app()
+
+
+from kratomwatch.cli import alerts, audit, fhir, knowledge, records, site  # noqa: E402  (registers the commands)
+
+site.register(app)
+records.register(app)
+knowledge.register(app)
+alerts.register(app)
+audit.register(app)
+fhir.register(app)

@@ -1,0 +1,97 @@
+"""Running the site: ``migrate``, ``serve``, ``createuser`` and ``demo``.
+
+``createuser`` writes through ``accounts.actions`` as the operator; ``demo`` loads the synthetic program
+(idempotent) and prints its logins.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from kratomwatch.cli import boot, console, operator_actor, progress, reporting
+
+
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    boot()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    console.print("database is up to date")
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve the site and API (development server; use a WSGI server such as gunicorn in production)."""
+    boot()
+    from django.core.management import call_command
+
+    call_command("runserver", f"{host}:{port}", use_reloader=False)
+
+
+def demo(
+    patients: int = typer.Option(36, min=30, max=5000, help="Number of synthetic patients"),
+    days: int = typer.Option(90, min=30, max=730, help="Days of history"),
+    seed: int = 20261121,
+) -> None:
+    """Load the synthetic demo program (idempotent: a second run changes nothing) and print the logins."""
+    boot()
+    from kratomwatch.demo import DEMO_LOGINS, load_demo
+
+    with progress() as bar:
+        task = bar.add_task("demo data", total=None)
+        summary = load_demo(
+            patients=patients,
+            days=days,
+            seed=seed,
+            step=lambda n, total: bar.update(task, completed=n, total=total),
+        )
+    console.print(
+        f"demo program: {summary['program']} ({summary['status']}): {summary['patients']} patients, "
+        f"{summary['doses']} doses"
+    )
+    table = Table(title="Demo logins (synthetic data only)")
+    for col in ("username", "password", "role"):
+        table.add_column(col)
+    for username, password, role in DEMO_LOGINS:
+        table.add_row(username, password, role)
+    console.print(table)
+
+
+def createuser(
+    username: str,
+    role: Annotated[str, typer.Option(help="clinician, program_admin, researcher, patient or staff")] = "clinician",
+    program: Annotated[str | None, typer.Option(help="Program slug (for program roles)")] = None,
+    patient_code: Annotated[str | None, typer.Option(help="Patient code (for role patient)")] = None,
+    token: Annotated[bool, typer.Option(help="Also create an API token and print it once")] = False,
+) -> None:
+    """Create a user. The password is read from KRATOMWATCH_PASSWORD or prompted for."""
+    boot()
+    from kratomwatch.accounts.actions import create_user
+
+    password = os.environ.get("KRATOMWATCH_PASSWORD") or typer.prompt(
+        "password", hide_input=True, confirmation_prompt=True
+    )
+    with reporting():
+        user, raw = create_user(
+            actor=operator_actor(),
+            username=username,
+            password=password,
+            role=role,
+            program_slug=program,
+            patient_code=patient_code,
+            with_token=token,
+        )
+    console.print(f"created user {user.get_username()} ({role})")
+    if raw:
+        console.print(f"API token (shown once): {raw}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(migrate)
+    app.command()(serve)
+    app.command()(demo)
+    app.command()(createuser)
