@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from statistics import fmean
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -138,3 +139,78 @@ def test_daily_sums_preserve_totals_in_any_zone(offsets: list[int], tzname: str)
     assert sum(d.doses for d in days) == len(doses)
     assert sum(d.mitragynine_mg for d in days) == pytest.approx(1.5 * len(doses))
     assert all(b.day - a.day == dt.timedelta(days=1) for a, b in itertools.pairwise(days))
+
+
+# --- the trend from window sums (what the alert sweep reads from the database) ----------------
+
+
+def test_trend_from_window_sums_divides_by_the_window_lengths() -> None:
+    as_of = dt.date(2026, 6, 30)
+    first = dt.datetime(2026, 6, 24, 8, tzinfo=UTC)
+    recent = exposure.WindowSums(70.0, 5, 5 * 480.0, 5, first, first + dt.timedelta(hours=96))
+    trend = exposure.trend_from_window_sums(as_of, recent, exposure.WindowSums(280.0, 28))
+    assert (trend.recent_mean_mg, trend.baseline_mean_mg, trend.ratio) == (10.0, 10.0, 1.0)
+    assert (trend.recent_doses_per_day, trend.baseline_doses_per_day) == (5 / 7, 1.0)
+    assert trend.recent_mean_gap_hours == 24.0  # 96 h over 4 gaps
+    assert trend.baseline_mean_gap_hours is None  # no instants given
+    assert trend.recent_mean_first_dose_minute == 480.0 and trend.baseline_mean_first_dose_minute is None
+
+
+def test_one_dose_has_no_gap_and_an_empty_baseline_no_ratio() -> None:
+    only = dt.datetime(2026, 6, 29, 9, tzinfo=UTC)
+    trend = exposure.trend_from_window_sums(
+        dt.date(2026, 6, 30), exposure.WindowSums(10.0, 1, 540.0, 1, only, only), exposure.WindowSums()
+    )
+    assert trend.recent_mean_gap_hours is None and trend.ratio is None and trend.baseline_mean_mg == 0.0
+
+
+def test_mean_gap_from_window_sums_counts_real_hours_across_dst() -> None:
+    # 2026-11-01 01:30 CDT to 01:30 CST (the same wall clock, one tzinfo) is 1 hour, not 0.
+    first = dt.datetime(2026, 11, 1, 1, 30, tzinfo=CHI)
+    last = dt.datetime(2026, 11, 1, 1, 30, fold=1, tzinfo=CHI)
+    window = exposure.WindowSums(doses=2, first_dose_at=first, last_dose_at=last)
+    trend = exposure.trend_from_window_sums(dt.date(2026, 11, 1), window, exposure.WindowSums())
+    assert trend.recent_mean_gap_hours == 1.0
+
+
+_chicago_doses = st.lists(
+    st.builds(
+        DoseEvent,
+        taken_at=st.integers(min_value=0, max_value=36 * 24 * 60).map(
+            lambda m: dt.datetime(2026, 10, 5, tzinfo=UTC) + dt.timedelta(minutes=m)
+        ),
+        mitragynine_mg=st.none() | st.floats(min_value=0.0, max_value=500.0),
+        seven_oh_mg=st.none(),
+    ),
+    max_size=60,
+)
+
+
+@given(doses=_chicago_doses, tzname=st.sampled_from(["America/Chicago", "Europe/London", "Asia/Kolkata"]))
+def test_trend_equals_its_definition_over_daily_rows_and_gaps(doses: list[DoseEvent], tzname: str) -> None:
+    """The trend through window sums equals the module docstring computed directly: means over the daily rows of
+    each window (empty days count 0) and the mean of the consecutive inter-dose gaps (the windows cross DST)."""
+    tz = ZoneInfo(tzname)
+    as_of = dt.date(2026, 11, 8)
+    trend = exposure.trend(doses, tz, as_of)
+    recent_start, base_start = exposure.window_bounds(as_of)
+    assert (recent_start, base_start) == (dt.date(2026, 11, 2), dt.date(2026, 10, 5))
+    days = exposure.daily_exposure(doses, tz, start=base_start, end=as_of)
+    recent = [d for d in days if d.day >= recent_start]
+    base = [d for d in days if d.day < recent_start]
+    assert (len(recent), len(base)) == (7, 28)
+    assert trend.recent_mean_mg == fmean(d.mitragynine_mg for d in recent)
+    assert trend.baseline_mean_mg == fmean(d.mitragynine_mg for d in base)
+    assert trend.recent_doses_per_day == fmean(d.doses for d in recent)
+    assert trend.baseline_doses_per_day == fmean(d.doses for d in base)
+    for rows, got in ((recent, trend.recent_mean_first_dose_minute), (base, trend.baseline_mean_first_dose_minute)):
+        minutes = [r.first_dose_minute for r in rows if r.first_dose_minute is not None]
+        assert got == (fmean(minutes) if minutes else None)
+    for lo, hi, got in (
+        (recent_start, as_of, trend.recent_mean_gap_hours),
+        (base_start, recent_start - dt.timedelta(days=1), trend.baseline_mean_gap_hours),
+    ):
+        gaps = exposure.inter_dose_gaps_hours(
+            [d.taken_at for d in doses if lo <= exposure.local_date(d.taken_at, tz) <= hi]
+        )
+        assert got == (pytest.approx(fmean(gaps), rel=1e-12) if gaps else None)

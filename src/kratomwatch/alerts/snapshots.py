@@ -3,10 +3,10 @@
 One query per data family for a whole batch of patients (never one per patient):
 
 1. daily exposure: conditional sums over ``DailyExposure`` for the 7-day window and the 28-day baseline
-   (``core.exposure`` windows: ``as_of-6 .. as_of`` and ``as_of-34 .. as_of-7``), and the mean first-dose
-   minute of each window;
+   (``core.exposure`` windows: ``as_of-6 .. as_of`` and ``as_of-34 .. as_of-7``): mg, and the first-dose
+   minutes with their day count;
 2. doses grouped by (patient, lot) over the same 35 days: counts, first and last instant of each window
-   (the mean of consecutive inter-dose gaps is ``(last - first) / (n - 1)``), the highest 7-OH share and
+   (with family 1, the :class:`core.exposure.WindowSums` of ``trend_from_window_sums``), the highest 7-OH share and
    whether any dose was enhanced, in the 7-day window; lots (with product and certificate) are read once;
 3. latest two administrations per (patient, instrument) and the first valid one (window functions,
    ``ROW_NUMBER() OVER (PARTITION BY ...)``, on SQLite and PostgreSQL alike);
@@ -69,8 +69,6 @@ from kratomwatch.knowledge.loader import screening_knowledge
 from kratomwatch.records.models import AdverseEvent as StoredAdverseEvent
 from kratomwatch.records.models import DailyExposure, Dose, LabResult, Lot, Medication, Patient
 
-RECENT_DAYS = exposure.RECENT_DAYS
-BASELINE_DAYS = exposure.BASELINE_DAYS
 AE_WINDOW_DAYS = 90
 """Adverse events with onset in the last 90 days are judged (a sweep choice, documented in docs/alerts.md)."""
 PAIN_INSTRUMENTS = ("peg", "pain_nrs")
@@ -172,18 +170,6 @@ def local_today(patient: Patient, now: dt.datetime | None = None) -> dt.date:
     return (now or timezone.now()).astimezone(exposure.zone(patient.time_zone)).date()
 
 
-def _windows(as_of: dt.date) -> tuple[dt.date, dt.date]:
-    """(recent window start, baseline window start)."""
-    recent_start = as_of - dt.timedelta(days=RECENT_DAYS - 1)
-    return recent_start, recent_start - dt.timedelta(days=BASELINE_DAYS)
-
-
-def _hours(first: dt.datetime | None, last: dt.datetime | None, n: int) -> float | None:
-    if first is None or last is None or n < 2:
-        return None
-    return (last - first).total_seconds() / 3600.0 / (n - 1)
-
-
 def build_snapshots(
     patients: Sequence[Patient],
     *,
@@ -212,7 +198,7 @@ def _build(
     # Doses and daily rows are read for a 35-day window: an IN list lets the (patient, day) indexes seek to each
     # patient's window, where a patient range would walk every day of every patient in the range.
     windowed = Q(patient_id__in=ids)
-    recent_start, base_start = _windows(as_of)
+    recent_start, base_start = exposure.window_bounds(as_of)
 
     # 1. daily exposure: one grouped query with conditional aggregates.
     recent = Q(day__gte=recent_start)
@@ -223,8 +209,6 @@ def _build(
         .annotate(
             mg_recent=Sum("mitragynine_mg", filter=recent),
             mg_base=Sum("mitragynine_mg", filter=~recent),
-            n_recent=Sum("doses", filter=recent),
-            n_base=Sum("doses", filter=~recent),
             first_recent_sum=Sum("first_dose_minute", filter=recent),
             first_recent_days=Count("id", filter=recent),
             first_base_sum=Sum("first_dose_minute", filter=~recent),
@@ -402,39 +386,21 @@ def _build(
     return out
 
 
-def _trend(as_of: dt.date, row: Mapping[str, Any] | None, dose_rows: Iterable[Mapping[str, Any]]) -> exposure.Trend:
-    row = row or {}
-    mg_recent = float(row.get("mg_recent") or 0.0)
-    mg_base = float(row.get("mg_base") or 0.0)
-    recent_mean = mg_recent / RECENT_DAYS
-    base_mean = mg_base / BASELINE_DAYS
-    n = {"recent": 0, "base": 0}
-    bounds: dict[str, list[dt.datetime]] = {"recent": [], "base": []}
-    for d in dose_rows:
-        for window in ("recent", "base"):
-            n[window] += d[f"n_{window}"]
-            bounds[window] += [t for t in (d[f"t0_{window}"], d[f"t1_{window}"]) if t is not None]
+def _trend(as_of: dt.date, row: Mapping[str, Any] | None, dose_rows: Sequence[Mapping[str, Any]]) -> exposure.Trend:
+    """``core.exposure.trend_from_window_sums`` over the sums of families 1 (daily rows) and 2 (doses by lot)."""
+    daily = row or {}
 
-    def gap(window: str) -> float | None:
-        values = bounds[window]
-        return _hours(min(values), max(values), n[window]) if values else None
+    def window(name: str) -> exposure.WindowSums:
+        return exposure.WindowSums(
+            mitragynine_mg=float(daily.get(f"mg_{name}") or 0.0),
+            doses=sum(d[f"n_{name}"] for d in dose_rows),
+            first_dose_minute_sum=float(daily.get(f"first_{name}_sum") or 0.0),
+            days_with_doses=daily.get(f"first_{name}_days") or 0,
+            first_dose_at=min((d[f"t0_{name}"] for d in dose_rows if d[f"t0_{name}"] is not None), default=None),
+            last_dose_at=max((d[f"t1_{name}"] for d in dose_rows if d[f"t1_{name}"] is not None), default=None),
+        )
 
-    def first(window: str) -> float | None:
-        days = row.get(f"first_{window}_days") or 0
-        return None if not days else float(row[f"first_{window}_sum"]) / days
-
-    return exposure.Trend(
-        as_of=as_of,
-        recent_mean_mg=recent_mean,
-        baseline_mean_mg=base_mean,
-        ratio=None if base_mean == 0 else recent_mean / base_mean,
-        recent_doses_per_day=float(row.get("n_recent") or 0) / RECENT_DAYS,
-        baseline_doses_per_day=float(row.get("n_base") or 0) / BASELINE_DAYS,
-        recent_mean_gap_hours=gap("recent"),
-        baseline_mean_gap_hours=gap("base"),
-        recent_mean_first_dose_minute=first("recent"),
-        baseline_mean_first_dose_minute=first("base"),
-    )
+    return exposure.trend_from_window_sums(as_of, window("recent"), window("base"))
 
 
 def _dose_summary(

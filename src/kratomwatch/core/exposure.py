@@ -9,8 +9,14 @@ Definitions (all pure; ``as_of`` is always a parameter, never the clock):
 * 7-day mean: mean daily mg over the 7 local days ending on ``as_of`` (days without doses count 0).
 * 28-day baseline: mean daily mg over the 28 local days before that window
   (``as_of`` - 34 .. ``as_of`` - 7). Ratio = 7-day mean / baseline (None when the baseline is 0).
-* Inter-dose gap: hours between consecutive doses (instants, so DST does not distort them).
-* First dose time: local wall-clock time of the first dose of each day, in minutes after midnight.
+* Inter-dose gap: hours between consecutive doses (instants, so DST does not distort them). The mean gap of a
+  window is (last dose - first dose) / (doses - 1): the consecutive gaps sum to the span.
+* First dose time: local wall-clock time of the first dose of each day, in minutes after midnight. The mean of a
+  window is over its days with a dose.
+
+A trend is computed from per-window sums (:class:`WindowSums`, :func:`trend_from_window_sums`). :func:`trend`
+derives those sums from dose events; the alert sweep reads the same sums from the database in one grouped
+query per family, and both end in the same function.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from statistics import fmean
+from math import fsum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from kratomwatch.core.errors import InputError
@@ -154,35 +160,82 @@ def inter_dose_gaps_hours(instants: Sequence[dt.datetime]) -> list[float]:
     return [(b - a).total_seconds() / 3600.0 for a, b in pairwise(ordered)]
 
 
-def trend(doses: Sequence[DoseEvent], tz: ZoneInfo, as_of: dt.date) -> Trend:
-    """7-day mean vs 28-day baseline (see module docstring for the exact windows)."""
-    recent_start = as_of - dt.timedelta(days=RECENT_DAYS - 1)
-    base_end = recent_start - dt.timedelta(days=1)
-    base_start = base_end - dt.timedelta(days=BASELINE_DAYS - 1)
-    days = daily_exposure(doses, tz, start=base_start, end=as_of)
-    recent = [d for d in days if d.day >= recent_start]
-    base = [d for d in days if d.day <= base_end]
-    recent_mean = fmean(d.mitragynine_mg for d in recent)
-    base_mean = fmean(d.mitragynine_mg for d in base)
+@dataclass(frozen=True)
+class WindowSums:
+    """One trend window as sums: what a database computes with one grouped query.
 
-    def gaps_in(lo: dt.date, hi: dt.date) -> float | None:
-        inst = [d.taken_at for d in doses if lo <= local_date(d.taken_at, tz) <= hi]
-        gaps = inter_dose_gaps_hours(inst)
-        return fmean(gaps) if gaps else None
+    ``mitragynine_mg``: sum of the daily mg over the window's days; ``doses``: doses in the window (unknown mg
+    included); ``first_dose_minute_sum`` over the ``days_with_doses``; ``first_dose_at``/``last_dose_at``: the
+    earliest and latest dose instant in the window (None without doses).
+    """
 
-    def first_minutes(rows: list[DailyExposure]) -> float | None:
-        values = [r.first_dose_minute for r in rows if r.first_dose_minute is not None]
-        return fmean(values) if values else None
+    mitragynine_mg: float = 0.0
+    doses: int = 0
+    first_dose_minute_sum: float = 0.0
+    days_with_doses: int = 0
+    first_dose_at: dt.datetime | None = None
+    last_dose_at: dt.datetime | None = None
 
+
+def _mean_gap_hours(window: WindowSums) -> float | None:
+    """Mean of the consecutive inter-dose gaps: they sum to the span from the first to the last dose."""
+    first, last = window.first_dose_at, window.last_dose_at
+    if first is None or last is None or window.doses < 2:
+        return None
+    # In UTC: two datetimes sharing one tzinfo subtract by wall clock (see inter_dose_gaps_hours).
+    start = require_aware(first, "first_dose_at").astimezone(dt.UTC)
+    end = require_aware(last, "last_dose_at").astimezone(dt.UTC)
+    return (end - start).total_seconds() / 3600.0 / (window.doses - 1)
+
+
+def _mean_first_dose_minute(window: WindowSums) -> float | None:
+    return None if not window.days_with_doses else window.first_dose_minute_sum / window.days_with_doses
+
+
+def trend_from_window_sums(as_of: dt.date, recent: WindowSums, baseline: WindowSums) -> Trend:
+    """The trend of the module docstring from the sums of the 7-day window and the 28-day baseline window."""
+    recent_mean = recent.mitragynine_mg / RECENT_DAYS
+    base_mean = baseline.mitragynine_mg / BASELINE_DAYS
     return Trend(
         as_of=as_of,
         recent_mean_mg=recent_mean,
         baseline_mean_mg=base_mean,
         ratio=None if base_mean == 0 else recent_mean / base_mean,
-        recent_doses_per_day=fmean(d.doses for d in recent),
-        baseline_doses_per_day=fmean(d.doses for d in base),
-        recent_mean_gap_hours=gaps_in(recent_start, as_of),
-        baseline_mean_gap_hours=gaps_in(base_start, base_end),
-        recent_mean_first_dose_minute=first_minutes(recent),
-        baseline_mean_first_dose_minute=first_minutes(base),
+        recent_doses_per_day=recent.doses / RECENT_DAYS,
+        baseline_doses_per_day=baseline.doses / BASELINE_DAYS,
+        recent_mean_gap_hours=_mean_gap_hours(recent),
+        baseline_mean_gap_hours=_mean_gap_hours(baseline),
+        recent_mean_first_dose_minute=_mean_first_dose_minute(recent),
+        baseline_mean_first_dose_minute=_mean_first_dose_minute(baseline),
+    )
+
+
+def window_bounds(as_of: dt.date) -> tuple[dt.date, dt.date]:
+    """(first day of the 7-day window, first day of the 28-day baseline); the baseline ends the day before
+    the window starts and the window ends on ``as_of``."""
+    recent_start = as_of - dt.timedelta(days=RECENT_DAYS - 1)
+    return recent_start, recent_start - dt.timedelta(days=BASELINE_DAYS)
+
+
+def trend(doses: Sequence[DoseEvent], tz: ZoneInfo, as_of: dt.date) -> Trend:
+    """7-day mean vs 28-day baseline (see module docstring for the exact windows)."""
+    recent_start, base_start = window_bounds(as_of)
+    days = daily_exposure(doses, tz, start=base_start, end=as_of)
+    instants = [(local_date(d.taken_at, tz), d.taken_at.astimezone(dt.UTC)) for d in doses]
+
+    def sums(lo: dt.date, hi: dt.date) -> WindowSums:
+        rows = [d for d in days if lo <= d.day <= hi]
+        minutes = [r.first_dose_minute for r in rows if r.first_dose_minute is not None]
+        taken = [t for day, t in instants if lo <= day <= hi]
+        return WindowSums(
+            mitragynine_mg=fsum(r.mitragynine_mg for r in rows),
+            doses=sum(r.doses for r in rows),
+            first_dose_minute_sum=float(sum(minutes)),
+            days_with_doses=len(minutes),
+            first_dose_at=min(taken, default=None),
+            last_dose_at=max(taken, default=None),
+        )
+
+    return trend_from_window_sums(
+        as_of, sums(recent_start, as_of), sums(base_start, recent_start - dt.timedelta(days=1))
     )
