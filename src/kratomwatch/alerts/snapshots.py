@@ -68,6 +68,7 @@ from kratomwatch.core.screening.types import (
 from kratomwatch.knowledge.loader import screening_knowledge
 from kratomwatch.records.models import AdverseEvent as StoredAdverseEvent
 from kratomwatch.records.models import DailyExposure, Dose, LabResult, Lot, Medication, Patient
+from kratomwatch.records.potency import lot_potency
 
 AE_WINDOW_DAYS = 90
 """Adverse events with onset in the last 90 days are judged (a sweep choice, documented in docs/alerts.md)."""
@@ -134,20 +135,15 @@ class _LotInfo:
 
 
 def _lot_info(lot: Lot) -> _LotInfo:
-    share = None
-    if lot.cert_content_unit and lot.cert_mitragynine is not None and lot.cert_seven_oh is not None:
-        total = (
-            lot.cert_mitragynine + lot.cert_seven_oh + sum(float(v) for v in (lot.cert_other_alkaloids or {}).values())
-        )
-        share = None if total <= 0 else lot.cert_seven_oh / total * 100.0
+    cert = lot_potency(lot).certificate
     label = " ".join(p for p in (lot.cert_lab_name, lot.cert_test_date.isoformat() if lot.cert_test_date else "") if p)
     return _LotInfo(
         lot_code=lot.lot_code,
         product=f"{lot.product.vendor} {lot.product.name}",
         form=lot.product.form,
-        has_certificate=bool(lot.cert_content_unit),
+        has_certificate=cert is not None,
         certificate=label or f"lot {lot.lot_code} certificate",
-        share=share,
+        share=None if cert is None else cert.seven_oh_share_percent,
         recalled=lot.recalled,
     )
 
