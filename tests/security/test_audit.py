@@ -9,7 +9,7 @@ import typer
 from django.test import Client
 from typer.testing import CliRunner
 
-from kratomwatch import cli_audit
+from kratomwatch.cli import audit as cli_audit
 from kratomwatch.audit.models import AuditEvent
 
 runner = CliRunner()
