@@ -16,7 +16,7 @@ NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)
 
 
 def test_the_demo_shows_every_alert_kind_with_reason_and_basis(db: Any) -> None:
-    from kratomwatch.records.demo import load_demo
+    from kratomwatch.demo import load_demo
 
     load_demo(now=NOW)
     alerts = list(Alert.objects.filter(patient__program__slug="demo"))

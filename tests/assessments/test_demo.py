@@ -10,12 +10,11 @@ import pytest
 
 from kratomwatch.accounts import actions as account_actions
 from kratomwatch.assessments import analysis
-from kratomwatch.assessments.demo import load_demo_assessments
 from kratomwatch.assessments.models import Assessment, Schedule
 from kratomwatch.assessments.schedules import statuses_for
 from kratomwatch.core import instruments as ins
+from kratomwatch.demo import CONDITION_SETS, PLACES, load_demo, load_demo_assessments
 from kratomwatch.records import actions
-from kratomwatch.records.demo import CONDITION_SETS, PLACES
 from kratomwatch.records.models import Patient
 
 pytestmark = pytest.mark.django_db
@@ -97,9 +96,7 @@ def test_demo_histories_are_deterministic(system: Any) -> None:
     assert series(Patient.objects.get(code="C-001").program) != series(a)
 
 
-def test_the_records_demo_loads_assessments_too(db: Any) -> None:
-    from kratomwatch.records.demo import load_demo
-
+def test_the_demo_loads_assessments_too(db: Any) -> None:
     result = load_demo(patients=10, days=14, now=NOW)
     assert result["status"] == "created"
     kw1 = Patient.objects.get(code="KW-001")

@@ -113,7 +113,7 @@ def demo(transactional_db: Any) -> dict[str, Any]:
 
     from kratomwatch.audit.log import Actor
     from kratomwatch.consent import actions as consent_actions
-    from kratomwatch.records.demo import load_demo
+    from kratomwatch.demo import load_demo
     from kratomwatch.records.models import Patient
 
     load_demo(patients=3, days=28)

@@ -1,0 +1,97 @@
+"""The demo load, step by step: programs, catalogue, patients with their doses and clinical data, logins,
+assessments, consent, then one alert sweep. All in one transaction; a second call finds the program and
+changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+
+from kratomwatch.accounts import actions as account_actions
+from kratomwatch.accounts.models import Program
+from kratomwatch.alerts.actions import sweep
+from kratomwatch.audit.log import Actor
+from kratomwatch.demo._scope import dose_count, find_program, patients_of
+from kratomwatch.demo.assessments import load_demo_assessments
+from kratomwatch.demo.catalogue import DemoLot, create_catalogue, lot_for
+from kratomwatch.demo.clinical import record_clinical_data
+from kratomwatch.demo.consent import sign_consents
+from kratomwatch.demo.data import DEMO_NAME, DEMO_SLUG, OTHER_NAME, OTHER_SLUG
+from kratomwatch.demo.doses import dose_history, import_demo_doses
+from kratomwatch.demo.logins import create_logins
+from kratomwatch.demo.patients import create_other_clinic_patient, create_patient
+from kratomwatch.records.actions import DoseIn
+
+Step = Callable[[int, int], None]
+
+
+def load_demo(
+    *,
+    patients: int = 36,
+    days: int = 90,
+    seed: int = 20261121,
+    step: Step | None = None,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Create the demo program once. A second call finds it and changes nothing.
+
+    Returns the program name, ``status`` ("created" or "already loaded"), and the numbers of patients and
+    doses. ``step(n, total)`` is called after each demo patient.
+    """
+    existing = find_program(DEMO_SLUG)
+    if existing is not None:
+        return {
+            "program": existing.name,
+            "status": "already loaded",
+            "patients": patients_of(existing).count(),
+            "doses": dose_count(existing),
+        }
+    with transaction.atomic():
+        return _load(
+            patients=patients,
+            days=days,
+            seed=seed,
+            step=step or (lambda n, t: None),
+            now=now or timezone.now(),
+        )
+
+
+def _patient_record(
+    actor: Actor,
+    program: Program,
+    lots: list[DemoLot],
+    index: int,
+    *,
+    days: int,
+    now: dt.datetime,
+    rng: np.random.Generator,
+) -> list[DoseIn]:
+    """Create patient ``index`` with its clinical data; returns its doses (imported later, in one batch)."""
+    patient = create_patient(actor, program, index, rng)
+    doses = dose_history(patient, lot_for(lots, index), index, days=days, today=now.date(), rng=rng)
+    record_clinical_data(actor, patient, index, days=days, now=now, rng=rng)
+    return doses
+
+
+def _load(*, patients: int, days: int, seed: int, step: Step, now: dt.datetime) -> dict[str, Any]:
+    rng = np.random.default_rng(seed)  # one generator for every step, in this order
+    actor = Actor.system("demo")
+    program = account_actions.create_program(actor=actor, slug=DEMO_SLUG, name=DEMO_NAME)
+    other = account_actions.create_program(actor=actor, slug=OTHER_SLUG, name=OTHER_NAME)
+    lots = create_catalogue(actor, program)
+    doses: list[DoseIn] = []
+    for index in range(patients):
+        doses += _patient_record(actor, program, lots, index, days=days, now=now, rng=rng)
+        step(index + 1, patients)
+    create_other_clinic_patient(actor, other)
+    created = import_demo_doses(actor, doses, now)
+    create_logins(actor)
+    load_demo_assessments(program, now, rng)
+    sign_consents(actor, (program, other), now)
+    sweep(actor=actor, program=program, now=now)
+    return {"program": program.name, "status": "created", "patients": patients + 1, "doses": created}
