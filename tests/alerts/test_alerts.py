@@ -9,14 +9,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import typer
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from typer.testing import CliRunner
 
 from kratomwatch.alerts import actions as alert_actions
 from kratomwatch.alerts.models import Alert, AlertStatus
-from kratomwatch.alerts.snapshots import build_snapshots
+from kratomwatch.alerts.snapshots import KnowledgeCache, build_snapshots
 from kratomwatch.assessments.actions import record_assessment, set_schedule
 from kratomwatch.audit.models import AuditEvent
 from kratomwatch.core import exposure
@@ -241,7 +242,7 @@ def test_pregnancy_legal_and_recalled_lot(world: Any, system: Any) -> None:
     assert recall.severity == "high" and recall.program_settings == ["recalled_lot_policy"]
 
 
-def test_missed_follow_up_from_schedules_in_the_sweep(world: Any, system: Any) -> None:
+def test_missed_follow_up_from_schedules_on_write_and_in_the_sweep(world: Any, system: Any) -> None:
     set_schedule(
         actor=system,
         patient=world.patient,
@@ -249,8 +250,9 @@ def test_missed_follow_up_from_schedules_in_the_sweep(world: Any, system: Any) -
         every_days=14,
         start=today_chicago() - dt.timedelta(days=20),
     )
+    assert open_alerts(world.patient, "missed_followup"), "setting an overdue schedule raises the alert at once"
     result = alert_actions.sweep(actor=system)
-    assert result.created >= 1
+    assert result.created == 0 and result.unchanged >= 1
     [alert] = open_alerts(world.patient, "missed_followup")
     assert alert.subject_key == "schedule:phq9" and alert.severity == "moderate"
 
@@ -336,7 +338,7 @@ def test_sweep_is_idempotent_and_never_auto_resolves(world: Any, system: Any) ->
     second = alert_actions.sweep(actor=system)
     stored = Alert.objects.exclude(status="resolved").count()
     assert stored >= 2
-    assert (second.created, second.updated, second.cleared, second.auto_resolved) == (0, 0, 0, 0)
+    assert (second.created, second.updated, second.cleared) == (0, 0, 0)
     assert second.unchanged == stored == first.created + first.updated + first.unchanged
     # The condition clears (a normal PHQ-9): the alert stays open, marked, until a clinician resolves it.
     record_assessment(
@@ -350,7 +352,7 @@ def test_sweep_is_idempotent_and_never_auto_resolves(world: Any, system: Any) ->
     alert.refresh_from_db()
     assert alert.status == "open" and alert.condition_cleared_at is not None
     third = alert_actions.sweep(actor=system)
-    assert (third.created, third.updated, third.cleared, third.auto_resolved) == (0, 0, 0, 0)
+    assert (third.created, third.updated, third.cleared) == (0, 0, 0)
 
 
 def test_next_day_sweep_moves_only_the_seen_columns_and_a_returning_condition_reopens_the_mark(
@@ -395,7 +397,7 @@ def test_a_batch_leaves_alone_the_patients_between_its_ids(world: Any, system: A
     foreign = _suicidality(world, system, patient=world.foreign_patient)
     third = add_patient(world, "R-001", birth_year=1990, sex="male")
     assert world.patient.pk < world.foreign_patient.pk < third.pk
-    result = alert_actions.evaluate_patient(actor=system, patients=[world.patient, third])
+    result = alert_actions.evaluate_patients([world.patient.pk, third.pk])
     assert result.patients == 2 and result.cleared == 0
     foreign.refresh_from_db()
     assert foreign.condition_cleared_at is None and foreign.status == "open"
@@ -454,6 +456,40 @@ def test_batch_snapshots_equal_single_patient_snapshots_and_the_core_trend(world
         assert getattr(snap.trend, name) == pytest.approx(getattr(core, name)), name
     assert snap.doses.doses_in_window == rows.filter(local_date__gte=snap.as_of - dt.timedelta(days=6)).count()
     assert together[second.pk].medications is not None and together[second.pk].labs.qtc_ms == 430
+
+
+def test_snapshots_read_each_family_once_per_batch_whatever_its_size(world: Any, system: Any) -> None:
+    """Set-based: the number of queries does not grow with the patients in a batch (one per family)."""
+    patients = [world.patient, add_patient(world, "P-002"), add_patient(world, "P-003")]
+    for n, patient in enumerate(patients):
+        doses(world, patient, dict.fromkeys(range(1, 30, 3), 2.0))
+        actions.record_medication(actor=system, patient=patient, name="alprazolam")
+        actions.record_lab(
+            actor=system, patient=patient, test="qtc", value=430 + n, unit="ms", upper_limit_normal=None, taken_at=now()
+        )
+        actions.record_adverse_event(
+            actor=system, patient=patient, term="nausea", onset=today_chicago() - dt.timedelta(days=2), grade=1
+        )
+        record_assessment(
+            actor=system,
+            patient=patient,
+            instrument_id="phq9",
+            answers=phq9(0),
+            administered_at=now() - dt.timedelta(hours=1),
+            source="self_report",
+        )
+        set_schedule(actor=system, patient=patient, instrument_id="gad7", every_days=14, start=today_chicago())
+    cache = KnowledgeCache()
+
+    def queries(batch: list[Any]) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            snaps = build_snapshots(batch, cache=cache)
+        assert set(snaps) == {p.pk for p in batch}
+        return len(captured.captured_queries)
+
+    one, three = queries(patients[:1]), queries(patients)
+    # daily, doses, lots, assessments, pain, labs, adverse events, medications, schedules, last valid assessment
+    assert one == three == 10
 
 
 # --- API ------------------------------------------------------------------------------------------
@@ -533,7 +569,7 @@ def test_api_rule_config_shows_basis_and_needs_program_admin(world: Any) -> None
 
 
 def test_cli_sweep_and_alerts(world: Any, system: Any) -> None:
-    from kratomwatch import cli_alerts
+    from kratomwatch.cli import alerts as cli_alerts
 
     _suicidality(world, system)
     Alert.objects.all().delete()

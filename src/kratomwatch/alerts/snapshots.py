@@ -1,6 +1,7 @@
 """Build :class:`PatientSnapshot` values for many patients at once, set-based.
 
-One query per data family for a whole batch of patients (never one per patient):
+One query per data family for a whole batch of patients (never one per patient), each read by one
+``_read_<family>`` function; ``_snapshot`` then assembles one patient from the batch's rows:
 
 1. daily exposure: conditional sums over ``DailyExposure`` for the 7-day window and the 28-day baseline
    (``core.exposure`` windows: ``as_of-6 .. as_of`` and ``as_of-34 .. as_of-7``): mg, and the first-dose
@@ -8,8 +9,8 @@ One query per data family for a whole batch of patients (never one per patient):
 2. doses grouped by (patient, lot) over the same 35 days: counts, first and last instant of each window
    (with family 1, the :class:`core.exposure.WindowSums` of ``trend_from_window_sums``), the highest 7-OH share and
    whether any dose was enhanced, in the 7-day window; lots (with product and certificate) are read once;
-3. latest two administrations per (patient, instrument) and the first valid one (window functions,
-   ``ROW_NUMBER() OVER (PARTITION BY ...)``, on SQLite and PostgreSQL alike);
+3. latest two administrations per (patient, instrument), and the first and latest valid pain score (window
+   functions, ``ROW_NUMBER() OVER (PARTITION BY ...)``, on SQLite and PostgreSQL alike);
 4. latest ALT, AST, total bilirubin and QTc per patient, and the first QTc (baseline), by window function;
 5. adverse events with onset in the last ``AE_WINDOW_DAYS`` days;
 6. active medications; each distinct medication text is screened once (cached for the whole sweep);
@@ -29,9 +30,9 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
-from django.db.models import Case, Count, F, IntegerField, Max, Min, Q, Sum, Value, When, Window
+from django.db.models import Case, Count, F, IntegerField, Max, Min, Model, Q, QuerySet, Sum, Value, When, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -74,6 +75,8 @@ AE_WINDOW_DAYS = 90
 """Adverse events with onset in the last 90 days are judged (a sweep choice, documented in docs/alerts.md)."""
 PAIN_INSTRUMENTS = ("peg", "pain_nrs")
 HISTORY_FLAGS = ("liver_disease", "seizure_disorder", "cardiac_qt", "respiratory_disease")
+
+_M = TypeVar("_M", bound=Model)
 
 
 @dataclass
@@ -186,6 +189,43 @@ def build_snapshots(
     return out
 
 
+_Row = dict[str, Any]
+
+
+class _Doses(NamedTuple):
+    by_patient: dict[int, list[_Row]]
+    lots: dict[int, _LotInfo]
+
+
+class _Pain(NamedTuple):
+    first: dict[int, dict[str, _Row]]
+    latest: dict[int, dict[str, _Row]]
+
+
+class _Labs(NamedTuple):
+    latest: dict[int, dict[str, _Row]]
+    qtc_first: dict[int, _Row]
+
+
+class _Schedules(NamedTuple):
+    by_patient: dict[int, list[Schedule]]
+    last_valid: dict[tuple[int, str], dt.datetime]
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """What the query families read for one batch of patients (one as_of date), keyed by patient id."""
+
+    daily: dict[int, _Row]
+    doses: _Doses
+    assessments: dict[int, dict[str, list[_Row]]]
+    pain: _Pain
+    labs: _Labs
+    adverse_events: dict[int, list[AdverseEvent]]
+    medications: dict[int, list[str]]
+    schedules: _Schedules
+
+
 def _build(
     patients: Sequence[Patient], as_of: dt.date, cutoff: dt.datetime | None, cache: KnowledgeCache
 ) -> dict[int, PatientSnapshot]:
@@ -194,12 +234,30 @@ def _build(
     # Doses and daily rows are read for a 35-day window: an IN list lets the (patient, day) indexes seek to each
     # patient's window, where a patient range would walk every day of every patient in the range.
     windowed = Q(patient_id__in=ids)
-    recent_start, base_start = exposure.window_bounds(as_of)
+    batch = _Batch(
+        daily=_read_daily(windowed, as_of),
+        doses=_read_doses(windowed, as_of),
+        assessments=_read_assessments(mine, cutoff),
+        pain=_read_pain(mine, cutoff),
+        labs=_read_labs(mine, cutoff),
+        adverse_events=_read_adverse_events(mine, as_of),
+        medications=_read_medications(mine, as_of),
+        schedules=_read_schedules(mine, cutoff),
+    )
+    return {patient.pk: _snapshot(patient, as_of, batch, cache) for patient in patients}
 
-    # 1. daily exposure: one grouped query with conditional aggregates.
+
+def _before(qs: QuerySet[_M], field: str, cutoff: dt.datetime | None) -> QuerySet[_M]:
+    """Records up to the end of an explicit ``as_of`` day; all records when judging today."""
+    return qs if cutoff is None else qs.filter(**{f"{field}__lt": cutoff})
+
+
+def _read_daily(windowed: Q, as_of: dt.date) -> dict[int, _Row]:
+    """1. Daily exposure: one grouped query with conditional sums over the two trend windows."""
+    recent_start, base_start = exposure.window_bounds(as_of)
     recent = Q(day__gte=recent_start)
-    daily = {
-        row["patient_id"]: row
+    return {
+        row["patient_id"]: dict(row)
         for row in DailyExposure.objects.filter(windowed, day__gte=base_start, day__lte=as_of)
         .values("patient_id")
         .annotate(
@@ -212,9 +270,12 @@ def _build(
         )
     }
 
-    # 2. doses per (patient, lot) over the 35 days.
+
+def _read_doses(windowed: Q, as_of: dt.date) -> _Doses:
+    """2. Doses grouped by (patient, lot) over the 35 days, and the lots used (with product and certificate)."""
+    recent_start, base_start = exposure.window_bounds(as_of)
     in_recent = Q(local_date__gte=recent_start)
-    dose_rows = list(
+    rows = list(
         Dose.objects.filter(windowed, local_date__gte=base_start, local_date__lte=as_of)
         .values("patient_id", "lot_id")
         .annotate(
@@ -232,87 +293,85 @@ def _build(
         )
         .order_by()
     )
-    lot_ids = {row["lot_id"] for row in dose_rows}
+    by_patient: dict[int, list[_Row]] = defaultdict(list)
+    for row in rows:
+        by_patient[row["patient_id"]].append(dict(row))
+    lot_ids = {row["lot_id"] for row in rows}
     lots = {lot.pk: _lot_info(lot) for lot in Lot.objects.select_related("product").filter(pk__in=lot_ids)}
-    doses_by_patient: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for row in dose_rows:
-        doses_by_patient[row["patient_id"]].append(dict(row))
+    return _Doses(by_patient, lots)
 
-    # 3. assessments: latest two per (patient, instrument), and the first valid pain score.
-    assessment_qs = StoredAssessment.objects.filter(mine)
-    if cutoff is not None:
-        assessment_qs = assessment_qs.filter(administered_at__lt=cutoff)
-    ranked = assessment_qs.annotate(
-        rn_desc=Window(
-            RowNumber(),
-            partition_by=[F("patient_id"), F("instrument_id")],
-            order_by=[F("administered_at").desc(), F("id").desc()],
-        )
-    ).filter(rn_desc__lte=2)
-    assessments: dict[int, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
-    for ranked_row in ranked.values(
-        "patient_id", "instrument_id", "total", "answers", "flags", "administered_at", "rn_desc"
-    ):
-        assessments[ranked_row["patient_id"]][ranked_row["instrument_id"]].append(dict(ranked_row))
-    pain_base_qs = StoredAssessment.objects.filter(
-        mine, instrument_id__in=PAIN_INSTRUMENTS, valid=True, total__isnull=False
+
+def _latest_first(*partition: str, at: str) -> Window:
+    return Window(RowNumber(), partition_by=[F(f) for f in partition], order_by=[F(at).desc(), F("id").desc()])
+
+
+def _earliest_first(*partition: str, at: str) -> Window:
+    return Window(RowNumber(), partition_by=[F(f) for f in partition], order_by=[F(at).asc(), F("id").asc()])
+
+
+def _read_assessments(mine: Q, cutoff: dt.datetime | None) -> dict[int, dict[str, list[_Row]]]:
+    """3a. The latest two administrations per (patient, instrument)."""
+    ranked = (
+        _before(StoredAssessment.objects.filter(mine), "administered_at", cutoff)
+        .annotate(rn_desc=_latest_first("patient_id", "instrument_id", at="administered_at"))
+        .filter(rn_desc__lte=2)
+        .values("patient_id", "instrument_id", "total", "answers", "flags", "administered_at", "rn_desc")
     )
-    if cutoff is not None:
-        pain_base_qs = pain_base_qs.filter(administered_at__lt=cutoff)
-    pain_base: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
-    pain_latest: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
-    for pain_row in (
-        pain_base_qs.annotate(
-            rn_asc=Window(
-                RowNumber(),
-                partition_by=[F("patient_id"), F("instrument_id")],
-                order_by=[F("administered_at").asc(), F("id").asc()],
-            ),
-            rn_desc=Window(
-                RowNumber(),
-                partition_by=[F("patient_id"), F("instrument_id")],
-                order_by=[F("administered_at").desc(), F("id").desc()],
-            ),
+    out: dict[int, dict[str, list[_Row]]] = defaultdict(lambda: defaultdict(list))
+    for row in ranked:
+        out[row["patient_id"]][row["instrument_id"]].append(dict(row))
+    return out
+
+
+def _read_pain(mine: Q, cutoff: dt.datetime | None) -> _Pain:
+    """3b. The first and the latest valid pain score per (patient, instrument)."""
+    valid = StoredAssessment.objects.filter(mine, instrument_id__in=PAIN_INSTRUMENTS, valid=True, total__isnull=False)
+    first: dict[int, dict[str, _Row]] = defaultdict(dict)
+    latest: dict[int, dict[str, _Row]] = defaultdict(dict)
+    for row in (
+        _before(valid, "administered_at", cutoff)
+        .annotate(
+            rn_asc=_earliest_first("patient_id", "instrument_id", at="administered_at"),
+            rn_desc=_latest_first("patient_id", "instrument_id", at="administered_at"),
         )
         .filter(Q(rn_asc=1) | Q(rn_desc=1))
         .values("patient_id", "instrument_id", "total", "administered_at", "rn_asc", "rn_desc")
     ):
-        a: dict[str, Any] = dict(pain_row)
-        if a["rn_asc"] == 1:
-            pain_base[a["patient_id"]][a["instrument_id"]] = a
-        if a["rn_desc"] == 1:
-            pain_latest[a["patient_id"]][a["instrument_id"]] = a
+        if row["rn_asc"] == 1:
+            first[row["patient_id"]][row["instrument_id"]] = dict(row)
+        if row["rn_desc"] == 1:
+            latest[row["patient_id"]][row["instrument_id"]] = dict(row)
+    return _Pain(first, latest)
 
-    # 4. labs: latest per (patient, test) and the first QTc.
-    lab_qs = LabResult.objects.filter(mine, test__in=["alt", "ast", "total_bilirubin", "qtc"])
-    if cutoff is not None:
-        lab_qs = lab_qs.filter(taken_at__lt=cutoff)
-    labs: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
-    qtc_first: dict[int, dict[str, Any]] = {}
-    for lab_row in (
-        lab_qs.annotate(
-            rn_desc=Window(
-                RowNumber(), partition_by=[F("patient_id"), F("test")], order_by=[F("taken_at").desc(), F("id").desc()]
-            ),
-            rn_asc=Window(
-                RowNumber(), partition_by=[F("patient_id"), F("test")], order_by=[F("taken_at").asc(), F("id").asc()]
-            ),
+
+def _read_labs(mine: Q, cutoff: dt.datetime | None) -> _Labs:
+    """4. The latest ALT, AST, total bilirubin and QTc per patient, and the first QTc (the baseline)."""
+    tests = LabResult.objects.filter(mine, test__in=["alt", "ast", "total_bilirubin", "qtc"])
+    latest: dict[int, dict[str, _Row]] = defaultdict(dict)
+    qtc_first: dict[int, _Row] = {}
+    for row in (
+        _before(tests, "taken_at", cutoff)
+        .annotate(
+            rn_desc=_latest_first("patient_id", "test", at="taken_at"),
+            rn_asc=_earliest_first("patient_id", "test", at="taken_at"),
         )
         .filter(Q(rn_desc=1) | Q(rn_asc=1))
         .values("id", "patient_id", "test", "value", "upper_limit_normal", "taken_at", "rn_desc", "rn_asc")
     ):
-        lab: dict[str, Any] = dict(lab_row)
-        if lab["rn_desc"] == 1:
-            labs[lab["patient_id"]][lab["test"]] = lab
-        if lab["rn_asc"] == 1 and lab["test"] == "qtc":
-            qtc_first[lab["patient_id"]] = lab
+        if row["rn_desc"] == 1:
+            latest[row["patient_id"]][row["test"]] = dict(row)
+        if row["rn_asc"] == 1 and row["test"] == "qtc":
+            qtc_first[row["patient_id"]] = dict(row)
+    return _Labs(latest, qtc_first)
 
-    # 5. adverse events in the window.
-    aes: dict[int, list[AdverseEvent]] = defaultdict(list)
+
+def _read_adverse_events(mine: Q, as_of: dt.date) -> dict[int, list[AdverseEvent]]:
+    """5. Adverse events with onset in the last ``AE_WINDOW_DAYS`` days."""
+    out: dict[int, list[AdverseEvent]] = defaultdict(list)
     for ae in StoredAdverseEvent.objects.filter(
         mine, onset__gte=as_of - dt.timedelta(days=AE_WINDOW_DAYS), onset__lte=as_of
     ).values("id", "patient_id", "term", "onset", "grade", "seriousness"):
-        aes[ae["patient_id"]].append(
+        out[ae["patient_id"]].append(
             AdverseEvent(
                 id=str(ae["id"]),
                 term=ae["term"],
@@ -321,65 +380,70 @@ def _build(
                 seriousness=tuple(ae["seriousness"] or ()),
             )
         )
+    return out
 
-    # 6. active medications.
-    meds: dict[int, list[str]] = defaultdict(list)
+
+def _read_medications(mine: Q, as_of: dt.date) -> dict[int, list[str]]:
+    """6. Active medications on ``as_of``, each name once, in start order."""
+    out: dict[int, list[str]] = defaultdict(list)
     for pid, name in (
         Medication.objects.filter(mine)
         .filter(Q(start__isnull=True) | Q(start__lte=as_of), Q(stop__isnull=True) | Q(stop__gte=as_of))
         .order_by("patient_id", "start", "id")
         .values_list("patient_id", "name")
     ):
-        if name not in meds[pid]:
-            meds[pid].append(name)
+        if name not in out[pid]:
+            out[pid].append(name)
+    return out
 
-    # 7. schedules and the latest valid assessment per (patient, instrument).
+
+def _read_schedules(mine: Q, cutoff: dt.datetime | None) -> _Schedules:
+    """7. Active schedules, and the latest valid assessment per (patient, instrument) of the scheduled patients."""
     schedules: dict[int, list[Schedule]] = defaultdict(list)
     for schedule in Schedule.objects.filter(mine, active=True).order_by("instrument_id"):
         schedules[schedule.patient_id].append(schedule)
-    last_valid: dict[tuple[int, str], dt.datetime] = {}
-    if schedules:
-        valid_qs = StoredAssessment.objects.filter(patients_q(list(schedules)), valid=True)
-        if cutoff is not None:
-            valid_qs = valid_qs.filter(administered_at__lt=cutoff)
-        for pid, instrument, last in (
-            valid_qs.values("patient_id", "instrument_id")
-            .annotate(last=Max("administered_at"))
-            .values_list("patient_id", "instrument_id", "last")
-        ):
-            last_valid[(pid, instrument)] = last
+    if not schedules:
+        return _Schedules(schedules, {})
+    valid = _before(StoredAssessment.objects.filter(patients_q(list(schedules)), valid=True), "administered_at", cutoff)
+    last_valid = {
+        (pid, instrument): last
+        for pid, instrument, last in valid.values("patient_id", "instrument_id")
+        .annotate(last=Max("administered_at"))
+        .values_list("patient_id", "instrument_id", "last")
+    }
+    return _Schedules(schedules, last_valid)
 
-    out: dict[int, PatientSnapshot] = {}
-    for patient in patients:
-        pid = patient.pk
-        tz = exposure.zone(patient.time_zone)
-        trend = _trend(as_of, daily.get(pid), doses_by_patient.get(pid, []))
-        summary, used = _dose_summary(doses_by_patient.get(pid, []), lots, trend)
-        status = cache.legal_status(patient.jurisdiction, as_of)
-        product_legal = []
-        for product, (share, seven_oh_form) in sorted(used.items()):
-            evaluation = cache.product(patient.jurisdiction, as_of, share, seven_oh_form)
-            if evaluation is not None:
-                product_legal.append(ProductLegal(product=product, evaluation=evaluation))
-        out[pid] = PatientSnapshot(
-            patient_code=patient.code,
-            as_of=as_of,
-            jurisdiction=patient.jurisdiction,
-            pregnant=patient.pregnant,
-            breastfeeding=patient.breastfeeding,
-            history=tuple(flag for flag in HISTORY_FLAGS if getattr(patient, flag)),
-            trend=trend,
-            doses=summary,
-            medications=cache.screen(meds.get(pid, [])),
-            legal_status=status,
-            product_legal=tuple(product_legal),
-            assessments=_assessments(assessments.get(pid, {})),
-            adverse_events=tuple(aes.get(pid, ())),
-            labs=_labs(labs.get(pid, {}), qtc_first.get(pid)),
-            pain=_pain(pain_base.get(pid, {}), pain_latest.get(pid, {}), tz),
-            overdue=_overdue(schedules.get(pid, []), last_valid, pid, as_of, tz),
-        )
-    return out
+
+def _snapshot(patient: Patient, as_of: dt.date, batch: _Batch, cache: KnowledgeCache) -> PatientSnapshot:
+    """One patient's snapshot from the batch's rows; knowledge evaluations come from the per-sweep cache."""
+    pid = patient.pk
+    tz = exposure.zone(patient.time_zone)
+    dose_rows = batch.doses.by_patient.get(pid, [])
+    trend = _trend(as_of, batch.daily.get(pid), dose_rows)
+    summary, used = _dose_summary(dose_rows, batch.doses.lots, trend)
+    product_legal = []
+    for product, (share, seven_oh_form) in sorted(used.items()):
+        evaluation = cache.product(patient.jurisdiction, as_of, share, seven_oh_form)
+        if evaluation is not None:
+            product_legal.append(ProductLegal(product=product, evaluation=evaluation))
+    return PatientSnapshot(
+        patient_code=patient.code,
+        as_of=as_of,
+        jurisdiction=patient.jurisdiction,
+        pregnant=patient.pregnant,
+        breastfeeding=patient.breastfeeding,
+        history=tuple(flag for flag in HISTORY_FLAGS if getattr(patient, flag)),
+        trend=trend,
+        doses=summary,
+        medications=cache.screen(batch.medications.get(pid, [])),
+        legal_status=cache.legal_status(patient.jurisdiction, as_of),
+        product_legal=tuple(product_legal),
+        assessments=_assessments(batch.assessments.get(pid, {})),
+        adverse_events=tuple(batch.adverse_events.get(pid, ())),
+        labs=_labs(batch.labs.latest.get(pid, {}), batch.labs.qtc_first.get(pid)),
+        pain=_pain(batch.pain.first.get(pid, {}), batch.pain.latest.get(pid, {}), tz),
+        overdue=_overdue(batch.schedules.by_patient.get(pid, []), batch.schedules.last_valid, pid, as_of, tz),
+    )
 
 
 def _trend(as_of: dt.date, row: Mapping[str, Any] | None, dose_rows: Sequence[Mapping[str, Any]]) -> exposure.Trend:
@@ -441,7 +505,7 @@ def _dose_summary(
     return summary, used
 
 
-def _assessments(by_instrument: Mapping[str, list[Mapping[str, Any]]]) -> tuple[Assessment, ...]:
+def _assessments(by_instrument: Mapping[str, Sequence[Mapping[str, Any]]]) -> tuple[Assessment, ...]:
     out = []
     for instrument_id in sorted(by_instrument):
         rows = sorted(by_instrument[instrument_id], key=lambda r: r["rn_desc"])
