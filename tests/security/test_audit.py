@@ -9,8 +9,8 @@ import typer
 from django.test import Client
 from typer.testing import CliRunner
 
-from kratomwatch.cli import audit as cli_audit
 from kratomwatch.audit.models import AuditEvent
+from kratomwatch.cli import audit as cli_audit
 
 runner = CliRunner()
 
