@@ -14,6 +14,8 @@ import math
 from collections.abc import Callable, Iterable
 from typing import TypedDict
 
+from kratomwatch.core import instruments
+from kratomwatch.core.instruments import Band, FlagRule
 from kratomwatch.core.rules import sources as src
 from kratomwatch.core.rules.config import RuleConfig
 from kratomwatch.core.rules.findings import SEVERITY_RANK, Finding, Severity
@@ -29,12 +31,33 @@ OPIOID_AGONIST_CLASSES = frozenset({"full_opioid_agonists", "moud"})
 BENZODIAZEPINE_CLASSES = frozenset({"benzodiazepines_z_drugs"})
 SEIZURE_TERMS = ("seizure", "convulsion", "epilep")
 
-COWS_MODERATE = 13  # Wesson & Ling 2003: 13-24 moderate
-COWS_MODERATELY_SEVERE = 25  # 25-36 moderately severe, > 36 severe
-PHQ9_SEVERE = 20  # Kroenke 2001: 20-27 severe
-GAD7_SEVERE = 15  # Spitzer 2006: 15-21 severe
-DSM5_MODERATE = 4  # 4-5 moderate
-DSM5_SEVERE = 6  # 6 or more severe
+
+def _band(instrument_id: str, band_id: str) -> Band:
+    """A severity band of the instrument's primary scale: the instrument definition is the one source of its bounds."""
+    for band in instruments.get(instrument_id).primary_scale.bands:
+        if band.id == band_id:
+            return band
+    raise KeyError(f"{instrument_id} has no band {band_id!r}")
+
+
+def _flag_rule(instrument_id: str, flag_id: str) -> FlagRule:
+    for rule in instruments.get(instrument_id).flag_rules:
+        if rule.id == flag_id:
+            return rule
+    raise KeyError(f"{instrument_id} has no flag rule {flag_id!r}")
+
+
+# Instrument thresholds are the instrument definitions' own bands and flag rules (core.instruments), never copies;
+# the comments cite what the definitions encode.
+COWS_MODERATE = _band("cows", "moderate")  # Wesson & Ling 2003: 13-24 moderate
+COWS_MODERATELY_SEVERE = _band("cows", "moderately_severe")  # 25-36 moderately severe, > 36 severe
+PHQ9_SEVERE = _band("phq9", "severe")  # Kroenke 2001: 20-27 severe
+GAD7_SEVERE = _band("gad7", "severe")  # Spitzer 2006: 15-21 severe
+DSM5_MODERATE = _band("dsm5_sud", "moderate")  # 4-5 moderate
+DSM5_SEVERE = _band("dsm5_sud", "severe")  # 6 or more severe
+PHQ9_SUICIDALITY = _flag_rule("phq9", "suicidality")  # Simon 2013: item 9 above 'not at all', whatever the total
+PHQ9_SUICIDALITY_INDEX = instruments.get("phq9").position_of(PHQ9_SUICIDALITY.target_id) - 1
+"""Index of the flagged item (item 9) in the answers."""
 HYS_ALT_TIMES_ULN = 3.0  # FDA DILI guidance 2009: aminotransferase > 3x ULN
 HYS_BILIRUBIN_TIMES_ULN = 2.0  # with total bilirubin > 2x ULN
 AMINOTRANSFERASE_GRADE3_TIMES_ULN = 5.0  # CTCAE v5 grade 3: > 5.0-20.0 x ULN
@@ -274,12 +297,16 @@ def risky_product_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Fi
 
 
 def withdrawal_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding]:
-    """COWS >= 13 (moderate band; >= 25 high); SOWS rise >= configured points from the previous score."""
+    """COWS >= 13, the moderate band (>= 25: high); SOWS rise >= configured points from the previous score."""
     out: list[Finding] = []
     cows = snapshot.assessment("cows")
-    if cows is not None and cows.total is not None and cows.total >= COWS_MODERATE:
-        severe = cows.total >= COWS_MODERATELY_SEVERE
-        band = "moderately severe or severe (>= 25)" if severe else "moderate (13-24)"
+    if cows is not None and cows.total is not None and cows.total >= COWS_MODERATE.low:
+        severe = cows.total >= COWS_MODERATELY_SEVERE.low
+        band = (
+            f"moderately severe or severe (>= {COWS_MODERATELY_SEVERE.low})"
+            if severe
+            else f"moderate ({_range(COWS_MODERATE)})"
+        )
         out.append(
             Finding(
                 rule_id="withdrawal",
@@ -318,17 +345,27 @@ def _date(assessment: Assessment) -> str:
     return assessment.administered_at.date().isoformat()
 
 
+def _range(band: Band) -> str:
+    return f"{band.low}-{band.high}"
+
+
 # --------------------------------------------------------------------------------------- suicidality
 
 
 def suicidality_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding]:
-    """PHQ-9 item 9 > 0 whatever the total: urgent. Item 9 left blank: high (a blank cannot rule it out)."""
+    """PHQ-9 item 9 > 0 whatever the total: urgent. Item 9 left blank: high (a blank cannot rule it out).
+
+    Judged by the PHQ-9 definition's ``suicidality`` flag rule, on the answers and on the flags stored with the
+    score (either raises the finding).
+    """
     phq9 = snapshot.assessment("phq9")
     if phq9 is None:
         return []
-    item9 = phq9.answers[8] if len(phq9.answers) >= 9 else None
+    rule, index = PHQ9_SUICIDALITY, PHQ9_SUICIDALITY_INDEX
+    present = len(phq9.answers) > index
+    item9 = phq9.answers[index] if present else None
     total = "unknown" if phq9.total is None else _num(phq9.total)
-    if (item9 is not None and item9 > 0) or "suicidality" in phq9.flags:
+    if (item9 is not None and item9 >= rule.at_or_above) or rule.id in phq9.flags:
         shown = "above 0" if item9 is None else str(item9)
         return [
             Finding(
@@ -344,7 +381,8 @@ def suicidality_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Find
                 evidence_as_of=src.EVIDENCE_AS_OF,
             )
         ]
-    if (len(phq9.answers) >= 9 and item9 is None) or "suicidality_unassessed" in phq9.flags:
+    unassessed = present and item9 is None and rule.flag_when_unanswered
+    if unassessed or f"{rule.id}_unassessed" in phq9.flags:
         return [
             Finding(
                 rule_id="suicidality",
@@ -369,27 +407,33 @@ def mood_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding]:
     """PHQ-9 total >= 20 (severe depression) or GAD-7 total >= 15 (severe anxiety): high."""
     out: list[Finding] = []
     phq9 = snapshot.assessment("phq9")
-    if phq9 is not None and phq9.total is not None and phq9.total >= PHQ9_SEVERE:
+    if phq9 is not None and phq9.total is not None and phq9.total >= PHQ9_SEVERE.low:
         out.append(
             Finding(
                 rule_id="mood",
                 severity="high",
                 subject_key="phq9:severe",
                 title="Severe depression symptoms (PHQ-9)",
-                reason=f"PHQ-9 total {_num(phq9.total)} on {_date(phq9)} is in the severe band (20-27). Review.",
+                reason=(
+                    f"PHQ-9 total {_num(phq9.total)} on {_date(phq9)} is in the severe band ({_range(PHQ9_SEVERE)}). "
+                    "Review."
+                ),
                 sources=src.PHQ9,
                 evidence_as_of=src.EVIDENCE_AS_OF,
             )
         )
     gad7 = snapshot.assessment("gad7")
-    if gad7 is not None and gad7.total is not None and gad7.total >= GAD7_SEVERE:
+    if gad7 is not None and gad7.total is not None and gad7.total >= GAD7_SEVERE.low:
         out.append(
             Finding(
                 rule_id="mood",
                 severity="high",
                 subject_key="gad7:severe",
                 title="Severe anxiety symptoms (GAD-7)",
-                reason=f"GAD-7 total {_num(gad7.total)} on {_date(gad7)} is in the severe band (15-21). Review.",
+                reason=(
+                    f"GAD-7 total {_num(gad7.total)} on {_date(gad7)} is in the severe band ({_range(GAD7_SEVERE)}). "
+                    "Review."
+                ),
                 sources=src.GAD7,
                 evidence_as_of=src.EVIDENCE_AS_OF,
             )
@@ -646,9 +690,10 @@ def _legal_citation(sources: tuple[str, ...], as_of: dt.date | None) -> _Citatio
 def dependence_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding]:
     """DSM-5 criteria count >= 4 (moderate; >= 6 severe: high). A count is not a diagnosis."""
     dsm = snapshot.assessment("dsm5_sud")
-    if dsm is None or dsm.total is None or dsm.total < DSM5_MODERATE:
+    if dsm is None or dsm.total is None or dsm.total < DSM5_MODERATE.low:
         return []
-    severe = dsm.total >= DSM5_SEVERE
+    severe = dsm.total >= DSM5_SEVERE.low
+    band = f"severe ({DSM5_SEVERE.low} or more)" if severe else f"moderate ({_range(DSM5_MODERATE)})"
     return [
         Finding(
             rule_id="dependence",
@@ -656,9 +701,8 @@ def dependence_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Findi
             subject_key="dsm5:kratom_use_disorder",
             title="Kratom use disorder criteria met",
             reason=(
-                f"{_num(dsm.total)} of 11 DSM-5 substance use disorder criteria on {_date(dsm)}: the "
-                f"{'severe (6 or more)' if severe else 'moderate (4-5)'} range. A criteria count is not a diagnosis; "
-                "clinical assessment."
+                f"{_num(dsm.total)} of 11 DSM-5 substance use disorder criteria on {_date(dsm)}: the {band} range. "
+                "A criteria count is not a diagnosis; clinical assessment."
             ),
             sources=src.DSM5_SUD,
             evidence_as_of=src.EVIDENCE_AS_OF,
