@@ -24,7 +24,7 @@ from kratomwatch.careplans.actions import save_care_plan
 from kratomwatch.careplans.models import CarePlan
 from kratomwatch.core import exposure
 from kratomwatch.records import actions
-from kratomwatch.web import clinician
+from kratomwatch.web import pages
 from tests.helpers import add_patient
 
 pytestmark = pytest.mark.django_db
@@ -214,7 +214,7 @@ def test_ranked_patients_orders_by_severity_then_count_then_recency(clinic: Any)
         upper_limit_normal=40.0,
         taken_at=timezone.now() - dt.timedelta(days=1),
     )
-    ranked = clinician.ranked_patients(clinic.alice)
+    ranked = pages.ranked_patients(clinic.alice)
     ranks = {p.code: (getattr(p, "top_rank"), getattr(p, "open_count")) for p in ranked}  # noqa: B009 - annotations
     order = [p.code for p in ranked]
     assert set(order) == {"P-000", "P-001", "P-002"}
@@ -263,12 +263,12 @@ def test_alert_partial_labels_program_settings(clinic: Any) -> None:
     from django.template.loader import render_to_string
 
     alert = urgent_alert(clinic)
-    view = clinician.AlertView(alert, clinician.source_links(alert.sources), ["first_dose_earlier_minutes"])
+    view = pages.AlertView(alert, pages.source_links(alert.sources), ["first_dose_earlier_minutes"])
     html = render_to_string("web/clinician/_alert.html", {"av": view, "next": "/clinic/alerts/"})
     assert '<span class="label-setting">program setting</span> <code>first_dose_earlier_minutes</code>' in html
     assert "not published evidence" in html
     plain = render_to_string(
-        "web/clinician/_alert.html", {"av": clinician.alert_views([alert])[0], "next": "/clinic/alerts/"}
+        "web/clinician/_alert.html", {"av": pages.alert_views([alert])[0], "next": "/clinic/alerts/"}
     )
     assert "label-setting" not in plain  # the urgent PHQ-9 alert rests on published sources only
 
@@ -443,14 +443,14 @@ def test_visit_summary_pdf_is_a_pdf_with_the_code_and_is_audited(clinic: Any) ->
 def test_visit_summary_falls_back_to_drawn_chart_when_svg_fails(clinic: Any) -> None:
     from kratomwatch.web.visit_pdf import render_visit_summary
 
-    data = clinician.load_patient_data(clinic.patient)
-    pdf = render_visit_summary(data, timeline_svg="<not-svg", stance=clinician.STANCE, legal_note=clinician.LEGAL_NOTE)
+    data = pages.load_patient_data(clinic.patient, user=clinic.alice)
+    pdf = render_visit_summary(data, timeline_svg="<not-svg", stance=pages.STANCE, legal_note=pages.LEGAL_NOTE)
     assert pdf.startswith(b"%PDF") and b"P-001" in pdf
 
 
 def test_source_links() -> None:
-    assert clinician.source_link("PMID:123").url == "https://pubmed.ncbi.nlm.nih.gov/123/"
-    assert clinician.source_link("doi:10.1/x").url == "https://doi.org/10.1/x"
-    assert clinician.source_link("PMC7423016").url == "https://pmc.ncbi.nlm.nih.gov/articles/PMC7423016/"
-    assert clinician.source_link("https://a.example/b").url == "https://a.example/b"
-    assert clinician.source_link("javascript:alert(1)").url is None
+    assert pages.source_link("PMID:123").url == "https://pubmed.ncbi.nlm.nih.gov/123/"
+    assert pages.source_link("doi:10.1/x").url == "https://doi.org/10.1/x"
+    assert pages.source_link("PMC7423016").url == "https://pmc.ncbi.nlm.nih.gov/articles/PMC7423016/"
+    assert pages.source_link("https://a.example/b").url == "https://a.example/b"
+    assert pages.source_link("javascript:alert(1)").url is None

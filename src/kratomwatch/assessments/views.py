@@ -2,7 +2,8 @@
 
 Plain HTML forms (no JavaScript): one fieldset per question with large radio targets, CSRF-protected,
 usable on a 375 px wide phone. Access goes through ``kratomwatch.access``: a user who may not see the patient
-gets 404. Writes go through ``assessments.actions``.
+gets 404, and only the patient or their care team records answers. Reads of the patient's results go through
+``assessments/queries.py``; writes go through ``assessments.actions``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -18,29 +18,17 @@ from django.views.decorators.http import require_http_methods
 
 from kratomwatch import access
 from kratomwatch.assessments import analysis
+from kratomwatch.assessments import queries as assessment_queries
 from kratomwatch.assessments.actions import CLINICIAN_ADMINISTERED, AnswerError, record_assessment
-from kratomwatch.assessments.models import Assessment, AssessmentSource
+from kratomwatch.assessments.models import AssessmentSource
 from kratomwatch.assessments.schedules import statuses_for
 from kratomwatch.audit.log import Actor
 from kratomwatch.consent.guard import require_care_consent
 from kratomwatch.core import instruments as ins
 from kratomwatch.core.errors import InputError
-from kratomwatch.records.models import Patient
+from kratomwatch.web.security import login_and_access
 
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor.of(request.user, request.META.get("REMOTE_ADDR"))
-
-
-def _patient(request: HttpRequest, code: str, purpose: str) -> Patient:
-    try:
-        return access.get_patient_for(request.user, code, actor=_actor(request), purpose=purpose)
-    except access.NotFound:
-        raise Http404("patient not found") from None
-
-
-def _is_self(request: HttpRequest, patient: Patient) -> bool:
-    return patient.user_id is not None and patient.user_id == request.user.pk
+RECENT = 20
 
 
 @dataclass(frozen=True)
@@ -75,10 +63,10 @@ def _questions(
     return out
 
 
-@login_required
+@login_and_access
 def patient_assessments(request: HttpRequest, code: str) -> HttpResponse:
-    patient = _patient(request, code, "assessments")
-    is_self = _is_self(request, patient)
+    patient = access.get_patient_for(request.user, code, purpose="assessments")
+    is_self = access.is_own_record(request.user, patient)
     statuses = statuses_for(patient, now=timezone.now(), include_inactive=False)
     definitions = [d for d in ins.all_definitions() if not (is_self and d.id in CLINICIAN_ADMINISTERED)]
     titles = {d.id: d.title for d in ins.all_definitions()}
@@ -89,7 +77,7 @@ def patient_assessments(request: HttpRequest, code: str) -> HttpResponse:
             "title": titles.get(a.instrument_id, a.instrument_id),
             "flags": analysis.flags_out(a),
         }
-        for a in Assessment.objects.filter(patient=patient).order_by("-administered_at", "-id")[:20]
+        for a in assessment_queries.assessments_of(patient)[:RECENT]
     ]
     due = [
         {"s": s, "title": titles.get(s.schedule.instrument_id, s.schedule.instrument_id)}
@@ -103,15 +91,15 @@ def patient_assessments(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
-@login_required
+@login_and_access
 @require_http_methods(["GET", "POST"])
 def assessment_form(request: HttpRequest, code: str, instrument_id: str) -> HttpResponse:
-    patient = _patient(request, code, "assessment_form")
+    patient = access.get_patient_for(request.user, code, purpose="assessment_form")
     try:
         definition = ins.get(instrument_id)
     except ins.UnknownInstrument:
         raise Http404("unknown instrument") from None
-    is_self = _is_self(request, patient)
+    is_self = access.is_own_record(request.user, patient)
     context: dict[str, Any] = {"patient": patient, "definition": definition, "is_self": is_self}
     if is_self and definition.id in CLINICIAN_ADMINISTERED:
         return render(request, "assessments/clinician_only.html", context, status=403)
@@ -136,11 +124,13 @@ def assessment_form(request: HttpRequest, code: str, instrument_id: str) -> Http
             except ValueError:
                 answers.append(raw)  # the core rejects it, naming the item
         supervised = supervisable and request.POST.get("supervised") == "on"
+        if not is_self:  # the care team records for a patient only with a care role in the patient's program
+            access.require_care_role(request.user, patient.program)
         if not form_errors:
             try:
                 require_care_consent(patient)
                 assessment = record_assessment(
-                    actor=_actor(request),
+                    actor=Actor.of(request.user),
                     patient=patient,
                     instrument_id=definition.id,
                     answers=answers,
@@ -161,10 +151,10 @@ def assessment_form(request: HttpRequest, code: str, instrument_id: str) -> Http
     return render(request, "assessments/form.html", context, status=status)
 
 
-@login_required
+@login_and_access
 def assessment_result(request: HttpRequest, code: str, pk: int) -> HttpResponse:
-    patient = _patient(request, code, "assessment_result")
-    assessment = Assessment.objects.filter(pk=pk, patient=patient).first()
+    patient = access.get_patient_for(request.user, code, purpose="assessment_result")
+    assessment = assessment_queries.assessment_of(patient, pk)
     if assessment is None:
         raise Http404("assessment not found")
     try:
@@ -191,6 +181,6 @@ def assessment_result(request: HttpRequest, code: str, pk: int) -> HttpResponse:
             "flags": analysis.flags_out(assessment),
             "notice": analysis.urgent_notice(assessment.flags, patient.jurisdiction),
             "local_time": analysis.local_time(assessment.administered_at, patient),
-            "is_self": _is_self(request, patient),
+            "is_self": access.is_own_record(request.user, patient),
         },
     )

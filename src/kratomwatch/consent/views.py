@@ -1,10 +1,13 @@
-"""Consent pages for patients: read the current document, sign with a typed name, withdraw a scope."""
+"""Consent pages for patients: read the current document, sign with a typed name, withdraw a scope.
+
+The patient is resolved through ``kratomwatch.access`` (404 for anyone who may not see the record); the care
+team may read the page, but only the patient themself signs or withdraws. Writes go through
+``consent.actions``."""
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from kratomwatch import access
@@ -12,16 +15,14 @@ from kratomwatch.audit.log import Actor
 from kratomwatch.consent import actions, status
 from kratomwatch.consent.models import Scope
 from kratomwatch.core.errors import InputError
+from kratomwatch.web.security import login_and_access
 
 
-@login_required
+@login_and_access
 def consent_page(request: HttpRequest, code: str) -> HttpResponse:
-    actor = Actor.of(request.user, request.META.get("REMOTE_ADDR"))
-    try:
-        patient = access.get_patient_for(request.user, code, actor=actor, purpose="consent")
-    except access.NotFound:
-        raise Http404("not found") from None
-    is_self = patient.user_id == request.user.pk
+    actor = Actor.of(request.user)
+    patient = access.get_patient_for(request.user, code, actor=actor, purpose="consent")
+    is_self = access.is_own_record(request.user, patient)
     document = status.latest_document(patient.program_id)
     if request.method == "POST":
         if not is_self:

@@ -1,20 +1,67 @@
-"""Security middleware: response headers (CSP, Permissions-Policy), the client address for audit events,
-and the two-factor gate for clinicians, program admins and staff."""
+"""Security for the server-rendered pages: response headers (CSP, Permissions-Policy), the client address for
+audit events, the two-factor gate for clinicians, program admins and staff, and the view decorators that turn
+``kratomwatch.access`` answers into HTTP.
+
+The mapping lives here once: ``NotFound`` (missing, or not yours: the two are the same on purpose) is a 404 and
+``Forbidden`` (visible, but the role does not allow the action) is a 403. Views call ``kratomwatch.access``
+directly and never catch these themselves.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AnonymousUser
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from kratomwatch import access
 from kratomwatch.audit.log import remote_addr_context
 
 Handler = Callable[[HttpRequest], HttpResponse]
+View = Callable[..., HttpResponse]
+
+
+def access_errors(view: View) -> View:
+    """``access.NotFound`` -> 404 and ``access.Forbidden`` -> 403 for anything the view raises.
+
+    The 404 says only "not found": it never confirms that a record exists elsewhere."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except access.NotFound:
+            raise Http404("not found") from None
+        except access.Forbidden as exc:
+            raise PermissionDenied(exc.message) from None
+
+    return wrapped
+
+
+def login_and_access(view: View) -> View:
+    """Login required (anonymous -> login page), and access answers mapped to 404/403: the decorator of every
+    page that shows one patient's record (patient pages, questionnaires, consent)."""
+    return login_required(access_errors(view))
+
+
+def clinician_required(view: View) -> View:
+    """Login required (anonymous -> login page); then 403 for anyone who is not a care-team user
+    (``access.is_care_user``); access answers mapped to 404/403."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not access.is_care_user(request.user):
+            raise PermissionDenied("clinician pages are for care-team users")
+        return view(request, *args, **kwargs)
+
+    return login_required(access_errors(wrapped))
 
 DEFAULT_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -1,4 +1,5 @@
-"""Server-rendered pages (the full clinician and patient app builds on these)."""
+"""The start page after login: the list of patients the user may see (``access.patients_for``), audited as a
+list read. Clinicians continue to ``/clinic/`` (web/clinician.py), patients to ``/me/`` (web/patient.py)."""
 
 from __future__ import annotations
 

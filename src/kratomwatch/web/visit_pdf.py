@@ -1,8 +1,10 @@
 """The printable visit summary (fpdf2, pure Python).
 
-Charts are the same server-side SVG as the patient page, embedded with ``FPDF.image``; if fpdf2 cannot
-render the SVG, the exposure chart is drawn with fpdf2's own line primitives instead. The summary states
-the safety stance: kratomwatch measures, screens, flags and cites, and never recommends a kratom dose.
+It prints the same :class:`~kratomwatch.web.pages.PatientData` the clinician's patient page shows, one
+``_section_*`` function per heading, in page order. Charts are the same server-side SVG as the patient page,
+embedded with ``FPDF.image``; if fpdf2 cannot render the SVG, the exposure chart is drawn with fpdf2's own
+line primitives instead. The summary states the safety stance: kratomwatch measures, screens, flags and cites,
+and never recommends a kratom dose.
 """
 
 from __future__ import annotations
@@ -12,12 +14,10 @@ import io
 import itertools
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from fpdf import FPDF
 
-if TYPE_CHECKING:
-    from kratomwatch.web.clinician import PatientData
+from kratomwatch.web.pages import PatientData
 
 
 def _t(text: object) -> str:
@@ -120,13 +120,8 @@ def _chart(pdf: FPDF, svg: str, data: PatientData) -> None:
         _drawn_exposure_chart(pdf, data)
 
 
-def render_visit_summary(data: PatientData, *, timeline_svg: str, stance: str, legal_note: str) -> bytes:
+def _section_header(pdf: _Doc, data: PatientData, stance: str) -> None:
     p = data.patient
-    pdf = _Doc(format="A4")
-    pdf.code = p.code
-    pdf.set_auto_page_break(True, margin=15)
-    pdf.set_title(_t(f"Visit summary {p.code}"))
-    pdf.add_page()
     pdf.set_font("Helvetica", "B", 15)
     pdf.multi_cell(0, 8, _t(f"Visit summary: patient {p.code}"), new_x="LMARGIN", new_y="NEXT")
     _line(
@@ -137,9 +132,13 @@ def render_visit_summary(data: PatientData, *, timeline_svg: str, stance: str, l
     )
     _line(pdf, stance, bold=True)
 
+
+def _section_timeline(pdf: _Doc, data: PatientData, timeline_svg: str) -> None:
     _heading(pdf, f"Timeline, {data.start.isoformat()} to {data.today.isoformat()}")
     _chart(pdf, timeline_svg, data)
 
+
+def _section_daily_exposure(pdf: _Doc, data: PatientData) -> None:
     _heading(pdf, "Daily exposure, last 14 days")
     rows = [
         (
@@ -161,18 +160,19 @@ def render_visit_summary(data: PatientData, *, timeline_svg: str, stance: str, l
     )
     _line(pdf, "Unknown-potency doses are counted, never imputed. Taper targets are the clinician's entries.")
 
+
+def _section_outcomes(pdf: _Doc, data: PatientData) -> None:
     _heading(pdf, "Outcome scores (last 90 days)")
-    score_rows = []
-    for instrument_id, items in data.assessments.items():
-        for a in items:
-            score_rows.append(
-                (
-                    instrument_id.upper(),
-                    a.administered_at.date().isoformat(),
-                    f"{a.total:g}" if a.total is not None else "-",
-                    a.band_label or "-",
-                )
-            )
+    score_rows = [
+        (
+            instrument_id.upper(),
+            a.administered_at.date().isoformat(),
+            f"{a.total:g}" if a.total is not None else "-",
+            a.band_label or "-",
+        )
+        for instrument_id, items in data.assessments.items()
+        for a in items
+    ]
     if score_rows:
         _table(pdf, ("Instrument", "Date", "Score", "Band"), score_rows, (30, 30, 20, 60))
     else:
@@ -185,69 +185,77 @@ def render_visit_summary(data: PatientData, *, timeline_svg: str, stance: str, l
     for e in data.evidence:
         _line(pdf, f"Evidence, {e.claim}: certainty {e.certainty} (as of {e.as_of}). {e.summary}")
 
+
+def _section_alerts(pdf: _Doc, data: PatientData) -> None:
     _heading(pdf, "Open alerts")
-    if data.alerts:
-        for av in data.alerts:
-            alert = av.alert
-            _line(pdf, f"[{alert.severity}] {alert.title} ({alert.status}, rule {alert.rule_id})", bold=True)
-            _line(pdf, alert.reason)
-            if av.sources:
-                _line(pdf, "Sources: " + "; ".join(s.text for s in av.sources))
-            if av.program_settings:
-                _line(pdf, "Program setting (not published evidence): " + ", ".join(av.program_settings))
-    else:
+    if not data.alerts:
         _line(pdf, "No open alerts.")
+    for av in data.alerts:
+        alert = av.alert
+        _line(pdf, f"[{alert.severity}] {alert.title} ({alert.status}, rule {alert.rule_id})", bold=True)
+        _line(pdf, alert.reason)
+        if av.sources:
+            _line(pdf, "Sources: " + "; ".join(s.text for s in av.sources))
+        if av.program_settings:
+            _line(pdf, "Program setting (not published evidence): " + ", ".join(av.program_settings))
 
+
+def _section_medications(pdf: _Doc, data: PatientData) -> None:
     _heading(pdf, "Current medications and interaction screening")
-    if data.medications:
-        for m in data.medications:
-            status = "unmatched, review" if m.status != "matched" else "matched"
-            _line(pdf, f"{m.medication.name} {m.medication.dose_text} ({status})", bold=True)
-            for fv in m.findings:
-                f = fv.finding
-                _line(
-                    pdf,
-                    f"  {f.severity}: {f.class_name} ({f.mechanism}, evidence {f.evidence_level}). {f.summary} "
-                    f"Management: {f.management} Sources: {'; '.join(f.sources)}",
-                )
-    else:
+    if not data.medications:
         _line(pdf, "No current medications recorded.")
+    for m in data.medications:
+        status = "unmatched, review" if m.status != "matched" else "matched"
+        _line(pdf, f"{m.medication.name} {m.medication.dose_text} ({status})", bold=True)
+        for fv in m.findings:
+            f = fv.finding
+            _line(
+                pdf,
+                f"  {f.severity}: {f.class_name} ({f.mechanism}, evidence {f.evidence_level}). {f.summary} "
+                f"Management: {f.management} Sources: {'; '.join(f.sources)}",
+            )
 
+
+def _section_adverse_events(pdf: _Doc, data: PatientData) -> None:
     _heading(pdf, "Adverse events")
-    if data.adverse_events:
-        _table(
-            pdf,
-            ("Onset", "Term", "Grade", "Serious", "Outcome", "Causality"),
-            [
-                (ae.onset.isoformat(), ae.term, ae.grade, ", ".join(ae.seriousness) or "no", ae.outcome, ae.causality)
-                for ae in data.adverse_events
-            ],
-            (22, 50, 14, 40, 32, 28),
-        )
-    else:
+    if not data.adverse_events:
         _line(pdf, "None recorded.")
+        return
+    _table(
+        pdf,
+        ("Onset", "Term", "Grade", "Serious", "Outcome", "Causality"),
+        [
+            (ae.onset.isoformat(), ae.term, ae.grade, ", ".join(ae.seriousness) or "no", ae.outcome, ae.causality)
+            for ae in data.adverse_events
+        ],
+        (22, 50, 14, 40, 32, 28),
+    )
 
+
+def _section_labs(pdf: _Doc, data: PatientData) -> None:
     _heading(pdf, "Labs")
-    if data.labs:
-        _table(
-            pdf,
-            ("Taken", "Test", "Value", "Unit", "ULN", "x ULN"),
-            [
-                (
-                    lab.taken_at.date().isoformat(),
-                    lab.get_test_display(),
-                    f"{lab.value:g}",
-                    lab.unit,
-                    f"{lab.upper_limit_normal:g}" if lab.upper_limit_normal else "-",
-                    f"{lab.value / lab.upper_limit_normal:.1f}" if lab.upper_limit_normal else "-",
-                )
-                for lab in data.labs
-            ],
-            (26, 40, 20, 20, 20, 20),
-        )
-    else:
+    if not data.labs:
         _line(pdf, "None recorded.")
+        return
+    _table(
+        pdf,
+        ("Taken", "Test", "Value", "Unit", "ULN", "x ULN"),
+        [
+            (
+                lab.taken_at.date().isoformat(),
+                lab.get_test_display(),
+                f"{lab.value:g}",
+                lab.unit,
+                f"{lab.upper_limit_normal:g}" if lab.upper_limit_normal else "-",
+                f"{lab.value / lab.upper_limit_normal:.1f}" if lab.upper_limit_normal else "-",
+            )
+            for lab in data.labs
+        ],
+        (26, 40, 20, 20, 20, 20),
+    )
 
+
+def _section_legal(pdf: _Doc, data: PatientData, legal_note: str) -> None:
     _heading(pdf, "Legal status where the patient lives")
     if data.legal is not None:
         _line(
@@ -260,6 +268,8 @@ def render_visit_summary(data: PatientData, *, timeline_svg: str, stance: str, l
         _line(pdf, data.legal_error)
     _line(pdf, legal_note)
 
+
+def _section_care_plan(pdf: _Doc, data: PatientData) -> None:
     _heading(pdf, "Care plan")
     if data.plan is not None:
         _line(pdf, f"Goals: {data.plan.goals or '-'}")
@@ -277,6 +287,24 @@ def render_visit_summary(data: PatientData, *, timeline_svg: str, stance: str, l
             f"next due {s.next_due}",
         )
 
+
+def render_visit_summary(data: PatientData, *, timeline_svg: str, stance: str, legal_note: str) -> bytes:
+    """The visit summary as PDF bytes: header and stance, then one section per heading, and the stance again."""
+    pdf = _Doc(format="A4")
+    pdf.code = data.patient.code
+    pdf.set_auto_page_break(True, margin=15)
+    pdf.set_title(_t(f"Visit summary {data.patient.code}"))
+    pdf.add_page()
+    _section_header(pdf, data, stance)
+    _section_timeline(pdf, data, timeline_svg)
+    _section_daily_exposure(pdf, data)
+    _section_outcomes(pdf, data)
+    _section_alerts(pdf, data)
+    _section_medications(pdf, data)
+    _section_adverse_events(pdf, data)
+    _section_labs(pdf, data)
+    _section_legal(pdf, data, legal_note)
+    _section_care_plan(pdf, data)
     pdf.ln(3)
     _line(pdf, stance, bold=True)
     return bytes(pdf.output())
