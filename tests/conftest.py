@@ -80,7 +80,7 @@ def world(db: Any, system: Any) -> Any:
     pw = "correct-horse-battery-9"
     w.alice, _ = create_user(actor=system, username="alice", password=pw, role="clinician", program_slug="pain")
     w.bob, _ = create_user(actor=system, username="bob", password=pw, role="clinician", program_slug="other")
-    w.carol, _ = create_user(actor=system, username="carol", password=pw, role="patient", patient_code="P-001")
+    w.carol, _ = actions.create_patient_login(actor=system, patient=w.patient, username="carol", password=pw)
     w.admin, _ = create_user(actor=system, username="pa", password=pw, role="program_admin", program_slug="pain")
     w.staff, _ = create_user(actor=system, username="root", password=pw, role="staff")
     w.tokens = {

@@ -38,6 +38,8 @@ NOT_ALERT_INPUTS = {
     # A new product or lot has no doses yet; a dose of it is the input, and record_dose is declared.
     "kratomwatch.records.actions.create_product",
     "kratomwatch.records.actions.create_lot",
+    # A login for the patient changes nothing the rules read.
+    "kratomwatch.records.actions.create_patient_login",
     # Recomputes stored dose values after a program setting changed; its caller (alerts.actions.set_rule_config)
     # then re-evaluates the whole program through the sweep.
     "kratomwatch.records.actions.reapply_program_settings",

@@ -151,8 +151,8 @@ def test_errors_name_the_field(world: Any) -> None:
 
 
 def test_patient_cannot_see_another_patients_pages(world: Any) -> None:
-    from kratomwatch.accounts.actions import create_user
     from kratomwatch.audit.log import Actor
+    from kratomwatch.records.actions import create_patient_login
 
     client = _login(world.carol)
     assert client.get(reverse("patient-home-code", kwargs={"code": "P-001"})).status_code == 200
@@ -160,12 +160,8 @@ def test_patient_cannot_see_another_patients_pages(world: Any) -> None:
         assert client.get(reverse(name, kwargs={"code": "Q-001"})).status_code == 404
         assert client.get(reverse(name, kwargs={"code": "NOPE"})).status_code == 404
     # a dose or side effect id of another patient is 404 too
-    other, _ = create_user(
-        actor=Actor.system("t"),
-        username="dave",
-        password="correct-horse-battery-9",
-        role="patient",
-        patient_code="Q-001",
+    other, _ = create_patient_login(
+        actor=Actor.system("t"), patient=world.foreign_patient, username="dave", password="correct-horse-battery-9"
     )
     assert _login(other).get(reverse("patient-home")).status_code == 200
     # clinicians have no patient pages of their own, and cannot open a patient's
@@ -185,15 +181,11 @@ def test_foreign_dose_and_ae_ids_are_404(world: Any, system: Any) -> None:
     ae = actions.record_adverse_event(
         actor=system, patient=world.patient, term="Nausea", onset=dt.date(2026, 1, 1), grade=1
     )
-    from kratomwatch.accounts.actions import create_user
     from kratomwatch.audit.log import Actor
+    from kratomwatch.records.actions import create_patient_login
 
-    other, _ = create_user(
-        actor=Actor.system("t"),
-        username="dave",
-        password="correct-horse-battery-9",
-        role="patient",
-        patient_code="Q-001",
+    other, _ = create_patient_login(
+        actor=Actor.system("t"), patient=world.foreign_patient, username="dave", password="correct-horse-battery-9"
     )
     client = _login(other)
     assert client.get(reverse("patient-dose-logged", kwargs={"pk": dose.pk})).status_code == 404

@@ -14,7 +14,44 @@ from kratomwatch.accounts.models import ApiToken, Membership, Program, Role, has
 from kratomwatch.audit.log import Actor, record
 from kratomwatch.core.errors import Conflict, InputError, NotFound
 
-ROLES = (*Role.values, "patient", "staff")
+ROLES = (*Role.values, "staff")
+"""Roles ``create_user`` gives; a patient's login comes from their record (records.actions.create_patient_login)."""
+
+
+@transaction.atomic
+def create_account(
+    *,
+    actor: Actor,
+    username: str,
+    password: str,
+    role: str,
+    is_staff: bool = False,
+    with_token: bool = False,
+    check_password: bool = True,
+    program: Program | None = None,
+) -> tuple[Any, str | None]:
+    """A user account (checked name and password) with an optional API token; ``role`` labels the audit event."""
+    user_model = get_user_model()
+    if not username.strip() or user_model.objects.filter(username=username).exists():
+        raise InputError("username", username, f"username {username!r} is empty or already taken")
+    if check_password:
+        try:
+            validate_password(password)
+        except ValidationError as exc:
+            raise InputError("password", "***", " ".join(exc.messages)) from None
+    user = user_model.objects.create_user(
+        username=username, password=password, is_staff=is_staff, is_superuser=is_staff
+    )
+    raw = issue_token(actor=actor, user=user, name="cli") if with_token else None
+    record(
+        actor,
+        "user.create",
+        object_type="user",
+        object_id=user.pk,
+        program_id=program.pk if program else None,
+        detail={"role": role},
+    )
+    return user, raw
 
 
 @transaction.atomic
@@ -25,22 +62,14 @@ def create_user(
     password: str,
     role: str,
     program_slug: str | None = None,
-    patient_code: str | None = None,
     with_token: bool = False,
     check_password: bool = True,
 ) -> tuple[Any, str | None]:
-    from kratomwatch.records.models import Patient
-
-    user_model = get_user_model()
+    """A staff user, or a user with a role (clinician, program admin, researcher) in one program."""
+    if role == "patient":
+        raise InputError("role", role, "a patient's login is created from their patient record (give the patient code)")
     if role not in ROLES:
-        raise InputError("role", role, f"role {role!r} is not one of: {', '.join(ROLES)}")
-    if not username.strip() or user_model.objects.filter(username=username).exists():
-        raise InputError("username", username, f"username {username!r} is empty or already taken")
-    if check_password:
-        try:
-            validate_password(password)
-        except ValidationError as exc:
-            raise InputError("password", "***", " ".join(exc.messages)) from None
+        raise InputError("role", role, f"role {role!r} is not one of: {', '.join((*ROLES, 'patient'))}")
     program = None
     if role in Role.values:
         if not program_slug:
@@ -48,34 +77,18 @@ def create_user(
         program = Program.objects.filter(slug=program_slug).first()
         if program is None:
             raise InputError("program", program_slug, f"no program with slug {program_slug!r}")
-    patient = None
-    if role == "patient":
-        patient = Patient.objects.filter(code=patient_code or "").first()
-        if patient is None:
-            raise InputError(
-                "patient_code",
-                patient_code,
-                f"role patient needs an existing --patient-code, got {patient_code!r}",
-            )
-        if patient.user_id is not None:
-            raise InputError("patient_code", patient_code, "that patient already has a login")
-    user = user_model.objects.create_user(
-        username=username, password=password, is_staff=role == "staff", is_superuser=role == "staff"
+    user, raw = create_account(
+        actor=actor,
+        username=username,
+        password=password,
+        role=role,
+        is_staff=role == "staff",
+        with_token=with_token,
+        check_password=check_password,
+        program=program,
     )
     if program is not None:
         Membership.objects.create(user=user, program=program, role=role)
-    if patient is not None:
-        patient.user = user
-        patient.save(update_fields=["user"])
-    raw = issue_token(actor=actor, user=user, name="cli") if with_token else None
-    record(
-        actor,
-        "user.create",
-        object_type="user",
-        object_id=user.pk,
-        program_id=program.pk if program else None,
-        detail={"role": role},
-    )
     return user, raw
 
 

@@ -15,6 +15,7 @@ from kratomwatch.accounts.actions import create_user, remove_membership
 from kratomwatch.accounts.models import Membership
 from kratomwatch.audit.log import Actor
 from kratomwatch.core.errors import NotFound
+from kratomwatch.records.actions import create_patient_login
 
 router = Router(tags=["program users"])
 
@@ -60,13 +61,16 @@ def add_user(request: HttpRequest, program_id: int, payload: UserIn) -> Any:
         patient = access.get_patient_for(request.user, payload.patient_code or "", purpose="create_login")
         if patient.program_id != program.pk:
             raise NotFound("patient_code", payload.patient_code, "patient not found in this program")
+        user, _ = create_patient_login(
+            actor=Actor.of(request.user), patient=patient, username=payload.username, password=payload.password
+        )
+        return Status(201, {"id": user.pk, "username": user.get_username(), "role": payload.role})
     user, _ = create_user(
         actor=Actor.of(request.user),
         username=payload.username,
         password=payload.password,
         role=payload.role,
         program_slug=program.slug,
-        patient_code=payload.patient_code,
     )
     return Status(201, {"id": user.pk, "username": user.get_username(), "role": payload.role})
 

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from kratomwatch.cli import boot, console, operator_actor, progress, reporting
+from kratomwatch.cli import boot, console, operator, operator_actor, progress, reporting
 
 
 def migrate() -> None:
@@ -70,21 +70,30 @@ def createuser(
 ) -> None:
     """Create a user. The password is read from KRATOMWATCH_PASSWORD or prompted for."""
     boot()
+    from kratomwatch import access
     from kratomwatch.accounts.actions import create_user
+    from kratomwatch.records.actions import create_patient_login
 
     password = os.environ.get("KRATOMWATCH_PASSWORD") or typer.prompt(
         "password", hide_input=True, confirmation_prompt=True
     )
     with reporting():
-        user, raw = create_user(
-            actor=operator_actor(),
-            username=username,
-            password=password,
-            role=role,
-            program_slug=program,
-            patient_code=patient_code,
-            with_token=token,
-        )
+        if role == "patient":
+            patient = access.get_patient_for(
+                operator(), patient_code or "", actor=operator_actor(), purpose="create_login"
+            )
+            user, raw = create_patient_login(
+                actor=operator_actor(), patient=patient, username=username, password=password, with_token=token
+            )
+        else:
+            user, raw = create_user(
+                actor=operator_actor(),
+                username=username,
+                password=password,
+                role=role,
+                program_slug=program,
+                with_token=token,
+            )
     console.print(f"created user {user.get_username()} ({role})")
     if raw:
         console.print(f"API token (shown once): {raw}")

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, Value, When
 from django.utils import timezone
 
+from kratomwatch.accounts import actions as account_actions
 from kratomwatch.accounts import program_settings
 from kratomwatch.accounts.models import Program
 from kratomwatch.audit.log import Actor, record
@@ -145,6 +146,42 @@ def update_patient(*, actor: Actor, patient: Patient, **changes: Any) -> Patient
         detail={"fields": sorted([*changes, *(["conditions"] if conditions else [])])},
     )
     return patient
+
+
+@transaction.atomic
+def create_patient_login(
+    *,
+    actor: Actor,
+    patient: Patient,
+    username: str,
+    password: str,
+    with_token: bool = False,
+    check_password: bool = True,
+) -> tuple[Any, str | None]:
+    """Create the patient's own login and link it to their record (one login per patient)."""
+    if patient.user_id is not None:
+        raise InputError("patient_code", patient.code, "that patient already has a login")
+    user, raw = account_actions.create_account(
+        actor=actor,
+        username=username,
+        password=password,
+        role="patient",
+        with_token=with_token,
+        check_password=check_password,
+        program=patient.program,
+    )
+    patient.user = user
+    patient.save(update_fields=["user"])
+    record(
+        actor,
+        "patient.login.link",
+        object_type="patient",
+        object_id=patient.pk,
+        program_id=patient.program_id,
+        patient_code=patient.code,
+        detail={"user": user.pk},
+    )
+    return user, raw
 
 
 @transaction.atomic
