@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Exists, Max, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from kratomwatch.consent.models import CareOverride, ConsentDocument, ConsentRecord
@@ -69,7 +69,3 @@ def with_active_scope(patients: QuerySet[Patient], scope: str) -> QuerySet[Patie
     """Set-based: the patients of ``patients`` whose ``scope`` consent is active now (for research exports)."""
     active = ConsentRecord.objects.filter(patient=OuterRef("pk"), scope=scope, withdrawn_at__isnull=True)
     return patients.filter(Exists(active))
-
-
-def latest_versions() -> dict[int, int]:
-    return dict(ConsentDocument.objects.values("program_id").annotate(v=Max("version")).values_list("program_id", "v"))

@@ -61,18 +61,6 @@ class LeafReference(Sourced):
     )
 
 
-class VolumetricDefault(BaseModel):
-    """Grams of powder per level teaspoon when a lot has no calibration.
-
-    This is a program setting, not published evidence: programs should calibrate their products.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    grams_per_teaspoon: ContentRange
-    label: str
-
-
 # --------------------------------------------------------------------------------------------------
 # Safety knowledge: interactions, ingredients, jurisdictions, product safety, evidence, history flags
 # --------------------------------------------------------------------------------------------------
