@@ -242,6 +242,51 @@ def test_pregnancy_legal_and_recalled_lot(world: Any, system: Any) -> None:
     assert recall.severity == "high" and recall.program_settings == ["recalled_lot_policy"]
 
 
+@pytest.mark.parametrize(("program_cap", "enhanced"), [(None, True), (3.0, False)])
+def test_enhanced_product_follows_the_programs_cap_and_a_jurisdictions_cap_still_applies(
+    world: Any, system: Any, program_cap: float | None, enhanced: bool
+) -> None:
+    """A lot with 7-OH at 2.5% of total alkaloids is enhanced under the default 2% cap and not for a program whose
+    cap is 3%, whatever flag was stored with the dose. Kentucky's 2% cap (KRS 217.2202, in the knowledge data)
+    still makes the product over the cap there."""
+    if program_cap is not None:
+        overrides = {"seven_oh_cap_percent": program_cap}
+        alert_actions.set_rule_config(actor=system, program=world.program, overrides=overrides)
+    patient = add_patient(world, "P-KY", jurisdiction="US-KY")
+    hot = actions.create_product(actor=system, program=world.program, vendor="V", name="Hot", form="leaf_powder")
+    certificate = actions.CertificateIn("mg/g", 9.75, 0.25)  # 0.25 / 10 = 2.5% of total alkaloids
+    lot = actions.create_lot(actor=system, product=hot, lot_code="H1", certificate=certificate)
+    taken = now() - dt.timedelta(hours=2)
+    dose = actions.DoseIn(patient_code=patient.code, lot_id=lot.pk, taken_at=taken, amount=2, unit="g")
+    actions.record_dose(actor=system, patient=patient, dose=dose)
+    Dose.objects.filter(patient=patient).update(enhanced=not enhanced)  # a stored flag that disagrees is not read
+    alert_actions.sweep(actor=system)
+    found = {(a.rule_id, a.subject_key): a for a in open_alerts(patient) if a.condition_cleared_at is None}
+    assert (("risky_product", "product:V Hot:enhanced") in found) is enhanced
+    assert (("risky_product", "lot:H1:seven_oh") in found) is enhanced
+    legal = found[("legal", "legal:product:V Hot")]
+    assert legal.severity == "moderate" and "over the 7-OH cap" in legal.title
+
+
+def test_a_dose_stored_without_a_share_takes_the_lots_certificate_share_of_all_alkaloids(
+    world: Any, system: Any
+) -> None:
+    lot = actions.create_lot(
+        actor=system,
+        product=world.leaf,
+        lot_code="L7",
+        certificate=actions.CertificateIn("mg/g", 7.7, 0.3, {"paynantheine": 2.0}),  # 0.3 / 10 = 3%
+    )
+    dose = actions.DoseIn(
+        patient_code="P-001", lot_id=lot.pk, taken_at=now() - dt.timedelta(hours=1), amount=1, unit="g"
+    )
+    actions.record_dose(actor=system, patient=world.patient, dose=dose)
+    Dose.objects.filter(lot=lot).update(seven_oh_share_percent=None)
+    snap = build_snapshots([world.patient])[world.patient.pk]
+    assert snap.doses.max_seven_oh is not None and snap.doses.max_seven_oh.lot == "L7"
+    assert snap.doses.max_seven_oh.percent == pytest.approx(3.0)
+
+
 def test_missed_follow_up_from_schedules_on_write_and_in_the_sweep(world: Any, system: Any) -> None:
     set_schedule(
         actor=system,

@@ -7,8 +7,9 @@ One query per data family for a whole batch of patients (never one per patient),
    (``core.exposure`` windows: ``as_of-6 .. as_of`` and ``as_of-34 .. as_of-7``): mg, and the first-dose
    minutes with their day count;
 2. doses grouped by (patient, lot) over the same 35 days: counts, first and last instant of each window
-   (with family 1, the :class:`core.exposure.WindowSums` of ``trend_from_window_sums``), the highest 7-OH share and
-   whether any dose was enhanced, in the 7-day window; lots (with product and certificate) are read once;
+   (with family 1, the :class:`core.exposure.WindowSums` of ``trend_from_window_sums``) and the highest 7-OH share
+   in the 7-day window; lots (with product and certificate) are read once. The rules judge a product's share
+   against the program's cap; the ``enhanced`` flag stored with each dose is not read;
 3. latest two administrations per (patient, instrument), and the first and latest valid pain score (window
    functions, ``ROW_NUMBER() OVER (PARTITION BY ...)``, on SQLite and PostgreSQL alike);
 4. latest ALT, AST, total bilirubin and QTc per patient, and the first QTc (baseline), by window function;
@@ -32,7 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeVar
 
-from django.db.models import Case, Count, F, IntegerField, Max, Min, Model, Q, QuerySet, Sum, Value, When, Window
+from django.db.models import Count, F, Max, Min, Model, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -53,6 +54,7 @@ from kratomwatch.core.rules import (
     RecalledLot,
     SevenOhShare,
 )
+from kratomwatch.core.rules.snapshot import ProductSevenOh
 from kratomwatch.core.screening import (
     UnknownJurisdiction,
     evaluate_product,
@@ -286,10 +288,6 @@ def _read_doses(windowed: Q, as_of: dt.date) -> _Doses:
             t0_base=Min("taken_at", filter=~in_recent),
             t1_base=Max("taken_at", filter=~in_recent),
             share_recent=Max("seven_oh_share_percent", filter=in_recent),
-            enhanced_recent=Max(
-                Case(When(enhanced=True, then=Value(1)), default=Value(0), output_field=IntegerField()),
-                filter=in_recent,
-            ),
         )
         .order_by()
     )
@@ -466,9 +464,11 @@ def _trend(as_of: dt.date, row: Mapping[str, Any] | None, dose_rows: Sequence[Ma
 def _dose_summary(
     rows: Iterable[Mapping[str, Any]], lots: Mapping[int, _LotInfo], trend: exposure.Trend
 ) -> tuple[DoseSummary, dict[str, tuple[float | None, bool]]]:
-    """The 7-day dose summary, and per product used: (highest certified 7-OH share, is a 7-OH form)."""
+    """The 7-day dose summary, and per product used: (highest certified 7-OH share, is a 7-OH form).
+
+    The share, not the ``enhanced`` flag stored with each dose, goes to the rules, which judge it against the
+    program's cap; the same share goes to the jurisdiction's legal evaluation."""
     unknown: set[str] = set()
-    enhanced: set[str] = set()
     forms: set[str] = set()
     recalled: dict[str, RecalledLot] = {}
     best: SevenOhShare | None = None
@@ -484,8 +484,6 @@ def _dose_summary(
         forms.add(lot.form)
         if lot.form in extract_forms and not lot.has_certificate:
             unknown.add(lot.product)
-        if row["enhanced_recent"]:
-            enhanced.add(lot.product)
         if lot.recalled:
             recalled[lot.lot_code] = RecalledLot(lot=lot.lot_code, product=lot.product)
         share = row["share_recent"] if row["share_recent"] is not None else lot.share
@@ -499,7 +497,11 @@ def _dose_summary(
         unknown_potency_extract_products=tuple(sorted(unknown)),
         max_seven_oh=best,
         recalled_lots=tuple(recalled[k] for k in sorted(recalled)),
-        enhanced_products=tuple(sorted(enhanced)),
+        product_seven_oh=tuple(
+            ProductSevenOh(product=product, percent=min(100.0, float(share)))
+            for product, (share, _) in sorted(used.items())
+            if share is not None
+        ),
         forms_used=tuple(sorted(forms)),
     )
     return summary, used

@@ -31,6 +31,7 @@ from kratomwatch.core.rules import (
     SevenOhShare,
     evaluate,
 )
+from kratomwatch.core.rules.snapshot import ProductSevenOh
 from kratomwatch.core.screening import LegalStatusResult, ProductEvaluation, StatusRecord
 from tests.core.rules.factories import AS_OF, interaction, phq9, screening, snapshot, trend
 
@@ -205,7 +206,7 @@ _doses = st.builds(
     recalled_lots=st.lists(
         st.builds(RecalledLot, _names, _names, st.none() | st.just("https://x.gov/r")), max_size=2
     ).map(tuple),
-    enhanced_products=st.lists(_names, max_size=2).map(tuple),
+    product_seven_oh=st.lists(st.builds(ProductSevenOh, _names, st.floats(0, 100)), max_size=2).map(tuple),
     forms_used=st.lists(st.sampled_from(["leaf_powder", "shot", "seven_oh_product", "tea"]), max_size=3).map(tuple),
 )
 _assessments = st.builds(

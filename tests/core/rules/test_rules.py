@@ -34,6 +34,7 @@ from kratomwatch.core.rules import (
     suicidality_rule,
     withdrawal_rule,
 )
+from kratomwatch.core.rules.snapshot import ProductSevenOh
 from kratomwatch.core.screening import LegalStatusResult, ProductEvaluation, StatusRecord
 from tests.core.rules.factories import AS_OF, assessment, interaction, phq9, screening, snapshot, trend
 
@@ -177,13 +178,44 @@ def test_recalled_lot_and_enhanced_product_are_high() -> None:
     doses = DoseSummary(
         doses_in_window=2,
         recalled_lots=(RecalledLot("L-1", "Leaf A", "https://www.fda.gov/recall/x"), RecalledLot("L-2", "Leaf B")),
-        enhanced_products=("7 Tabs",),
+        product_seven_oh=(ProductSevenOh("7 Tabs", 30.0),),
     )
     found = risky_product_rule(snapshot(doses=doses), CFG)
     assert keys(found) == {"lot:L-1:recalled": "high", "lot:L-2:recalled": "high", "product:7 Tabs:enhanced": "high"}
     by_key = {f.subject_key: f for f in found}
     assert by_key["lot:L-1:recalled"].sources == ("https://www.fda.gov/recall/x",)
     assert by_key["lot:L-2:recalled"].program_settings == ("recalled_lot_policy",)
+
+
+def enhanced(percent: float, cfg: RuleConfig = CFG) -> dict[str, str]:
+    doses = DoseSummary(doses_in_window=1, product_seven_oh=(ProductSevenOh("V Hot", percent),))
+    return {k: v for k, v in keys(risky_product_rule(snapshot(doses=doses), cfg)).items() if k.endswith(":enhanced")}
+
+
+def test_enhanced_product_is_its_share_above_the_programs_cap_not_a_stored_flag() -> None:
+    """63 O.S. 1-1432.4: 7-OH above 2% of the alkaloid composition. A product at 2.5% is enhanced under the
+    published 2% default, and not for a program that raised its cap to 3%."""
+    raised = RuleConfig(seven_oh_cap_percent=3.0)
+    assert enhanced(2.5) == {"product:V Hot:enhanced": "high"}
+    assert enhanced(2.0) == {}  # strictly above the cap
+    assert enhanced(2.5, raised) == {}
+    assert enhanced(3.5, raised) == {"product:V Hot:enhanced": "high"}
+    doses = DoseSummary(doses_in_window=1, product_seven_oh=(ProductSevenOh("V Hot", 2.5),))
+    (published,) = risky_product_rule(snapshot(doses=doses), CFG)
+    assert published.program_settings == () and any("1-1432-4" in s for s in published.sources)
+    assert "2.5% of total alkaloids, above the 2% cap" in published.reason
+    (changed,) = risky_product_rule(snapshot(doses=doses), RuleConfig(seven_oh_cap_percent=1.0))
+    assert changed.program_settings == ("seven_oh_cap_percent",)
+
+
+def test_enhanced_product_counts_in_the_benzodiazepine_combination_only_above_the_programs_cap() -> None:
+    meds = screening(interaction("alprazolam", "benzodiazepines_z_drugs", "moderate"))
+    snap = snapshot(
+        medications=meds, doses=DoseSummary(doses_in_window=3, product_seven_oh=(ProductSevenOh("V", 2.5),))
+    )
+    combination = "interaction:combination:opioid_benzodiazepine"
+    assert combination in keys(interaction_rule(snap, CFG))
+    assert combination not in keys(interaction_rule(snap, RuleConfig(seven_oh_cap_percent=3.0)))
 
 
 # ----------------------------------------------------------------------------------------- withdrawal

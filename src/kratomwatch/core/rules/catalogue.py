@@ -14,12 +14,12 @@ import math
 from collections.abc import Callable, Iterable
 from typing import TypedDict
 
-from kratomwatch.core import instruments
+from kratomwatch.core import instruments, units
 from kratomwatch.core.instruments import Band, FlagRule
 from kratomwatch.core.rules import sources as src
 from kratomwatch.core.rules.config import RuleConfig
 from kratomwatch.core.rules.findings import SEVERITY_RANK, Finding, Severity
-from kratomwatch.core.rules.snapshot import Assessment, LabValue, PatientSnapshot
+from kratomwatch.core.rules.snapshot import Assessment, DoseSummary, LabValue, PatientSnapshot, ProductSevenOh
 from kratomwatch.core.screening.types import InteractionFinding
 
 Rule = Callable[[PatientSnapshot, RuleConfig], list[Finding]]
@@ -141,12 +141,18 @@ def interaction_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Find
 def _seven_oh_exposure(snapshot: PatientSnapshot, config: RuleConfig) -> list[str]:
     """Descriptions of 7-OH concentrate exposure in the window (enhanced products, 7-OH forms, over cap)."""
     doses = snapshot.doses
-    found = [f"enhanced product {name!r}" for name in doses.enhanced_products]
+    found = [f"enhanced product {p.product!r}" for p in _enhanced_products(doses, config)]
     if "seven_oh_product" in doses.forms_used:
         found.append("a 7-OH product")
     if doses.max_seven_oh is not None and doses.max_seven_oh.percent > config.seven_oh_cap_percent:
         found.append(f"lot {doses.max_seven_oh.lot!r} with 7-OH {_num(doses.max_seven_oh.percent)}% of alkaloids")
     return found
+
+
+def _enhanced_products(doses: DoseSummary, config: RuleConfig) -> list[ProductSevenOh]:
+    """Products whose certified 7-OH share is above the program's cap (``core.units.exceeds_seven_oh_cap``)."""
+    above = [p for p in doses.product_seven_oh if units.exceeds_seven_oh_cap(p.percent, config.seven_oh_cap_percent)]
+    return sorted(above, key=lambda p: p.product)
 
 
 # ---------------------------------------------------------------------------------------- escalation
@@ -221,7 +227,8 @@ def _clock(minute: float) -> str:
 
 
 def risky_product_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding]:
-    """Unknown-potency extract (moderate); 7-OH above the cap, enhanced product, recalled lot (high)."""
+    """Unknown-potency extract (moderate); 7-OH above the program's cap on a lot, or on a product (enhanced), and a
+    recalled lot (high)."""
     doses = snapshot.doses
     out: list[Finding] = []
     for product in sorted(set(doses.unknown_potency_extract_products)):
@@ -258,19 +265,22 @@ def risky_product_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Fi
                 program_settings=cap_settings,
             )
         )
-    for product in sorted(set(doses.enhanced_products)):
+    for enhanced in _enhanced_products(doses, config):
+        cap_sources, cap_settings = config.citation("seven_oh_cap_percent")
         out.append(
             Finding(
                 rule_id="risky_product",
                 severity="high",
-                subject_key=f"product:{product}:enhanced",
+                subject_key=f"product:{enhanced.product}:enhanced",
                 title="Enhanced or adulterated product",
                 reason=(
-                    f"{product!r} is marked enhanced (7-OH concentrate, synthetic alkaloids or 7-OH enrichment). "
-                    "7-OH is a more efficacious opioid than leaf mitragynine: review opioid exposure and overdose risk."
+                    f"{enhanced.product!r} is enhanced: its certificate shows 7-OH at {_num(enhanced.percent)}% of "
+                    f"total alkaloids, above the {_num(config.seven_oh_cap_percent)}% cap (7-OH enrichment). 7-OH is "
+                    "a more efficacious opioid than leaf mitragynine: review opioid exposure and overdose risk."
                 ),
-                sources=src.ENHANCED_PRODUCT,
+                sources=tuple(dict.fromkeys([*src.ENHANCED_PRODUCT, *cap_sources])),
                 evidence_as_of=src.EVIDENCE_AS_OF,
+                program_settings=cap_settings,
             )
         )
     for recalled in sorted(doses.recalled_lots, key=lambda r: (r.lot, r.product)):

@@ -66,6 +66,23 @@ class SevenOhShare:
 
 
 @dataclass(frozen=True)
+class ProductSevenOh:
+    """A certified product used in the window with the highest 7-OH share of total alkaloids among its lots.
+
+    The rules judge the share against the program's cap (``RuleConfig.seven_oh_cap_percent``); a flag stored with
+    each dose at write time is never read, so a program's cap always decides.
+    """
+
+    product: str
+    percent: float
+
+    def __post_init__(self) -> None:
+        _finite("seven_oh_share_percent", self.percent)
+        if self.percent > 100:
+            raise InputError("seven_oh_share_percent", self.percent, "a share of total alkaloids is at most 100%")
+
+
+@dataclass(frozen=True)
 class RecalledLot:
     """A lot used in the window that is under recall; ``notice`` is the recall notice (URL) when known."""
 
@@ -83,8 +100,8 @@ class DoseSummary:
     """Products with at least one dose of an extract-type form without a certificate (potency unknown)."""
     max_seven_oh: SevenOhShare | None = None
     recalled_lots: tuple[RecalledLot, ...] = ()
-    enhanced_products: tuple[str, ...] = ()
-    """Products marked enhanced/adulterated (7-OH concentrate, synthetic alkaloids, 7-OH above a cap)."""
+    product_seven_oh: tuple[ProductSevenOh, ...] = ()
+    """Certified products used, each with its highest 7-OH share (enhanced when above the program's cap)."""
     forms_used: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
