@@ -35,3 +35,17 @@ urlpatterns += [
     path("clinic/patients/<str:code>/care-plan/", clinician.care_plan, name="clinic-care-plan"),
     path("clinic/patients/<str:code>/summary.pdf", clinician.visit_summary_pdf, name="clinic-visit-summary"),
 ]
+
+# Questionnaires (web/assessments.py), consent (web/consent.py) and the audit trail (web/audit.py): included from
+# the root URLconf under their own prefixes; the questionnaire names keep their "assessments:" namespace.
+from kratomwatch.web import assessments as assessment_views  # noqa: E402
+from kratomwatch.web import audit as audit_views  # noqa: E402
+from kratomwatch.web import consent as consent_views  # noqa: E402
+
+assessment_patterns = [
+    path("<str:code>/", assessment_views.patient_assessments, name="list"),
+    path("<str:code>/results/<int:pk>/", assessment_views.assessment_result, name="result"),
+    path("<str:code>/<slug:instrument_id>/", assessment_views.assessment_form, name="form"),
+]
+consent_patterns = [path("<str:code>/", consent_views.consent_page, name="consent")]
+audit_patterns = [path("", audit_views.audit_log, name="audit-log")]
