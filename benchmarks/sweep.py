@@ -126,8 +126,9 @@ def _clinical_extras(patient_ids: Any, end: dt.date, seed: int) -> dict[str, int
                 )
             )
         if n % 3 == 0:
-            for j in range(1 + n % 2):
-                meds.append(Medication(patient_id=pid, name=MEDICATIONS[(n + j) % len(MEDICATIONS)]))
+            meds.extend(
+                Medication(patient_id=pid, name=MEDICATIONS[(n + j) % len(MEDICATIONS)]) for j in range(1 + n % 2)
+            )
         if n % 4 == 0:
             schedules.append(
                 Schedule(patient_id=pid, instrument_id="phq9", every_days=14, start=end - dt.timedelta(days=90))

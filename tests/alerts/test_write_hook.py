@@ -192,9 +192,8 @@ def test_every_declared_write_hands_its_patients_to_the_hook_once(
     for name, (call, expected) in walk.items():
         hook_calls.clear()
         result = call()
-        if name.endswith("create_patient"):
-            expected = {result.pk}
-        assert hook_calls == [expected], f"{name} handed {hook_calls} to the hook, expected one call with {expected}"
+        want = {result.pk} if name.endswith("create_patient") else expected
+        assert hook_calls == [want], f"{name} handed {hook_calls} to the hook, expected one call with {want}"
 
 
 def test_nested_writes_in_a_batch_evaluate_once_at_the_end(world: Any, system: Any, hook_calls: list[set[int]]) -> None:

@@ -64,9 +64,8 @@ def test_clinician_lists_only_their_programs_patients_with_pagination(world: Any
 
 @pytest.mark.parametrize("user", ["bob", "carol"])
 def test_no_leak_to_other_programs_or_other_patients(world: Any, user: str) -> None:
-    for path in ("/patients/Q-001", "/patients/Q-001/doses", "/patients/Q-001/exposure", "/patients/Q-001/labs"):
-        if user == "bob":
-            path = path.replace("Q-001", "P-001")
+    for foreign in ("/patients/Q-001", "/patients/Q-001/doses", "/patients/Q-001/exposure", "/patients/Q-001/labs"):
+        path = foreign.replace("Q-001", "P-001") if user == "bob" else foreign
         status, body = call(world, user, "get", path)
         assert status == 404, path
         assert_error(body, "not_found")

@@ -47,7 +47,7 @@ def test_every_record_is_sourced_and_dated() -> None:
     assert len(records) > 300
     for record in records:
         assert record.sources, record
-        assert dt.date(2020, 1, 1) <= record.as_of <= dt.date.today(), record
+        assert dt.date(2020, 1, 1) <= record.as_of <= dt.datetime.now(dt.UTC).date(), record
 
 
 def test_malformed_file_is_a_hard_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -54,16 +54,14 @@ def adapter_files() -> list[Path]:
 
 def direct_queries(source: str) -> list[tuple[int, str]]:
     """(line, model) for each ``<Model>.objects`` or ``<Model>._default_manager`` on a patient-data model."""
-    found = []
-    for node in ast.walk(ast.parse(source)):
-        if (
-            isinstance(node, ast.Attribute)
-            and node.attr in ("objects", "_default_manager", "_base_manager")
-            and isinstance(node.value, ast.Name)
-            and node.value.id in PATIENT_MODELS
-        ):
-            found.append((node.lineno, node.value.id))
-    return found
+    return [
+        (node.lineno, node.value.id)
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Attribute)
+        and node.attr in ("objects", "_default_manager", "_base_manager")
+        and isinstance(node.value, ast.Name)
+        and node.value.id in PATIENT_MODELS
+    ]
 
 
 def test_the_scanner_finds_a_direct_query_and_ignores_an_access_call() -> None:

@@ -9,6 +9,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from kratomwatch.accounts.models import ApiToken, Membership, Program, Role, hash_token
 from kratomwatch.audit.log import Actor, record
@@ -145,8 +146,6 @@ def remove_membership(*, actor: Actor, program: Program, user_id: int) -> int:
 @transaction.atomic
 def confirm_totp_device(*, actor: Actor, device: Any) -> Any:
     """Confirm a TOTP device whose code the user just proved, and drop the user's other unconfirmed ones."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     TOTPDevice.objects.filter(user=device.user, confirmed=False).delete()

@@ -6,6 +6,6 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self) -> None:
-        from kratomwatch.accounts import signals
+        from kratomwatch.accounts import signals  # noqa: PLC0415 - models must be loaded before the signals connect
 
         signals.connect()

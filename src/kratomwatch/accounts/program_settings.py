@@ -101,7 +101,7 @@ def apply(overrides: Mapping[str, Any] | None) -> RuleConfig:
 
 def stored(program_id: int) -> ProgramSettings | None:
     """The program's stored overrides row (with who changed it last), or None if it never changed any."""
-    from kratomwatch.accounts.models import ProgramSettings
+    from kratomwatch.accounts.models import ProgramSettings  # noqa: PLC0415 - see the note on the import above
 
     return ProgramSettings.objects.select_related("updated_by").filter(program_id=program_id).first()
 
@@ -113,7 +113,7 @@ def for_program(program_id: int) -> RuleConfig:
 
 def for_programs(program_ids: Iterable[int]) -> dict[int, RuleConfig]:
     """Settings per program (one query); programs without overrides get the deployment defaults."""
-    from kratomwatch.accounts.models import ProgramSettings
+    from kratomwatch.accounts.models import ProgramSettings  # noqa: PLC0415 - see the note on the import above
 
     ids = sorted(set(program_ids))
     stored = dict(ProgramSettings.objects.filter(program_id__in=ids).values_list("program_id", "overrides"))

@@ -36,7 +36,7 @@ def legal(
     request: HttpRequest, code: str, on: dt.date | None = None, seven_oh_share: float | None = None
 ) -> dict[str, Any]:
     """Status of kratom in a jurisdiction on a date (subdivision rules over country), and a product check."""
-    status, product = present.legal_check(code, on or dt.date.today(), seven_oh_share, field="code")
+    status, product = present.legal_check(code, on or dt.datetime.now(dt.UTC).date(), seven_oh_share, field="code")
     return present.legal_payload(status, product)
 
 

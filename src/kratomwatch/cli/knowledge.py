@@ -92,7 +92,7 @@ def legal(
 ) -> None:
     """Legal status of kratom in a jurisdiction on a date (state rules over federal), and a product check."""
     with reporting(as_json=as_json):
-        day = parse_date("on", on) or dt.date.today()
+        day = parse_date("on", on) or dt.datetime.now(dt.UTC).date()
         status, product = present.legal_check(jurisdiction, day, seven_oh_share, field="jurisdiction")
     payload = present.legal_payload(status, product)
     if as_json:

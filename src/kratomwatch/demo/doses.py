@@ -30,7 +30,15 @@ def _factor(pattern: str, d: int, days: int) -> float:
 
 
 def _dose(
-    patient: Patient, lot: DemoLot, d: int, k: int, day: dt.date, factor: float, late: bool, rng: np.random.Generator
+    patient: Patient,
+    lot: DemoLot,
+    *,
+    d: int,
+    k: int,
+    day: dt.date,
+    factor: float,
+    late: bool,
+    rng: np.random.Generator,
 ) -> actions.DoseIn:
     """The ``k``-th dose of day ``d``; a late escalation also moves the first dose earlier."""
     hour = 7 + int(rng.integers(0, 3)) + k * 5 - (2 if late else 0)
@@ -56,15 +64,17 @@ def dose_history(
     """Patient ``index``'s doses over the ``days`` before ``today``: 1-3 a day, one more when escalating."""
     pattern = PATTERNS[index % len(PATTERNS)]
     per_day = 1 + int(rng.integers(0, 3))
-    doses = []
+    doses: list[actions.DoseIn] = []
     for d in range(days):
         factor = _factor(pattern, d, days)
         if factor == 0.0:
             continue
         late = pattern == "escalating" and d >= days - STEP_UP_DAYS
         day = today - dt.timedelta(days=days - d)
-        for k in range(per_day + (1 if late else 0)):
-            doses.append(_dose(patient, lot, d, k, day, factor, late, rng))
+        doses.extend(
+            _dose(patient, lot, d=d, k=k, day=day, factor=factor, late=late, rng=rng)
+            for k in range(per_day + (1 if late else 0))
+        )
     return doses
 
 

@@ -116,9 +116,9 @@ def create_patient(
 def update_patient(*, actor: Actor, patient: Patient, **changes: Any) -> Patient:
     """Update demographic or history fields; ``conditions`` replaces the condition list."""
     allowed = {"time_zone", "jurisdiction", "sex", "birth_year", "conditions", *Patient.HISTORY_FIELDS}
-    for key in changes:
+    for key, value in changes.items():
         if key not in allowed:
-            raise InputError(key, changes[key], f"field {key!r} cannot be changed")
+            raise InputError(key, value, f"field {key!r} cannot be changed")
     if "time_zone" in changes:
         exposure.zone(changes["time_zone"])
     if "jurisdiction" in changes:

@@ -65,7 +65,7 @@ def reevaluate(patient_ids: Iterable[int]) -> None:
         return
     # The one named exception to the layering (pyproject.toml, [tool.importlinter]): records sits below alerts,
     # and this hook is how a write reaches the rules.
-    from kratomwatch.alerts.actions import evaluate_patients
+    from kratomwatch.alerts.actions import evaluate_patients  # noqa: PLC0415 - the named layering exception
 
     evaluate_patients(ids)
 

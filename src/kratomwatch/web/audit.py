@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -22,8 +23,6 @@ PAGE_SIZE = 50
 @require_GET
 def audit_log(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
-        from django.contrib.auth.views import redirect_to_login
-
         return redirect_to_login(request.get_full_path())
     if not access.may_view_audit(request.user):
         raise PermissionDenied("the audit trail is for staff and program admins")

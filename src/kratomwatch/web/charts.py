@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html import escape
 
@@ -58,6 +58,33 @@ def _nice_max(value: float) -> float:
         if value <= m * exp:
             return float(m * exp)
     return float(10 * exp)
+
+
+def _series_svg(
+    s: Series, start: dt.date, end: dt.date, x: Callable[[dt.date], float], y: Callable[[float], float]
+) -> list[str]:
+    """One series as polylines (a gap, a missing day or a day outside the axis breaks the line); a lone point is
+    drawn as a dot. A step series holds its value until the next point."""
+    segments: list[list[str]] = [[]]
+    prev: float | None = None
+    for day, value in sorted(s.points, key=lambda p: p[0]):
+        if value is None or not (start <= day <= end):
+            segments.append([])
+            prev = None
+            continue
+        if s.step and prev is not None:
+            segments[-1].append(f"{x(day):.1f},{y(prev):.1f}")
+        segments[-1].append(f"{x(day):.1f},{y(value):.1f}")
+        prev = value
+    dash = ' stroke-dasharray="6 4"' if s.dashed else ""
+    out = []
+    for seg in segments:
+        if len(seg) == 1:
+            cx, cy = seg[0].split(",")
+            out.append(f'<circle cx="{cx}" cy="{cy}" r="2.5" fill="{s.color}"/>')
+        elif seg:
+            out.append(f'<polyline points="{" ".join(seg)}" fill="none" stroke="{s.color}" stroke-width="1.8"{dash}/>')
+    return out
 
 
 def timeline(start: dt.date, end: dt.date, panels: Sequence[Panel], *, width: int = 720, title: str = "") -> str:
@@ -119,26 +146,7 @@ def timeline(start: dt.date, end: dt.date, panels: Sequence[Panel], *, width: in
                     f"<title>{escape(m.day.isoformat())}: {escape(m.label)}</title></circle>"
                 )
         for s in panel.series:
-            segments: list[list[str]] = [[]]
-            prev: float | None = None
-            for day, value in sorted(s.points, key=lambda p: p[0]):
-                if value is None or not (start <= day <= end):
-                    segments.append([])
-                    prev = None
-                    continue
-                if s.step and prev is not None:
-                    segments[-1].append(f"{x(day):.1f},{y(prev):.1f}")
-                segments[-1].append(f"{x(day):.1f},{y(value):.1f}")
-                prev = value
-            dash = ' stroke-dasharray="6 4"' if s.dashed else ""
-            for seg in segments:
-                if len(seg) == 1:
-                    cx, cy = seg[0].split(",")
-                    parts.append(f'<circle cx="{cx}" cy="{cy}" r="2.5" fill="{s.color}"/>')
-                elif seg:
-                    parts.append(
-                        f'<polyline points="{" ".join(seg)}" fill="none" stroke="{s.color}" stroke-width="1.8"{dash}/>'
-                    )
+            parts.extend(_series_svg(s, start, end, x, y))
         legend_x = left + 4
         for s in panel.series:
             parts.append(f'<rect x="{legend_x}" y="{top + 4}" width="10" height="3" fill="{s.color}"/>')

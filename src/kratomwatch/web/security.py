@@ -63,6 +63,7 @@ def clinician_required(view: View) -> View:
 
     return login_required(access_errors(wrapped))
 
+
 DEFAULT_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -122,7 +123,7 @@ class TwoFactorRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from kratomwatch.accounts import twofactor
+        from kratomwatch.accounts import twofactor  # noqa: PLC0415 - loaded with the middleware, before the app registry
 
         user: Any = getattr(request, "user", None)
         if (

@@ -20,7 +20,9 @@ class Migration(migrations.Migration):
                     fields=[
                         (
                             "id",
-                            models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
+                            models.BigAutoField(
+                                auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                            ),
                         ),
                         ("overrides", models.JSONField(blank=True, default=dict)),
                         ("updated_at", models.DateTimeField(auto_now=True)),

@@ -62,8 +62,7 @@ def screen_interactions(medications: Iterable[str], knowledge: ScreeningKnowledg
     matches = tuple(normalize_medication(text, knowledge.index) for text in medications)
     findings: list[tuple[int, int, InteractionFinding]] = []
     for position, match in enumerate(matches):
-        for finding in _findings_for(match, knowledge):
-            findings.append((-SEVERITY_ORDER[finding.severity], position, finding))
+        findings.extend((-SEVERITY_ORDER[f.severity], position, f) for f in _findings_for(match, knowledge))
     findings.sort(key=lambda item: (item[0], item[1], item[2].class_id, item[2].ingredient_id))
     unresolved = tuple(m for m in matches if m.status != "matched")
     return ScreeningResult(findings=tuple(f for _, _, f in findings), matches=matches, unresolved=unresolved)
