@@ -357,6 +357,7 @@ def test_benchmark_quick_run_writes_the_report(db: Any, tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.run", "--quick", "--out", str(out)],
+        check=False,
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -401,5 +402,7 @@ def test_benchmark_quick_run_writes_the_report(db: Any, tmp_path: Path) -> None:
     ],
 )
 def test_benchmark_commands_name_the_bad_argument(module: str, args: list[str], message: str) -> None:
-    done = subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args], check=False, cwd=REPO, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 2 and message in done.stderr, done.stderr[-2000:]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from itertools import pairwise
 from math import fsum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -48,14 +49,10 @@ def zone(name: str) -> ZoneInfo:
         raise ExposureError("time_zone", name, f"unknown IANA time zone {name!r}") from None
 
 
-_ZONES: frozenset[str] | None = None
-
-
+@cache
 def _zones() -> frozenset[str]:
-    global _ZONES
-    if _ZONES is None:
-        _ZONES = frozenset(available_timezones())
-    return _ZONES
+    """The IANA names of the installed tz database, read once (the scan of the database is slow)."""
+    return frozenset(available_timezones())
 
 
 def require_aware(value: dt.datetime, field: str = "taken_at") -> dt.datetime:

@@ -447,6 +447,7 @@ def _standardize(
     amount: FloatArray,
     unit: Unit,
     potency: Potency,
+    *,
     leaf_reference: LeafContent,
     volumetric_default: Range | None,
     seven_oh_cap_percent: float,
@@ -507,12 +508,18 @@ def compute_dose_mg(
 ) -> DoseMg:
     """Standardize one dose to mg mitragynine and mg 7-OH (see the module docstring for formulas).
 
-    ``seven_oh_cap_percent`` is the jurisdiction's cap on 7-OH as a share of total alkaloids
-    (2% and 1% both appear in law); ``enhanced`` is True when a certified lot exceeds it.
+    ``seven_oh_cap_percent`` is the program's cap on 7-OH as a share of total alkaloids (2% and 1% both
+    appear in law); ``enhanced`` is True when a certified lot exceeds it (:func:`exceeds_seven_oh_cap`). The
+    alert rules do not read this stored flag: they judge the share against the program's cap when they run.
     """
     check_amount(amount, unit, potency.form)
     s = _standardize(
-        np.array([amount], dtype=np.float64), unit, potency, leaf_reference, volumetric_default, seven_oh_cap_percent
+        np.array([amount], dtype=np.float64),
+        unit,
+        potency,
+        leaf_reference=leaf_reference,
+        volumetric_default=volumetric_default,
+        seven_oh_cap_percent=seven_oh_cap_percent,
     )
     mit, seven = s.mitragynine, s.seven_oh
     return DoseMg(
@@ -553,7 +560,14 @@ def dose_mg_columns(
     a = np.asarray(amount, dtype=np.float64)
     u = Unit(unit)
     check_amounts(a, u, potency.form)
-    s = _standardize(a, u, potency, leaf_reference, volumetric_default, seven_oh_cap_percent)
+    s = _standardize(
+        a,
+        u,
+        potency,
+        leaf_reference=leaf_reference,
+        volumetric_default=volumetric_default,
+        seven_oh_cap_percent=seven_oh_cap_percent,
+    )
     n = a.shape[0]
 
     def constant(value: float | None) -> FloatArray:

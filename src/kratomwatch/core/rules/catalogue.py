@@ -230,22 +230,21 @@ def risky_product_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Fi
     """Unknown-potency extract (moderate); 7-OH above the program's cap on a lot, or on a product (enhanced), and a
     recalled lot (high)."""
     doses = snapshot.doses
-    out: list[Finding] = []
-    for product in sorted(set(doses.unknown_potency_extract_products)):
-        out.append(
-            Finding(
-                rule_id="risky_product",
-                severity="moderate",
-                subject_key=f"product:{product}:unknown_potency",
-                title="Extract of unknown potency",
-                reason=(
-                    f"{product!r} is an extract-type form with no certificate of analysis on file, so its alkaloid "
-                    "content cannot be estimated. Ask for the label and a lot certificate."
-                ),
-                sources=src.UNKNOWN_POTENCY,
-                evidence_as_of=src.EVIDENCE_AS_OF,
-            )
+    out: list[Finding] = [
+        Finding(
+            rule_id="risky_product",
+            severity="moderate",
+            subject_key=f"product:{product}:unknown_potency",
+            title="Extract of unknown potency",
+            reason=(
+                f"{product!r} is an extract-type form with no certificate of analysis on file, so its alkaloid "
+                "content cannot be estimated. Ask for the label and a lot certificate."
+            ),
+            sources=src.UNKNOWN_POTENCY,
+            evidence_as_of=src.EVIDENCE_AS_OF,
         )
+        for product in sorted(set(doses.unknown_potency_extract_products))
+    ]
     share = doses.max_seven_oh
     if share is not None and share.percent > config.seven_oh_cap_percent:
         cap_sources, cap_settings = config.citation("seven_oh_cap_percent")
