@@ -1,4 +1,4 @@
-"""Stored alerts and program-level rule thresholds. Writes go through ``alerts.actions`` only.
+"""Stored alerts. Writes go through ``alerts.actions`` only; program thresholds live in ``accounts.ProgramSettings``.
 
 An ``Alert`` is a :class:`kratomwatch.core.rules.Finding` kept in the record: at most one alert that is not
 resolved per (patient, rule, subject) - a partial unique index, identical on SQLite and PostgreSQL. An alert
