@@ -1,24 +1,42 @@
-"""The demo program shows alerts of every kind, each with its reason and where it comes from."""
+"""The demo program: alerts of every kind, each with its reason and where it comes from, and the questionnaire
+histories. The demo is loaded once for this module (about 15 s) inside a transaction that is rolled back at the
+end; each test runs in its own savepoint within it, so no test sees another's writes."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.db import transaction
 
 from kratomwatch.alerts.models import Alert
+from kratomwatch.assessments.models import Assessment, Schedule
 from kratomwatch.core.rules import RULES
+from kratomwatch.records.models import Patient
 
 pytestmark = pytest.mark.django_db
 
 NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)
 
 
-def test_the_demo_shows_every_alert_kind_with_reason_and_basis(db: Any) -> None:
+@pytest.fixture(scope="module")
+def demo(django_db_setup: Any, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
     from kratomwatch.demo import load_demo
 
-    load_demo(now=NOW)
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            yield load_demo(now=NOW)
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+def test_the_demo_shows_every_alert_kind_with_reason_and_basis(demo: dict[str, Any], db: Any) -> None:
+    assert demo["status"] == "created"
     alerts = list(Alert.objects.filter(patient__program__slug="demo"))
     kinds = {a.rule_id for a in alerts}
     expected = {rule_id for rule_id, _ in RULES}
@@ -28,3 +46,18 @@ def test_the_demo_shows_every_alert_kind_with_reason_and_basis(db: Any) -> None:
         # Every finding cites a source, or names the program setting it rests on (or both).
         assert alert.sources or alert.program_settings, (alert.rule_id, alert.subject_key)
     assert {a.severity for a in alerts} >= {"urgent", "high", "moderate"}
+
+
+def test_the_demo_loads_assessments_too(demo: dict[str, Any], db: Any) -> None:
+    kw1 = Patient.objects.get(code="KW-001")
+    assert Assessment.objects.filter(patient=kw1, instrument_id="peg").count() >= 10
+    assert Schedule.objects.filter(patient__program__slug="demo").exists()
+
+
+def test_a_second_load_finds_the_demo_and_changes_nothing(demo: dict[str, Any], db: Any) -> None:
+    from kratomwatch.demo import load_demo
+
+    before = (Patient.objects.count(), Alert.objects.count(), Assessment.objects.count())
+    again = load_demo(now=NOW)
+    assert again["status"] == "already loaded" and again["doses"] == demo["doses"]
+    assert (Patient.objects.count(), Alert.objects.count(), Assessment.objects.count()) == before
