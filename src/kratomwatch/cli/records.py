@@ -23,6 +23,7 @@ from rich.table import Table
 from kratomwatch.cli import boot, console, err, fail, operator, operator_actor, parse_date, progress, reporting
 from kratomwatch.core import units
 from kratomwatch.core.errors import InputError
+from kratomwatch.core.units import MG_COLUMNS
 
 if TYPE_CHECKING:
     from kratomwatch.records.actions import DoseIn
@@ -273,13 +274,7 @@ EXPORT_COLUMNS = (
     "source",
     "idempotency_key",
     "local_date",
-    "mitragynine_mg",
-    "seven_oh_mg",
-    "basis",
-    "mitragynine_low_mg",
-    "mitragynine_high_mg",
-    "seven_oh_share_percent",
-    "enhanced",
+    *MG_COLUMNS,
     "product_form",
 )
 _EXPORT_FIELDS = ("patient__code", *EXPORT_COLUMNS[1:-1], "lot__product__form")

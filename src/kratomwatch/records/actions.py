@@ -45,13 +45,8 @@ from kratomwatch.records.writes import alert_input_write, touch
 
 
 def _apply_mg(dose: Dose, mg: units.DoseMg) -> None:
-    dose.mitragynine_mg = mg.mitragynine_mg
-    dose.seven_oh_mg = mg.seven_oh_mg
-    dose.basis = mg.basis.value
-    dose.mitragynine_low_mg = mg.mitragynine_range.low if mg.mitragynine_range else None
-    dose.mitragynine_high_mg = mg.mitragynine_range.high if mg.mitragynine_range else None
-    dose.seven_oh_share_percent = mg.seven_oh_share_percent
-    dose.enhanced = mg.enhanced
+    for name, value in mg.columns().items():
+        setattr(dose, name, value)
 
 
 # --- programs, patients, products, lots ------------------------------------------------------
@@ -311,24 +306,13 @@ def update_lot(
     return lot, len(doses)
 
 
-_MG_FIELDS = (
-    "mitragynine_mg",
-    "seven_oh_mg",
-    "basis",
-    "mitragynine_low_mg",
-    "mitragynine_high_mg",
-    "seven_oh_share_percent",
-    "enhanced",
-)
-
-
 def _recompute_doses(doses: Any, lot: Lot, config: RuleConfig) -> list[Dose]:
     """Recompute the stored mg of ``doses`` (all of one lot) and refresh their patients' daily exposure."""
     potency = lot_potency(lot)
     rows = list(doses.only("id", "amount", "unit", "patient_id"))
     for dose in rows:
         _apply_mg(dose, compute_mg(dose.amount, units.Unit(dose.unit), potency, config))
-    Dose.objects.bulk_update(rows, _MG_FIELDS, batch_size=2000)
+    Dose.objects.bulk_update(rows, units.MG_COLUMNS, batch_size=2000)
     refresh_daily_exposure(patient_ids=sorted({d.patient_id for d in rows}))
     return rows
 
