@@ -72,9 +72,7 @@ def create_patient(
     user: Any = None,
     today: dt.date | None = None,
 ) -> Patient:
-    code = code.strip()
-    if not code or len(code) > 32 or not all(c.isalnum() or c in "-_" for c in code):
-        raise InputError("code", code, f"patient code {code!r} must be 1-32 letters, digits, - or _")
+    code = validation.patient_code(code)
     if Patient.objects.filter(code=code).exists():
         raise Conflict("code", code, f"patient code {code!r} is already in use")
     exposure.zone(time_zone)

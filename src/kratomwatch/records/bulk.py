@@ -150,10 +150,7 @@ def load_patients(
     n = len(codes)
     years = np.broadcast_to(np.asarray(birth_years, dtype=np.int64), (n,))
     cols = {name: _text(v, n) for name, v in (("sex", sexes), ("time_zone", time_zones), ("jur", jurisdictions))}
-    clean = [c.strip() for c in codes]
-    for code in clean:
-        if not code or len(code) > 32 or not all(c.isalnum() or c in "-_" for c in code):
-            raise InputError("code", code, f"patient code {code!r} must be 1-32 letters, digits, - or _")
+    clean = [validation.patient_code(c) for c in codes]
     repeated = [code for code, count in Counter(clean).items() if count > 1]
     if repeated:
         raise Conflict("code", repeated[0], f"patient code {repeated[0]!r} appears more than once in the load")

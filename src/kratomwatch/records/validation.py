@@ -108,3 +108,11 @@ def future_tolerance() -> dt.timedelta:
     """How far past now a recorded time may lie before it is refused as a data-entry error (a system setting)."""
     config: dict[str, Any] = getattr(settings, "KRATOMWATCH", {})
     return dt.timedelta(minutes=int(config.get("FUTURE_TOLERANCE_MINUTES", 10)))
+
+
+def patient_code(code: str) -> str:
+    """A pseudonymous patient code: 1-32 letters, digits, ``-`` or ``_`` (stripped)."""
+    clean = code.strip()
+    if not clean or len(clean) > 32 or not all(c.isalnum() or c in "-_" for c in clean):
+        raise InputError("code", clean, f"patient code {clean!r} must be 1-32 letters, digits, - or _")
+    return clean
