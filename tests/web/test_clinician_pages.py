@@ -43,13 +43,9 @@ def login(user: Any) -> Client:
     return client
 
 
-def local_today(patient: Any) -> dt.date:
-    return timezone.now().astimezone(exposure.zone(patient.time_zone)).date()
-
-
 def add_doses(w: Any, patient: Any, grams_by_days_ago: dict[int, float]) -> None:
     tz = exposure.zone(patient.time_zone)
-    today = local_today(patient)
+    today = patient.local_today()
     for k, grams in grams_by_days_ago.items():
         taken = dt.datetime.combine(today - dt.timedelta(days=k), dt.time(8), tz)
         if taken > timezone.now():  # today before 08:00 local: halfway between midnight and now
@@ -105,7 +101,7 @@ def clinic(world: Any, system: Any) -> Any:
         administered_at=timezone.now() - dt.timedelta(days=2),
         source="self_report",
     )
-    today = local_today(p)
+    today = p.local_today()
     save_care_plan(
         actor=system,
         patient=p,

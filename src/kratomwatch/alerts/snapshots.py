@@ -167,10 +167,6 @@ def patients_q(ids: Sequence[int]) -> Q:
     return Q(patient_id__in=list(ids))
 
 
-def local_today(patient: Patient, now: dt.datetime | None = None) -> dt.date:
-    return (now or timezone.now()).astimezone(exposure.zone(patient.time_zone)).date()
-
-
 def build_snapshots(
     patients: Sequence[Patient],
     *,
@@ -183,7 +179,7 @@ def build_snapshots(
     now = now or timezone.now()
     groups: dict[dt.date, list[Patient]] = defaultdict(list)
     for patient in patients:
-        groups[as_of or local_today(patient, now)].append(patient)
+        groups[as_of or patient.local_today(now)].append(patient)
     cutoff = None if as_of is None else dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), dt.UTC)
     out: dict[int, PatientSnapshot] = {}
     for day, group in groups.items():

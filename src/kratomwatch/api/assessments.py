@@ -437,7 +437,7 @@ def _status_of(patient: Patient, instrument_id: str) -> dict[str, Any]:
 @router.post("/patients/{code}/schedules", response={201: ScheduleOut, 200: ScheduleOut})
 def set_schedule(request: HttpRequest, code: str, payload: ScheduleIn) -> Any:
     patient = access.get_writable_patient_for(request.user, code)
-    start = payload.start or timezone.now().astimezone(exposure.zone(patient.time_zone)).date()
+    start = payload.start or patient.local_today()
     schedule, created = actions.set_schedule(
         actor=Actor.of(request.user),
         patient=patient,

@@ -30,7 +30,6 @@ import numpy as np
 from kratomwatch.accounts.models import Program
 from kratomwatch.assessments.actions import record_assessment, set_schedule
 from kratomwatch.audit.log import Actor
-from kratomwatch.core import exposure
 from kratomwatch.core import instruments as ins
 from kratomwatch.demo._scope import patients_of
 from kratomwatch.records.models import Patient
@@ -196,7 +195,7 @@ def _patient_histories(w: _Writer, index: int, patient: Patient) -> None:
     """Every instrument that fits the patient's conditions, in a fixed order (the generator is shared)."""
     rng = w.rng
     conditions = set(patient.condition_codes)
-    today = w.now.astimezone(exposure.zone(patient.time_zone)).date()
+    today = patient.local_today(w.now)
     start = today - dt.timedelta(days=HISTORY_DAYS)
     if conditions & PAIN:
         _peg(w, patient, w.next("pain"), start)

@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from kratomwatch.accounts.models import Program
+from kratomwatch.core import exposure
 from kratomwatch.core.units import Basis, ContentUnit, Form, Unit
 
 
@@ -69,6 +73,10 @@ class Patient(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    def local_today(self, now: dt.datetime | None = None) -> dt.date:
+        """Today on the patient's own calendar (the day their doses, daily exposure and schedules count on)."""
+        return exposure.local_date(now or timezone.now(), exposure.zone(self.time_zone))
 
     @property
     def condition_codes(self) -> list[str]:

@@ -182,7 +182,7 @@ def _care_plan_context(
         "taper_rows": rows,
         "schedules": statuses_for(patient, now=timezone.now()),
         "instruments": [(d.id, d.title) for d in ins.all_definitions()],
-        "today": pages.local_today(patient),
+        "today": patient.local_today(),
         "taper_note": pages.TAPER_NOTE,
         "grace_label": GRACE_LABEL,
         "error": error,

@@ -6,7 +6,7 @@ Contract:
   ``careplans/queries.py``; alerts come from ``access.alerts_for(user)`` filtered by ``alerts.queries``;
 - nothing here checks permissions or writes; the views in ``web/clinician.py`` do the access and the rendering,
   and ``web/visit_pdf.py`` prints the same :class:`PatientData` the patient page shows;
-- "today" is the patient's local calendar day (:func:`local_today`), as in ``core.exposure``;
+- "today" is the patient's local calendar day (``Patient.local_today``), as in ``core.exposure``;
 - the pages measure, screen, flag and cite; they never propose a kratom dose (a taper target is whatever the
   clinician entered).
 """
@@ -106,11 +106,6 @@ DASHBOARD_LIMIT = 200
 SPARK_DAYS = 28
 TIMELINE_DAYS = 90
 TABLE_DAYS = 14
-
-
-def local_today(patient: Patient, now: dt.datetime | None = None) -> dt.date:
-    """Today in the patient's time zone (the day their doses and daily exposure are counted on)."""
-    return exposure.local_date(now or timezone.now(), exposure.zone(patient.time_zone))
 
 
 # --- sources ----------------------------------------------------------------------------------------------------
@@ -305,7 +300,7 @@ def daily_mg(patients: Sequence[Patient], days: int, now: dt.datetime | None = N
     A day with no recorded dose counts 0 recorded mg (doses of unknown potency are not imputed)."""
     if not patients:
         return {}
-    todays = {p.pk: local_today(p, now) for p in patients}
+    todays = {p.pk: p.local_today(now) for p in patients}
     lo = min(todays.values()) - dt.timedelta(days=days - 1)
     hi = max(todays.values())
     by_day: dict[int, dict[dt.date, float]] = defaultdict(dict)
@@ -442,7 +437,7 @@ def load_patient_data(patient: Patient, *, user: Any, now: dt.datetime | None = 
     """Read everything the patient page and the visit summary show for ``patient`` (already fetched, and
     audited, through ``kratomwatch.access`` for ``user``)."""
     now = now or timezone.now()
-    today = local_today(patient, now)
+    today = patient.local_today(now)
     start = today - dt.timedelta(days=TIMELINE_DAYS - 1)
     plan = careplan_queries.care_plan(patient)
     window_start = dt.datetime.combine(start, dt.time(), exposure.zone(patient.time_zone))

@@ -40,7 +40,6 @@ from kratomwatch.records import queries as record_queries
 from kratomwatch.records.models import Dose, Patient
 from kratomwatch.web import charts, forms
 from kratomwatch.web.forms import ACTIONS, FIELD_LABELS, OUTCOMES, SERIOUS, SEVERITY
-from kratomwatch.web.pages import local_today
 from kratomwatch.web.security import login_and_access
 
 CHART_DAYS = 28
@@ -128,7 +127,7 @@ def _chart(patient: Patient, today: dt.date, steps: list[TaperStep]) -> str:
 @login_and_access
 def home(request: HttpRequest, code: str | None = None) -> HttpResponse:
     patient = access.get_own_patient_for(request.user, code, purpose="patient_home")
-    today = local_today(patient)
+    today = patient.local_today()
     doses = [_dose_row(d, patient) for d in record_queries.doses_on(patient, today)]
     daily = record_queries.daily_on(patient, today)
     titles = {d.id: d.title for d in ins.all_definitions()}
@@ -304,7 +303,7 @@ def _record_side_effect(
 @require_http_methods(["GET", "POST"])
 def side_effect(request: HttpRequest, code: str | None = None) -> HttpResponse:
     patient = access.get_own_patient_for(request.user, code, purpose="patient_side_effect")
-    today = local_today(patient)
+    today = patient.local_today()
     values = forms.SideEffectValues(onset=today.isoformat())
     errors: dict[str, str] = {}
     status = 200
