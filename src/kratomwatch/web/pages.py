@@ -44,6 +44,7 @@ from kratomwatch.core.screening import (
     screen_interactions,
 )
 from kratomwatch.knowledge.loader import evidence_claims, screening_knowledge
+from kratomwatch.knowledge.present import LEGAL_DISCLAIMER
 from kratomwatch.records import queries as record_queries
 from kratomwatch.records.models import AdverseEvent, DailyExposure, LabResult, Medication, Patient
 from kratomwatch.web import charts
@@ -52,7 +53,7 @@ STANCE = (
     "kratomwatch measures, screens, flags and cites. It never recommends a kratom dose and claims no benefit "
     "beyond the cited evidence. Taper targets shown are the clinician's own entries."
 )
-LEGAL_NOTE = "A summary of curated rules with their sources, not legal advice."
+LEGAL_NOTE = LEGAL_DISCLAIMER  # one wording for the pages, the API and the CLI
 TAPER_NOTE = (
     "kratomwatch does not propose doses. Taper targets are entered by the clinician; kratomwatch only records "
     "them and charts recorded exposure against them."
