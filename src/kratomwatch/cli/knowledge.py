@@ -13,6 +13,7 @@ from rich.table import Table
 from kratomwatch.cli import console, fail, parse_date, reporting
 from kratomwatch.core import instruments as ins
 from kratomwatch.core.errors import InputError
+from kratomwatch.core.screening.legal import product_rules_of
 from kratomwatch.knowledge import present
 
 
@@ -88,12 +89,33 @@ def legal(
     jurisdiction: Annotated[str, typer.Argument(help="ISO 3166-1 alpha-2 or ISO 3166-2 code, e.g. US-TX")],
     on: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default: today)")] = None,
     seven_oh_share: Annotated[float | None, typer.Option(help="Product 7-OH share of total alkaloids, %")] = None,
+    seven_oh_product: Annotated[
+        bool | None, typer.Option("--seven-oh-product/--not-seven-oh-product", help="Product is a 7-OH product")
+    ] = None,
+    seven_oh_mg_per_serving: Annotated[float | None, typer.Option(help="Product 7-OH, mg per serving")] = None,
+    seven_oh_mg_per_g: Annotated[float | None, typer.Option(help="Product 7-OH, mg per gram of product")] = None,
+    synthetic: Annotated[
+        bool | None,
+        typer.Option("--synthetic/--not-synthetic", help="Product has synthetic or semi-synthetic alkaloids"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Legal status of kratom in a jurisdiction on a date (state rules over federal), and a product check."""
+    """Legal status of kratom in a jurisdiction on a date (state rules over federal), and a product check.
+
+    Describe the product with any of the product options; a rule that needs a fact not given answers
+    "unknown" and names the fact."""
     with reporting(as_json=as_json):
         day = parse_date("on", on) or dt.datetime.now(dt.UTC).date()
-        status, product = present.legal_check(jurisdiction, day, seven_oh_share, field="jurisdiction")
+        status, product = present.legal_check(
+            jurisdiction,
+            day,
+            seven_oh_share,
+            field="jurisdiction",
+            seven_oh_product=seven_oh_product,
+            seven_oh_mg_per_serving=seven_oh_mg_per_serving,
+            seven_oh_mg_per_g=seven_oh_mg_per_g,
+            synthetic=synthetic,
+        )
     payload = present.legal_payload(status, product)
     if as_json:
         print(json.dumps(payload, default=str))
@@ -106,15 +128,25 @@ def legal(
         details = [f"effective from {rec.effective_from or 'unknown date'}"]
         if rec.age_limit:
             details.append(f"age limit {rec.age_limit}")
-        if rec.seven_oh_cap_percent is not None:
-            details.append(f"7-OH cap {rec.seven_oh_cap_percent}% of total alkaloids")
+        details.extend(rule.describe() for rule in product_rules_of(rec))
         console.print("  " + "; ".join(details))
         if rec.note:
             console.print(f"  {rec.note}")
         console.print(f"  Sources: {', '.join(rec.sources)} (as of {rec.as_of}; {rec.verification})", style="dim")
     if product is not None:
-        console.print(f"Product with 7-OH share {seven_oh_share}%: [bold]{product.verdict}[/bold]: {product.reason}")
-    console.print(present.LEGAL_DISCLAIMER, style="dim")
+        described = [
+            f"{label} {value}"
+            for label, value in (
+                ("7-OH share %", seven_oh_share),
+                ("7-OH product", seven_oh_product),
+                ("7-OH mg/serving", seven_oh_mg_per_serving),
+                ("7-OH mg/g", seven_oh_mg_per_g),
+                ("synthetic", synthetic),
+            )
+            if value is not None
+        ]
+        console.print(f"Product ({', '.join(described)}): [bold]{product.verdict}[/bold]: {product.reason}")
+    console.print(f"Knowledge as of {payload['knowledge_as_of']}. {present.LEGAL_DISCLAIMER}", style="dim")
 
 
 def evidence(

@@ -19,8 +19,8 @@ from kratomwatch.core.screening import (
     MedicationIndex,
     ProductSafetyRules,
     ScreeningKnowledge,
-    StatusRecord,
 )
+from kratomwatch.core.screening.legal import ProductRule, RuledStatusRecord
 from kratomwatch.core.screening.types import frozen_map
 from kratomwatch.knowledge.schemas import (
     CombinationProduct,
@@ -164,7 +164,7 @@ def to_jurisdiction_entry(record: Jurisdiction) -> JurisdictionEntry:
         code=record.code,
         name=record.name,
         statuses=tuple(
-            StatusRecord(
+            RuledStatusRecord(
                 status=s.status,
                 effective_from=s.effective_from,
                 sources=s.sources,
@@ -176,6 +176,7 @@ def to_jurisdiction_entry(record: Jurisdiction) -> JurisdictionEntry:
                 seven_oh_products_banned=s.seven_oh_products_banned,
                 verification=s.verification,
                 note=s.note,
+                product_rules=tuple(ProductRule(r.kind, r.limit, r.note) for r in s.product_rules),
             )
             for s in record.statuses
         ),

@@ -25,7 +25,7 @@ from kratomwatch.core.screening import (
     evaluate_product,
     legal_status,
 )
-from kratomwatch.knowledge.loader import evidence_claims, screening_knowledge
+from kratomwatch.knowledge.loader import evidence_claims, jurisdictions, screening_knowledge
 from kratomwatch.knowledge.schemas import EvidenceClaim
 
 LEGAL_DISCLAIMER = "A summary of curated rules with their sources, not legal advice."
@@ -35,6 +35,7 @@ __all__ = [
     "claim_payload",
     "evidence_payload",
     "find_claim",
+    "knowledge_as_of",
     "legal_check",
     "legal_payload",
     "plain",
@@ -65,15 +66,34 @@ def screening_payload(result: ScreeningResult) -> dict[str, Any]:
     }
 
 
+def _check_range(name: str, value: float | None, high: float | None, message: str) -> None:
+    if value is not None and not (0 <= value <= (high if high is not None else float("inf"))):
+        raise InputError(name, value, message)
+
+
 def legal_check(
-    code: str, day: dt.date, seven_oh_share: float | None = None, *, field: str = "jurisdiction"
+    code: str,
+    day: dt.date,
+    seven_oh_share: float | None = None,
+    *,
+    field: str = "jurisdiction",
+    seven_oh_product: bool | None = None,
+    seven_oh_mg_per_serving: float | None = None,
+    seven_oh_mg_per_g: float | None = None,
+    synthetic: bool | None = None,
 ) -> tuple[LegalStatusResult, ProductEvaluation | None]:
-    """The status in force in ``code`` on ``day`` and, with a 7-OH share (% of total alkaloids), a product check.
+    """The status in force in ``code`` on ``day`` and, when the product is described, a product check.
+
+    The product is described by any of: ``seven_oh_share`` (% of total alkaloids), ``seven_oh_product`` (a 7-OH
+    product or not), ``seven_oh_mg_per_serving``, ``seven_oh_mg_per_g`` and ``synthetic`` (synthetic or
+    semi-synthetic alkaloids). What is not given is not known: a rule that needs it makes the verdict
+    ``unknown`` and names the fact (never ``allowed``).
 
     ``field`` names the jurisdiction input in errors (``InputError`` code ``unknown_jurisdiction``).
     """
-    if seven_oh_share is not None and not (0 <= seven_oh_share <= 100):
-        raise InputError("seven_oh_share", seven_oh_share, "the 7-OH share must be between 0 and 100 percent")
+    _check_range("seven_oh_share", seven_oh_share, 100, "the 7-OH share must be between 0 and 100 percent")
+    _check_range("seven_oh_mg_per_serving", seven_oh_mg_per_serving, None, "mg of 7-OH per serving must be >= 0")
+    _check_range("seven_oh_mg_per_g", seven_oh_mg_per_g, 1000, "mg of 7-OH per gram must be between 0 and 1000")
     knowledge = screening_knowledge()
     try:
         status = legal_status(code.strip().upper(), day, knowledge)
@@ -81,16 +101,31 @@ def legal_check(
         raise InputError(
             field, code, f"unknown jurisdiction code {code!r} (use e.g. US, US-TX, TH, GB)", code="unknown_jurisdiction"
         ) from None
+    described = (seven_oh_share, seven_oh_product, seven_oh_mg_per_serving, seven_oh_mg_per_g, synthetic)
     product = (
         None
-        if seven_oh_share is None
-        else evaluate_product(status.code, day, knowledge, seven_oh_share_percent=seven_oh_share)
+        if all(v is None for v in described)
+        else evaluate_product(
+            status.code,
+            day,
+            knowledge,
+            seven_oh_share_percent=seven_oh_share,
+            is_seven_oh_product=seven_oh_product,
+            seven_oh_mg_per_g=seven_oh_mg_per_g,
+            seven_oh_mg_per_serving=seven_oh_mg_per_serving,
+            synthetic=synthetic,
+        )
     )
     return status, product
 
 
+def knowledge_as_of() -> str:
+    """The latest as-of date of the curated legal knowledge (ISO 8601)."""
+    return max(s.as_of for j in jurisdictions() for s in j.statuses).isoformat()
+
+
 def legal_payload(status: LegalStatusResult, product: ProductEvaluation | None) -> dict[str, Any]:
-    """The legal status with its record, sources, the product verdict and the disclaimer."""
+    """The legal status with its record, sources, as-of dates, the product verdict and the disclaimer."""
     return {
         "jurisdiction": status.code,
         "name": status.name,
@@ -99,6 +134,8 @@ def legal_payload(status: LegalStatusResult, product: ProductEvaluation | None) 
         "decided_by": status.decided_by,
         "record": plain(status.record),
         "sources": list(status.sources),
+        "as_of": status.record.as_of.isoformat() if status.record else None,
+        "knowledge_as_of": knowledge_as_of(),
         "product": plain(product),
         "disclaimer": LEGAL_DISCLAIMER,
     }

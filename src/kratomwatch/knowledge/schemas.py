@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 _SOURCE = re.compile(r"^(PMID:\d+|PMC\d+|doi:10\.\S+|https?://\S+)$")
 
@@ -135,6 +135,39 @@ class CombinationProduct(Sourced):
         return value
 
 
+ProductRuleKind = Literal[
+    "seven_oh_percent_of_alkaloids",
+    "seven_oh_percent_by_weight",
+    "seven_oh_mg_per_g",
+    "seven_oh_ppm",
+    "seven_oh_mg_per_serving",
+    "seven_oh_products_banned",
+    "synthetic_alkaloids_banned",
+]
+
+
+class ProductRuleSpec(BaseModel):
+    """One product rule in law: a 7-OH limit (share of alkaloids, % by weight, mg/g, ppm, mg per serving) with
+    its ``limit``, or a ban on 7-OH products or synthetic alkaloids (no limit)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: ProductRuleKind
+    limit: float | None = Field(default=None, gt=0)
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _limit_matches_kind(self) -> ProductRuleSpec:
+        if self.kind.endswith("_banned") and self.limit is not None:
+            raise ValueError(f"{self.kind} takes no limit")
+        if not self.kind.endswith("_banned") and self.limit is None:
+            raise ValueError(f"{self.kind} needs a limit")
+        percent = {"seven_oh_percent_of_alkaloids", "seven_oh_percent_by_weight"}
+        if self.kind in percent and self.limit is not None and self.limit > 100:
+            raise ValueError("a percentage must be at most 100")
+        return self
+
+
 class JurisdictionStatus(Sourced):
     """A dated legal-status record. The record in force on a date is the latest with effective_from <= date;
     ``effective_from: null`` means "as far back as known"."""
@@ -146,6 +179,7 @@ class JurisdictionStatus(Sourced):
     seven_oh_cap_percent: float | None = Field(default=None, gt=0, le=100)
     synthetic_alkaloids_banned: bool | None = None
     seven_oh_products_banned: bool | None = None
+    product_rules: tuple[ProductRuleSpec, ...] = ()
     verification: Verification = "official"
 
 
