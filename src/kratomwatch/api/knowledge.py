@@ -42,12 +42,14 @@ def legal(
     seven_oh_mg_per_serving: float | None = None,
     seven_oh_mg_per_g: float | None = None,
     synthetic: bool | None = None,
+    pure_leaf: bool | None = None,
 ) -> dict[str, Any]:
     """Status of kratom in a jurisdiction on a date (subdivision rules over country), and a product check.
 
     The product is described by any of the query parameters ``seven_oh_share`` (% of total alkaloids),
-    ``seven_oh_product``, ``seven_oh_mg_per_serving``, ``seven_oh_mg_per_g`` and ``synthetic``; a rule that needs
-    a fact not given answers "unknown" and names it. ``as_of`` and ``knowledge_as_of`` date the answer."""
+    ``seven_oh_product``, ``seven_oh_mg_per_serving``, ``seven_oh_mg_per_g``, ``synthetic`` and ``pure_leaf``;
+    a rule that needs a fact not given answers "unknown" and names it. ``as_of`` and ``knowledge_as_of`` date
+    the answer."""
     status, product = present.legal_check(
         code,
         on or dt.datetime.now(dt.UTC).date(),
@@ -57,6 +59,7 @@ def legal(
         seven_oh_mg_per_serving=seven_oh_mg_per_serving,
         seven_oh_mg_per_g=seven_oh_mg_per_g,
         synthetic=synthetic,
+        pure_leaf=pure_leaf,
     )
     return present.legal_payload(status, product)
 

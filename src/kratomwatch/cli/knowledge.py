@@ -98,6 +98,9 @@ def legal(
         bool | None,
         typer.Option("--synthetic/--not-synthetic", help="Product has synthetic or semi-synthetic alkaloids"),
     ] = None,
+    pure_leaf: Annotated[
+        bool | None, typer.Option("--pure-leaf/--not-pure-leaf", help="Product is pure leaf (dried leaf or powder)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Legal status of kratom in a jurisdiction on a date (state rules over federal), and a product check.
@@ -115,6 +118,7 @@ def legal(
             seven_oh_mg_per_serving=seven_oh_mg_per_serving,
             seven_oh_mg_per_g=seven_oh_mg_per_g,
             synthetic=synthetic,
+            pure_leaf=pure_leaf,
         )
     payload = present.legal_payload(status, product)
     if as_json:
@@ -142,6 +146,7 @@ def legal(
                 ("7-OH mg/serving", seven_oh_mg_per_serving),
                 ("7-OH mg/g", seven_oh_mg_per_g),
                 ("synthetic", synthetic),
+                ("pure leaf", pure_leaf),
             )
             if value is not None
         ]

@@ -81,13 +81,14 @@ def legal_check(
     seven_oh_mg_per_serving: float | None = None,
     seven_oh_mg_per_g: float | None = None,
     synthetic: bool | None = None,
+    pure_leaf: bool | None = None,
 ) -> tuple[LegalStatusResult, ProductEvaluation | None]:
     """The status in force in ``code`` on ``day`` and, when the product is described, a product check.
 
     The product is described by any of: ``seven_oh_share`` (% of total alkaloids), ``seven_oh_product`` (a 7-OH
-    product or not), ``seven_oh_mg_per_serving``, ``seven_oh_mg_per_g`` and ``synthetic`` (synthetic or
-    semi-synthetic alkaloids). What is not given is not known: a rule that needs it makes the verdict
-    ``unknown`` and names the fact (never ``allowed``).
+    product or not), ``seven_oh_mg_per_serving``, ``seven_oh_mg_per_g``, ``synthetic`` (synthetic or
+    semi-synthetic alkaloids) and ``pure_leaf`` (dried leaf or leaf powder only). What is not given is not
+    known: a rule that needs it makes the verdict ``unknown`` and names the fact (never ``allowed``).
 
     ``field`` names the jurisdiction input in errors (``InputError`` code ``unknown_jurisdiction``).
     """
@@ -101,7 +102,7 @@ def legal_check(
         raise InputError(
             field, code, f"unknown jurisdiction code {code!r} (use e.g. US, US-TX, TH, GB)", code="unknown_jurisdiction"
         ) from None
-    described = (seven_oh_share, seven_oh_product, seven_oh_mg_per_serving, seven_oh_mg_per_g, synthetic)
+    described = (seven_oh_share, seven_oh_product, seven_oh_mg_per_serving, seven_oh_mg_per_g, synthetic, pure_leaf)
     product = (
         None
         if all(v is None for v in described)
@@ -114,6 +115,7 @@ def legal_check(
             seven_oh_mg_per_g=seven_oh_mg_per_g,
             seven_oh_mg_per_serving=seven_oh_mg_per_serving,
             synthetic=synthetic,
+            pure_leaf=pure_leaf,
         )
     )
     return status, product

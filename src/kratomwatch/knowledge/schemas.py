@@ -143,6 +143,7 @@ ProductRuleKind = Literal[
     "seven_oh_mg_per_serving",
     "seven_oh_products_banned",
     "synthetic_alkaloids_banned",
+    "non_leaf_products_banned",
 ]
 
 

@@ -81,3 +81,13 @@ def test_legacy_flags_are_product_rules(knowledge: ScreeningKnowledge) -> None:
     # the alert sweep's call (explicit is_seven_oh_product) keeps working
     result = evaluate_product("US-DD", DAY, knowledge, seven_oh_share_percent=None, is_seven_oh_product=False)
     assert result.verdict == "allowed"
+
+
+def test_pure_leaf_only_law(knowledge: ScreeningKnowledge) -> None:
+    kb = _with(knowledge, ProductRule("non_leaf_products_banned"))
+    share_only = evaluate_product("US-EE", DAY, kb, seven_oh_share_percent=1.5)
+    assert share_only.verdict == "unknown" and "pure leaf" in share_only.reason
+    extract = evaluate_product("US-EE", DAY, kb, seven_oh_share_percent=1.5, pure_leaf=False)
+    assert extract.verdict == "banned"
+    leaf = evaluate_product("US-EE", DAY, kb, seven_oh_share_percent=1.5, pure_leaf=True)
+    assert leaf.verdict == "allowed"

@@ -22,6 +22,7 @@ ProductRuleKind = Literal[
     "seven_oh_mg_per_serving",
     "seven_oh_products_banned",
     "synthetic_alkaloids_banned",
+    "non_leaf_products_banned",
 ]
 
 #: The product fact each rule kind needs, as named in the answer when it is missing.
@@ -33,6 +34,7 @@ PRODUCT_FACT_NEEDED: dict[str, str] = {
     "seven_oh_mg_per_serving": "7-OH mg per serving",
     "seven_oh_products_banned": "whether it is a 7-OH product",
     "synthetic_alkaloids_banned": "whether it contains synthetic or semi-synthetic alkaloids",
+    "non_leaf_products_banned": "whether it is pure leaf kratom (dried leaf or leaf powder)",
 }
 
 
@@ -69,6 +71,8 @@ class ProductRule:
             return "7-OH products prohibited"
         if self.kind == "synthetic_alkaloids_banned":
             return "synthetic or semi-synthetic alkaloids prohibited"
+        if self.kind == "non_leaf_products_banned":
+            return "only pure leaf kratom may be sold (extracts and concentrates prohibited)"
         return f"7-OH at most {self.limit:g}{unit[self.kind]}"
 
 
@@ -152,11 +156,13 @@ def _check_rule(
     mg_per_serving: float | None,
     synthetic: bool | None,
     seven_oh_product: bool | None,
+    pure_leaf: bool | None,
 ) -> tuple[Literal["broken", "kept", "undecided"], str]:
     """Whether a product breaks one rule, keeps it, or cannot be judged from what is known of it."""
     bans = {
         "synthetic_alkaloids_banned": (synthetic, "synthetic alkaloids are prohibited"),
         "seven_oh_products_banned": (seven_oh_product, "7-OH products are prohibited"),
+        "non_leaf_products_banned": (None if pure_leaf is None else not pure_leaf, "only pure leaf kratom may be sold"),
     }
     if rule.kind in bans:
         fact, reason = bans[rule.kind]
@@ -186,13 +192,15 @@ def evaluate_product(
     is_seven_oh_product: bool | None = False,
     seven_oh_mg_per_g: float | None = None,
     seven_oh_mg_per_serving: float | None = None,
+    pure_leaf: bool | None = None,
 ) -> ProductEvaluation:
     """Check a product against the rules in force (subdivision and country both apply; the stricter wins).
 
     The product is described by ``seven_oh_share_percent`` (7-OH as a share of total alkaloids),
-    ``seven_oh_mg_per_g`` (mg 7-OH per gram of product), ``seven_oh_mg_per_serving``, ``is_seven_oh_product``
-    and ``synthetic`` (``None`` = not known). A rule may be a share of alkaloids, a weight per gram (% w/w, mg/g
-    or ppm), a weight per serving, a ban on 7-OH products or a ban on synthetic alkaloids.
+    ``seven_oh_mg_per_g`` (mg 7-OH per gram of product), ``seven_oh_mg_per_serving``, ``is_seven_oh_product``,
+    ``synthetic`` and ``pure_leaf`` (``None`` = not known). A rule may be a share of alkaloids, a weight per
+    gram (% w/w, mg/g or ppm), a weight per serving, a ban on 7-OH products, on synthetic alkaloids, or on
+    anything but pure leaf.
 
     Verdicts: ``banned`` (kratom banned, or a synthetic or 7-OH product banned), ``over_cap`` (a 7-OH limit
     exceeded), ``unknown`` (status unknown, or a rule applies that the known facts cannot decide: ``missing``
@@ -210,6 +218,7 @@ def evaluate_product(
         "mg_per_serving": seven_oh_mg_per_serving,
         "synthetic": synthetic,
         "seven_oh_product": is_seven_oh_product,
+        "pure_leaf": pure_leaf,
     }
 
     for who, rec in applicable:
