@@ -224,6 +224,57 @@ def test_lab_units_and_plausibility(world: Any, system: Any) -> None:
     assert LabResult.objects.count() == 1
 
 
+def test_alp_is_a_lab_test_and_a_cholestatic_pair_raises_a_liver_alert(world: Any, system: Any) -> None:
+    from kratomwatch.alerts.models import Alert
+
+    when = world.now - dt.timedelta(days=1)
+    for test, value, unit, uln in [("alt", 60, "IU/L", 40), ("alp", 360, "U/L", 120)]:
+        actions.record_lab(
+            actor=system,
+            patient=world.patient,
+            test=test,
+            value=value,
+            unit=unit,
+            upper_limit_normal=uln,
+            taken_at=when,
+            now=world.now,
+        )
+    assert LabResult.objects.get(test="alp").unit == "U/L"
+    with pytest.raises(InputError) as info:
+        actions.record_lab(
+            actor=system, patient=world.patient, test="alp", value=360, unit="mg/dL", upper_limit_normal=120,
+            taken_at=when, now=world.now,
+        )  # fmt: skip
+    assert info.value.field == "unit"
+    liver = {a.subject_key: a.severity for a in Alert.objects.filter(patient=world.patient, rule_id="liver")}
+    assert liver == {"lab:cholestatic": "high"}  # ALP 3x ULN, R = 1.5 / 3 = 0.5
+
+
+def test_kratom_case_with_high_bilirubin_and_mild_enzymes_raises_a_liver_alert(world: Any, system: Any) -> None:
+    """Fernandes 2019 (PMID 30920318): bilirubin 28.9 mg/dL, mild ALT, AST and ALP rises."""
+    from kratomwatch.alerts.models import Alert
+
+    when = world.now - dt.timedelta(days=1)
+    for test, value, unit, uln in [
+        ("alt", 80, "U/L", 40),
+        ("ast", 70, "U/L", 40),
+        ("alp", 170, "U/L", 120),
+        ("total_bilirubin", 28.9, "mg/dL", 1.2),
+    ]:
+        actions.record_lab(
+            actor=system,
+            patient=world.patient,
+            test=test,
+            value=value,
+            unit=unit,
+            upper_limit_normal=uln,
+            taken_at=when,
+            now=world.now,
+        )
+    liver = {a.subject_key: a.severity for a in Alert.objects.filter(patient=world.patient, rule_id="liver")}
+    assert liver == {"lab:bilirubin": "high"}
+
+
 def test_adverse_event_grade_5_implies_death(world: Any, system: Any) -> None:
     ae = actions.record_adverse_event(
         actor=system,

@@ -339,8 +339,8 @@ def _read_pain(mine: Q, cutoff: dt.datetime | None) -> _Pain:
 
 
 def _read_labs(mine: Q, cutoff: dt.datetime | None) -> _Labs:
-    """4. The latest ALT, AST, total bilirubin and QTc per patient, and the first QTc (the baseline)."""
-    tests = LabResult.objects.filter(mine, test__in=["alt", "ast", "total_bilirubin", "qtc"])
+    """4. The latest ALT, AST, ALP, total bilirubin and QTc per patient, and the first QTc (the baseline)."""
+    tests = LabResult.objects.filter(mine, test__in=["alt", "ast", "alp", "total_bilirubin", "qtc"])
     latest: dict[int, dict[str, _Row]] = defaultdict(dict)
     qtc_first: dict[int, _Row] = {}
     for row in (
@@ -540,6 +540,7 @@ def _labs(latest: Mapping[str, Mapping[str, Any]], qtc_first: Mapping[str, Any] 
         qtc_on=None if qtc is None else qtc["taken_at"].date(),
         qtc_baseline_ms=None if baseline is None else float(baseline["value"]),
         qtc_baseline_on=None if baseline is None else baseline["taken_at"].date(),
+        alp=_lab(latest.get("alp")),
     )
 
 

@@ -18,7 +18,6 @@ from kratomwatch.core.rules.catalogue import (
     escalation_rule,
     interaction_rule,
     legal_rule,
-    liver_rule,
     missed_followup_rule,
     mood_rule,
     no_benefit_rule,
@@ -31,6 +30,7 @@ from kratomwatch.core.rules.catalogue import (
 from kratomwatch.core.rules.config import THRESHOLD_DOCS, RuleConfig, ThresholdDoc
 from kratomwatch.core.rules.engine import evaluate
 from kratomwatch.core.rules.findings import PROGRAM_SETTING, SEVERITY_RANK, Finding, Severity
+from kratomwatch.core.rules.liver import liver_rule
 from kratomwatch.core.rules.snapshot import (
     SERIOUSNESS_CRITERIA,
     AdverseEvent,

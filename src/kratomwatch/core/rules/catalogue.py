@@ -19,7 +19,8 @@ from kratomwatch.core.instruments import Band, FlagRule
 from kratomwatch.core.rules import sources as src
 from kratomwatch.core.rules.config import RuleConfig
 from kratomwatch.core.rules.findings import SEVERITY_RANK, Finding, Severity
-from kratomwatch.core.rules.snapshot import Assessment, DoseSummary, LabValue, PatientSnapshot, ProductSevenOh
+from kratomwatch.core.rules.liver import liver_rule
+from kratomwatch.core.rules.snapshot import Assessment, DoseSummary, PatientSnapshot, ProductSevenOh
 from kratomwatch.core.screening.types import InteractionFinding
 
 Rule = Callable[[PatientSnapshot, RuleConfig], list[Finding]]
@@ -58,9 +59,6 @@ DSM5_SEVERE = _band("dsm5_sud", "severe")  # 6 or more severe
 PHQ9_SUICIDALITY = _flag_rule("phq9", "suicidality")  # Simon 2013: item 9 above 'not at all', whatever the total
 PHQ9_SUICIDALITY_INDEX = instruments.get("phq9").position_of(PHQ9_SUICIDALITY.target_id) - 1
 """Index of the flagged item (item 9) in the answers."""
-HYS_ALT_TIMES_ULN = 3.0  # FDA DILI guidance 2009: aminotransferase > 3x ULN
-HYS_BILIRUBIN_TIMES_ULN = 2.0  # with total bilirubin > 2x ULN
-AMINOTRANSFERASE_GRADE3_TIMES_ULN = 5.0  # CTCAE v5 grade 3: > 5.0-20.0 x ULN
 QTC_MAX_MS = 500.0  # QTc > 500 ms
 QTC_RISE_MS = 60.0  # or a rise > 60 ms from baseline
 
@@ -488,53 +486,6 @@ def serious_adverse_event_rule(snapshot: PatientSnapshot, config: RuleConfig) ->
             )
         )
     return out
-
-
-# --------------------------------------------------------------------------------------------- liver
-
-
-def liver_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding]:
-    """Hy's law (ALT or AST > 3x ULN with total bilirubin > 2x ULN): urgent; ALT or AST > 5x ULN: high."""
-    labs = snapshot.labs
-    out: list[Finding] = []
-    transaminases = [(name, lab) for name, lab in (("ALT", labs.alt), ("AST", labs.ast)) if lab is not None]
-    bili = labs.bilirubin
-    hys = [(n, lab) for n, lab in transaminases if lab.times_uln > HYS_ALT_TIMES_ULN]
-    if hys and bili is not None and bili.times_uln > HYS_BILIRUBIN_TIMES_ULN:
-        parts = "; ".join(_lab_text(n, lab) for n, lab in hys)
-        out.append(
-            Finding(
-                rule_id="liver",
-                severity="urgent",
-                subject_key="lab:hys_law",
-                title="Possible Hy's law case (liver injury)",
-                reason=(
-                    f"{parts}; total bilirubin {_lab_text('bilirubin', bili)}. Aminotransferase > 3x ULN with "
-                    "bilirubin > 2x ULN signals possible severe drug-induced liver injury: urgent clinical review "
-                    "(rule out other causes, check ALP and INR)."
-                ),
-                sources=src.FDA_DILI_2009,
-                evidence_as_of=src.EVIDENCE_AS_OF,
-            )
-        )
-    for name, lab in transaminases:
-        if lab.times_uln > AMINOTRANSFERASE_GRADE3_TIMES_ULN:
-            out.append(
-                Finding(
-                    rule_id="liver",
-                    severity="high",
-                    subject_key=f"lab:{name.lower()}",
-                    title=f"{name} above 5x the upper limit of normal",
-                    reason=f"{_lab_text(name, lab)} (CTCAE grade 3 or higher). Clinical review of liver injury.",
-                    sources=src.ALT_GRADE3,
-                    evidence_as_of=src.EVIDENCE_AS_OF,
-                )
-            )
-    return out
-
-
-def _lab_text(name: str, lab: LabValue) -> str:
-    return f"{name} {_num(lab.value)} = {_num(lab.times_uln)}x ULN {_num(lab.uln)} on {lab.observed_on.isoformat()}"
 
 
 # ------------------------------------------------------------------------------------------- cardiac

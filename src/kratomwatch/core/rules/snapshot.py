@@ -213,6 +213,8 @@ class Labs:
     qtc_on: dt.date | None = None
     qtc_baseline_ms: float | None = None
     qtc_baseline_on: dt.date | None = None
+    alp: LabValue | None = None
+    """Alkaline phosphatase."""
 
     def __post_init__(self) -> None:
         _finite("qtc_ms", self.qtc_ms, strict=True)
