@@ -33,6 +33,7 @@ def test_combination_product_screens_each_active_ingredient(knowledge: Screening
 def test_not_screened_component_is_skipped(knowledge: ScreeningKnowledge) -> None:
     result = screen_interactions(["Suboxone"], knowledge)
     assert {f.class_id for f in result.findings} == {"moud"}
+    assert result.opioid_rescue_ids == ()  # the naloxone inside Suboxone is not a rescue medication
     alone = screen_interactions(["Narcan"], knowledge)
     assert {f.class_id for f in alone.findings} == {"antagonists"}
 
@@ -42,8 +43,10 @@ def test_unmatched_and_suggested_entries_are_never_dropped(knowledge: ScreeningK
     result = screen_interactions(entries, knowledge)
     assert [m.entered for m in result.matches] == entries
     assert [m.entered for m in result.unresolved] == ["alprazolan", "zzzz unknown"]
-    provisional = [f for f in result.findings if f.medication == "alprazolan"]
-    assert provisional and all(f.match_status == "suggested" and f.confidence < 1.0 for f in provisional)
+    # A suggestion is a question for a person, never an identification: no finding for the suggested drug.
+    assert not [f for f in result.findings if f.medication == "alprazolan"]
+    assert [m.entered for m in result.to_confirm] == ["alprazolan"]
+    assert result.to_confirm[0].suggestions[0].ingredient_ids == ("alprazolam",)
 
 
 def test_severity_then_entry_order(knowledge: ScreeningKnowledge) -> None:
@@ -66,3 +69,30 @@ def test_unknown_class_is_an_error(knowledge: ScreeningKnowledge) -> None:
     )
     with pytest.raises(UnknownInteractionClass):
         screen_interactions(["Xdrug"], broken)
+
+
+def test_positive_classes_are_reported_as_positives_never_as_findings(knowledge: ScreeningKnowledge) -> None:
+    from kratomwatch.core.screening.types import OPIOID_RESCUE_CLASS, POSITIVE_CLASSES, frozen_map
+    from tests.core.screening.conftest import rule
+
+    assert OPIOID_RESCUE_CLASS in POSITIVE_CLASSES
+    rescue_kb = dataclasses.replace(
+        knowledge,
+        index=MedicationIndex.build(
+            (
+                IngredientEntry("naloxone", "Naloxone", (), ("Narcan",), (OPIOID_RESCUE_CLASS,)),
+                IngredientEntry("codeine", "Codeine", (), (), ("opioids",)),
+            )
+        ),
+        interactions=frozen_map({**knowledge.interactions, OPIOID_RESCUE_CLASS: rule(OPIOID_RESCUE_CLASS, "minor", 1)}),
+    )
+    result = screen_interactions(["Narcan nasal spray 4 mg", "codeine"], rescue_kb)
+    assert [f.class_id for f in result.findings] == ["opioids"]
+    assert [(p.ingredient_id, p.class_id) for p in result.positives] == [("naloxone", OPIOID_RESCUE_CLASS)]
+    assert result.opioid_rescue_ids == ("naloxone",) and result.has_opioid_rescue
+    # Survives a merge that keeps only findings, matches and unresolved (as the alert sweep does).
+    merged = type(result)(result.findings, result.matches, result.unresolved)
+    assert merged.has_opioid_rescue
+    assert not screen_interactions(["codeine"], rescue_kb).has_opioid_rescue
+    # A misspelt rescue drug is not counted until a person confirms it.
+    assert not screen_interactions(["Narcon"], rescue_kb).has_opioid_rescue

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from kratomwatch.core.screening.normalize import normalize_medication
 from kratomwatch.core.screening.types import (
+    POSITIVE_CLASSES,
     SEVERITY_ORDER,
     InteractionFinding,
     MedicationMatch,
@@ -20,7 +21,10 @@ class UnknownInteractionClass(KeyError):
 
 def _findings_for(match: MedicationMatch, knowledge: ScreeningKnowledge) -> list[InteractionFinding]:
     out: list[InteractionFinding] = []
-    provisional = match.status == "suggested"
+    if match.status != "matched":
+        # A fuzzy suggestion is never screened as the suggested drug ("kava" is not clonidine): it is listed
+        # in ``unresolved`` / ``to_confirm`` so a person confirms the medication first.
+        return out
     skipped = knowledge.index.not_screened.get(match.matched_term or "", ())
     for ingredient_id in match.ingredient_ids:
         if ingredient_id in skipped:
@@ -45,7 +49,7 @@ def _findings_for(match: MedicationMatch, knowledge: ScreeningKnowledge) -> list
                     sources=rule.sources,
                     as_of=rule.as_of,
                     match_status=match.status,
-                    confidence=match.confidence if provisional else 1.0,
+                    confidence=1.0,
                 )
             )
     return out
@@ -54,15 +58,25 @@ def _findings_for(match: MedicationMatch, knowledge: ScreeningKnowledge) -> list
 def screen_interactions(medications: Iterable[str], knowledge: ScreeningKnowledge) -> ScreeningResult:
     """Screen typed medication entries for interaction classes with kratom.
 
-    Every entry is normalized. Exact matches produce findings; a misspelling produces *provisional* findings
-    for its best suggestion (``match_status="suggested"``) and is also listed in ``unresolved`` so a person
-    confirms it; an unmatched entry produces no finding but is always listed in ``unresolved``.
+    Every entry is normalized. Exact matches (ids, synonyms, brands, product names) produce findings. A
+    misspelling produces NO finding: its suggestions are listed in ``unresolved`` (and ``to_confirm``) so a
+    person confirms the medication, because a close name can be a different drug (clarithromycin is not
+    azithromycin). An unmatched entry produces no finding but is always listed in ``unresolved``.
+    Classes that are not adverse interactions (``POSITIVE_CLASSES``: a rescue medication such as naloxone on
+    file) go to ``positives``, never to ``findings``.
     Findings are sorted most severe first, then by the order the medications were entered.
     """
     matches = tuple(normalize_medication(text, knowledge.index) for text in medications)
     findings: list[tuple[int, int, InteractionFinding]] = []
+    positives: list[InteractionFinding] = []
     for position, match in enumerate(matches):
-        findings.extend((-SEVERITY_ORDER[f.severity], position, f) for f in _findings_for(match, knowledge))
+        for f in _findings_for(match, knowledge):
+            if f.class_id in POSITIVE_CLASSES:
+                positives.append(f)
+            else:
+                findings.append((-SEVERITY_ORDER[f.severity], position, f))
     findings.sort(key=lambda item: (item[0], item[1], item[2].class_id, item[2].ingredient_id))
     unresolved = tuple(m for m in matches if m.status != "matched")
-    return ScreeningResult(findings=tuple(f for _, _, f in findings), matches=matches, unresolved=unresolved)
+    return ScreeningResult(
+        findings=tuple(f for _, _, f in findings), matches=matches, unresolved=unresolved, positives=tuple(positives)
+    )

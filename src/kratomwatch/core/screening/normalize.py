@@ -25,19 +25,31 @@ def _ngrams(tokens: list[str]) -> Iterable[str]:
             yield " ".join(tokens[start : start + size])
 
 
+def _matched(index: MedicationIndex, text: str, term: str) -> MedicationMatch:
+    """An exact match of ``term``, with the interaction classes of its screened ingredients."""
+    ids = index.terms[term]
+    skipped = index.not_screened.get(term, ())
+    classes: dict[str, None] = {}
+    for ingredient_id in ids:
+        ingredient = index.ingredients.get(ingredient_id)
+        if ingredient is not None and ingredient_id not in skipped:
+            classes.update(dict.fromkeys(ingredient.class_ids))
+    return MedicationMatch(text, "matched", ids, term, 1.0, class_ids=tuple(classes))
+
+
 def _exact(index: MedicationIndex, text: str) -> MedicationMatch | None:
     full = clean_text(text)
     if full in index.terms:
-        return MedicationMatch(text, "matched", index.terms[full], full, 1.0)
+        return _matched(index, text, full)
     without_strength = remove_strengths(text)
     stripped = strip_strengths(text)
     for candidate in (without_strength, stripped):
         if candidate in index.terms:
-            return MedicationMatch(text, "matched", index.terms[candidate], candidate, 1.0)
+            return _matched(index, text, candidate)
     for tokens in (without_strength.split()[:_MAX_TOKENS], stripped.split()[:_MAX_TOKENS]):
         for gram in _ngrams(tokens):
             if gram in index.terms:
-                return MedicationMatch(text, "matched", index.terms[gram], gram, 1.0)
+                return _matched(index, text, gram)
     return None
 
 
@@ -72,8 +84,9 @@ def normalize_medication(text: str, index: MedicationIndex) -> MedicationMatch:
 
     Matching is case-, whitespace- and punctuation-insensitive on ids, synonyms, brands and combination
     product names; strengths and dose forms are ignored ("Xanax 0.5 mg tab" -> alprazolam). A misspelling
-    yields ``suggested`` with ranked suggestions and the best similarity as ``confidence``; nothing close
-    yields ``unmatched``. Never raises on arbitrary text.
+    yields ``suggested`` with ranked suggestions and the best similarity as ``confidence``: a suggestion is a
+    question for a person ("confirm this medication"), never an identification, so it carries no
+    ``class_ids`` and is not screened. Nothing close yields ``unmatched``. Never raises on arbitrary text.
     """
     if not isinstance(text, str):
         raise TypeError(f"medication text must be str, not {type(text).__name__}")

@@ -30,6 +30,13 @@ HistoryFlagName = Literal[
 
 SEVERITY_ORDER: Mapping[str, int] = MappingProxyType({"major": 3, "moderate": 2, "minor": 1})
 
+#: The interaction class of opioid-overdose rescue medications (naloxone, nalmefene). It is not an adverse
+#: interaction: an ingredient of this class on the list is reported in ``ScreeningResult.positives`` (and
+#: ``ScreeningResult.opioid_rescue_ids``), never in ``ScreeningResult.findings``.
+OPIOID_RESCUE_CLASS = "opioid_rescue"
+#: Classes reported as positives (informational), never as interaction findings.
+POSITIVE_CLASSES: frozenset[str] = frozenset({OPIOID_RESCUE_CLASS})
+
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -136,6 +143,9 @@ class MedicationMatch:
     matched_term: str | None = None
     confidence: float = 0.0
     suggestions: tuple[Suggestion, ...] = ()
+    #: Interaction classes of the ingredients screened for this entry (components a combination product lists
+    #: as not screened are left out). Set only for ``matched`` entries: a suggestion is never screened.
+    class_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -163,10 +173,36 @@ class ScreeningResult:
     findings: tuple[InteractionFinding, ...]
     matches: tuple[MedicationMatch, ...]
     unresolved: tuple[MedicationMatch, ...]
+    #: Informational items that are not adverse interactions, e.g. a rescue medication (naloxone) on file.
+    positives: tuple[InteractionFinding, ...] = ()
 
     @property
     def highest_severity(self) -> Severity | None:
         return self.findings[0].severity if self.findings else None
+
+    @property
+    def to_confirm(self) -> tuple[MedicationMatch, ...]:
+        """Entries matched only approximately: a person confirms the medication; nothing is screened until then."""
+        return tuple(m for m in self.matches if m.status == "suggested")
+
+    @property
+    def opioid_rescue_ids(self) -> tuple[str, ...]:
+        """Ingredient ids of opioid-overdose rescue medications (naloxone, nalmefene) matched exactly on the list.
+
+        Read from ``matches`` (``MedicationMatch.class_ids``), so it survives results merged from several
+        screenings. The naloxone inside buprenorphine/naloxone products is not counted: it is not screened.
+        """
+        ids: dict[str, None] = {}
+        for m in self.matches:
+            if m.status == "matched" and OPIOID_RESCUE_CLASS in m.class_ids:
+                for ingredient_id in m.ingredient_ids:
+                    ids[ingredient_id] = None
+        return tuple(ids)
+
+    @property
+    def has_opioid_rescue(self) -> bool:
+        """True when naloxone or nalmefene (a stand-alone product) is on the list."""
+        return bool(self.opioid_rescue_ids)
 
 
 # -------------------------------------------------------------------------------------------- legal
