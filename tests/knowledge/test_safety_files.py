@@ -186,6 +186,11 @@ CLAIMS = {
     "focus_cognition",
     "lower_addiction_risk_than_opioids",
     "respiratory_depression_ceiling",
+    "energy_fatigue",
+    "ptsd",
+    "reduce_alcohol_stimulants",
+    "sleep",
+    "natural_not_addictive",
 }
 
 
