@@ -206,7 +206,9 @@ def test_no_benefit_after_eight_weeks_of_flat_pain(world: Any, system: Any) -> N
         )
     [alert] = open_alerts(world.patient, "no_benefit")
     assert alert.subject_key == "pain:peg" and alert.severity == "moderate"
-    assert alert.sources and "no_benefit_weeks" in alert.program_settings
+    # IMMPACT's 30% is defined for pain-intensity ratings: on the PEG it is the program's threshold.
+    assert not alert.sources and alert.program_settings == ["no_benefit_weeks", "no_benefit_percent"]
+    assert "program setting" in alert.reason
 
 
 def test_escalation_gaps_and_risky_product_from_doses(world: Any, system: Any) -> None:

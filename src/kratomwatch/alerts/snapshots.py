@@ -61,8 +61,11 @@ from kratomwatch.core.screening import (
     legal_status,
     screen_interactions,
 )
+from kratomwatch.core.screening.contraindications import contraindication_rules
 from kratomwatch.core.screening.types import (
     SEVERITY_ORDER,
+    ContraindicationRule,
+    HistoryFlags,
     LegalStatusResult,
     ProductEvaluation,
     ScreeningKnowledge,
@@ -89,6 +92,15 @@ class KnowledgeCache:
     medications: dict[str, ScreeningResult] = field(default_factory=dict)
     legal: dict[tuple[str, dt.date], LegalStatusResult | None] = field(default_factory=dict)
     products: dict[tuple[str, dt.date, float | None, bool], ProductEvaluation | None] = field(default_factory=dict)
+    history: dict[tuple[str, ...], tuple[ContraindicationRule, ...]] = field(default_factory=dict)
+
+    def contraindications(self, flags: tuple[str, ...]) -> tuple[ContraindicationRule, ...]:
+        """The curated records of the active history flags (``core.screening.contraindication_rules``), once per
+        distinct set of flags."""
+        if flags not in self.history:
+            active = HistoryFlags(**dict.fromkeys(flags, True))
+            self.history[flags] = contraindication_rules(active, self.knowledge.contraindications)
+        return self.history[flags]
 
     def screen(self, names: Sequence[str]) -> ScreeningResult | None:
         """Screen each distinct text once; merge into one result (most severe first, then entry order)."""
@@ -97,6 +109,7 @@ class KnowledgeCache:
         merged: list[tuple[int, int, Any]] = []
         matches: list[Any] = []
         unresolved: list[Any] = []
+        positives: list[Any] = []
         for position, name in enumerate(names):
             result = self.medications.get(name)
             if result is None:
@@ -104,8 +117,11 @@ class KnowledgeCache:
             merged.extend((-SEVERITY_ORDER[f.severity], position, f) for f in result.findings)
             matches.extend(result.matches)
             unresolved.extend(result.unresolved)
+            positives.extend(result.positives)
         merged.sort(key=lambda item: (item[0], item[1], item[2].class_id, item[2].ingredient_id))
-        return ScreeningResult(tuple(f for _, _, f in merged), tuple(matches), tuple(unresolved))
+        return ScreeningResult(
+            tuple(f for _, _, f in merged), tuple(matches), tuple(unresolved), positives=tuple(positives)
+        )
 
     def legal_status(self, code: str, on: dt.date) -> LegalStatusResult | None:
         key = (code, on)
@@ -415,6 +431,7 @@ def _snapshot(patient: Patient, as_of: dt.date, batch: _Batch, cache: KnowledgeC
     dose_rows = batch.doses.by_patient.get(pid, [])
     trend = _trend(as_of, batch.daily.get(pid), dose_rows)
     summary, used = _dose_summary(dose_rows, batch.doses.lots, trend)
+    history = tuple(flag for flag in HISTORY_FLAGS if getattr(patient, flag))
     product_legal = []
     for product, (share, seven_oh_form) in sorted(used.items()):
         evaluation = cache.product(patient.jurisdiction, as_of, share, seven_oh_form)
@@ -426,7 +443,8 @@ def _snapshot(patient: Patient, as_of: dt.date, batch: _Batch, cache: KnowledgeC
         jurisdiction=patient.jurisdiction,
         pregnant=patient.pregnant,
         breastfeeding=patient.breastfeeding,
-        history=tuple(flag for flag in HISTORY_FLAGS if getattr(patient, flag)),
+        history=history,
+        contraindications=cache.contraindications(history),
         trend=trend,
         doses=summary,
         medications=cache.screen(batch.medications.get(pid, [])),

@@ -1,7 +1,9 @@
 """Clinical data of a demo patient: medications, a liver panel, a QTc and an adverse event, by patient index.
 
 Patient 9 has a drug-induced-liver-injury pattern (ALT 6x and bilirubin 2.5x the upper limit) and patient 13 a
-QTc of 512 ms; the others have values in or near the normal range.
+QTc of 512 ms; the others have values in or near the normal range. Three patients have a fixed medication list
+besides their random one (``GIVEN_MEDICATIONS``): an opioid with a gabapentinoid and no naloxone on file (KW-002),
+an opioid with naloxone on file (KW-003), and methadone with alcohol and a benzodiazepine (KW-007).
 """
 
 from __future__ import annotations
@@ -17,6 +19,12 @@ from kratomwatch.records.models import Patient
 
 LIVER_INJURY_INDEX = 9
 LONG_QT_INDEX = 13
+GIVEN_MEDICATIONS: dict[int, tuple[tuple[str, str], ...]] = {
+    1: (("oxycodone", "5 mg PRN"), ("gabapentin", "300 mg TID")),
+    2: (("oxycodone", "5 mg PRN"), ("Narcan", "nasal spray, kept at home")),
+    6: (("methadone", "60 mg daily"), ("alcohol", "3-4 drinks most evenings"), ("Xanax", "0.5 mg PRN")),
+}
+"""Patient index -> medications recorded for it (with a fixed start 90 days back), after the random ones."""
 
 
 def _medications(actor: Actor, patient: Patient, index: int, today: dt.date, rng: np.random.Generator) -> None:
@@ -28,6 +36,10 @@ def _medications(actor: Actor, patient: Patient, index: int, today: dt.date, rng
             name=name,
             dose_text=dose_text,
             start=today - dt.timedelta(days=int(rng.integers(30, 400))),
+        )
+    for name, dose_text in GIVEN_MEDICATIONS.get(index, ()):
+        actions.record_medication(
+            actor=actor, patient=patient, name=name, dose_text=dose_text, start=today - dt.timedelta(days=90)
         )
 
 

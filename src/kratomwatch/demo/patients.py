@@ -16,7 +16,7 @@ def patient_code(index: int) -> str:
 
 
 def create_patient(actor: Actor, program: Program, index: int, rng: np.random.Generator) -> Patient:
-    """Demo patient ``index``: one of them is pregnant; some have liver, seizure or QT history."""
+    """Demo patient ``index``: one of them is pregnant; some have liver, seizure, QT or respiratory history."""
     time_zone, jurisdiction = PLACES[index % len(PLACES)]
     return actions.create_patient(
         actor=actor,
@@ -31,6 +31,7 @@ def create_patient(actor: Actor, program: Program, index: int, rng: np.random.Ge
         liver_disease=index % 13 == 5,
         seizure_disorder=index % 17 == 3,
         cardiac_qt=index % 11 == 7,
+        respiratory_disease=index % 19 == 8,
     )
 
 

@@ -21,7 +21,7 @@ from kratomwatch.core.rules.config import RuleConfig
 from kratomwatch.core.rules.findings import SEVERITY_RANK, Finding, Severity
 from kratomwatch.core.rules.liver import liver_rule
 from kratomwatch.core.rules.snapshot import Assessment, DoseSummary, PatientSnapshot, ProductSevenOh
-from kratomwatch.core.screening.types import InteractionFinding
+from kratomwatch.core.screening.types import OPIOID_RESCUE_CLASS, InteractionFinding, ScreeningResult
 
 Rule = Callable[[PatientSnapshot, RuleConfig], list[Finding]]
 
@@ -30,6 +30,36 @@ _EPS = 1e-9
 INTERACTION_SEVERITY: dict[str, Severity] = {"major": "high", "moderate": "moderate", "minor": "info"}
 OPIOID_AGONIST_CLASSES = frozenset({"full_opioid_agonists", "moud"})
 BENZODIAZEPINE_CLASSES = frozenset({"benzodiazepines_z_drugs"})
+GABAPENTINOID_CLASSES = frozenset({"gabapentinoids"})
+ALCOHOL_CLASSES = frozenset({"alcohol"})
+CNS_DEPRESSANT_CLASSES = frozenset(
+    {
+        *OPIOID_AGONIST_CLASSES,
+        *BENZODIAZEPINE_CLASSES,
+        *GABAPENTINOID_CLASSES,
+        *ALCOHOL_CLASSES,
+        "other_cns_depressants",
+        "sedating_antihistamines",
+        "mixed_agonist_antagonists",
+    }
+)
+"""Screening classes of CNS depressants (FDA 2016: opioids, benzodiazepines, other CNS depressants, alcohol;
+FDA 2019: gabapentinoids)."""
+CNS_DEPRESSANT_COUNT = 3
+"""Three or more CNS depressants at once (7-OH exposure counts as one): a program setting (no published count)."""
+NALOXONE_INGREDIENTS = frozenset({"naloxone", "nalmefene"})
+OPIOID_RESCUE_CLASSES = frozenset({OPIOID_RESCUE_CLASS})
+HISTORY_FLAGS = ("liver_disease", "seizure_disorder", "cardiac_qt", "respiratory_disease")
+"""History flags judged by ``history_rule`` (pregnancy and breastfeeding by ``pregnancy_rule``)."""
+HISTORY_LABELS = {
+    "liver_disease": "liver disease",
+    "seizure_disorder": "a seizure disorder",
+    "cardiac_qt": "QT prolongation or cardiac history",
+    "respiratory_disease": "respiratory disease",
+}
+CONTRAINDICATION_SEVERITY: dict[str, Severity] = {"major": "high", "moderate": "moderate", "minor": "info"}
+PAIN_INTENSITY_INSTRUMENTS = frozenset({"pain_nrs"})
+"""Pain-intensity ratings, to which the IMMPACT reduction categories apply (Dworkin 2008)."""
 SEIZURE_TERMS = ("seizure", "convulsion", "epilep")
 
 
@@ -133,7 +163,146 @@ def interaction_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Find
                 evidence_as_of=max([src.EVIDENCE_AS_OF, *dates]),
             )
         )
+    out.extend(_combination_findings(screening, opioids, seven_oh))
     return out
+
+
+def _confirmed(screening: ScreeningResult, classes: frozenset[str]) -> list[InteractionFinding]:
+    """Findings of ``classes`` from exact or synonym matches (an approximate match is never counted)."""
+    return [i for i in screening.findings if i.class_id in classes and i.match_status == "matched"]
+
+
+def _names(items: Iterable[InteractionFinding]) -> list[str]:
+    return sorted({i.ingredient_name for i in items})
+
+
+def _combination_findings(screening: ScreeningResult, opioids: list[str], seven_oh: list[str]) -> list[Finding]:
+    """Opioid or 7-OH exposure with a gabapentinoid (FDA 2019) or with alcohol (FDA 2016), both high; three or
+    more CNS depressants at once (FDA 2016 and 2019; the count is a program setting), high."""
+    out: list[Finding] = []
+    confirmed_opioids = _names(_confirmed(screening, OPIOID_AGONIST_CLASSES))
+    partners = [*confirmed_opioids, *seven_oh]
+    gabapentinoids = _confirmed(screening, GABAPENTINOID_CLASSES)
+    if gabapentinoids and partners:
+        out.append(
+            Finding(
+                rule_id="interaction",
+                severity="high",
+                subject_key="interaction:combination:opioid_gabapentinoid",
+                title="Opioid-acting combination with a gabapentinoid",
+                reason=(
+                    f"{', '.join(_names(gabapentinoids))} is taken together with {', '.join(partners)} and kratom: "
+                    "FDA warned (Dec 2019) that gabapentin and pregabalin can cause serious breathing difficulties "
+                    "when used with opioids or other CNS depressants. Review sedation and breathing risk and naloxone "
+                    "access with the prescriber."
+                ),
+                sources=tuple(
+                    dict.fromkeys([*src.OPIOID_GABAPENTINOID, *(s for i in gabapentinoids for s in i.sources)])
+                ),
+                evidence_as_of=max([src.EVIDENCE_AS_OF, *(i.as_of for i in gabapentinoids)]),
+            )
+        )
+    alcohol = _confirmed(screening, ALCOHOL_CLASSES)
+    if alcohol and partners:
+        out.append(
+            Finding(
+                rule_id="interaction",
+                severity="high",
+                subject_key="interaction:combination:opioid_alcohol",
+                title="Opioid-acting combination with alcohol",
+                reason=(
+                    f"Alcohol is recorded together with {', '.join(partners)} and kratom: FDA's 2016 communication on "
+                    "opioids with CNS depressants, alcohol included, warns of serious breathing problems and death. "
+                    "Review alcohol use, sedation and breathing risk and naloxone access."
+                ),
+                sources=tuple(dict.fromkeys([*src.OPIOID_CNS_DEPRESSANTS, *(s for i in alcohol for s in i.sources)])),
+                evidence_as_of=max([src.EVIDENCE_AS_OF, *(i.as_of for i in alcohol)]),
+            )
+        )
+    depressants = _names(_confirmed(screening, CNS_DEPRESSANT_CLASSES))
+    counted = [*depressants, *(["7-OH"] if seven_oh else [])]
+    if len(counted) >= CNS_DEPRESSANT_COUNT:
+        cites = [*src.OPIOID_CNS_DEPRESSANTS, *(src.OPIOID_GABAPENTINOID if gabapentinoids else ())]
+        out.append(
+            Finding(
+                rule_id="interaction",
+                severity="high",
+                subject_key="interaction:combination:cns_depressants",
+                title=f"{len(counted)} CNS depressants at once",
+                reason=(
+                    f"{', '.join(counted)} are used at the same time as kratom ({len(counted)} CNS depressants; alert "
+                    f"at {CNS_DEPRESSANT_COUNT} or more). Combined CNS depressants with opioid-acting substances carry "
+                    "an FDA warning for serious breathing problems and death. Review the need for each sedating drug "
+                    "with the prescribers, and naloxone access."
+                ),
+                sources=tuple(dict.fromkeys(cites)),
+                evidence_as_of=src.EVIDENCE_AS_OF,
+                program_settings=("cns_depressant_count",),
+            )
+        )
+    return out
+
+
+# ------------------------------------------------------------------------------------------ naloxone
+
+
+def naloxone_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding]:
+    """Kratom with an opioid, a 7-OH product or a benzodiazepine, and no naloxone or nalmefene on the medication
+    list: moderate. Naloxone on file (an exact or synonym match of a single-ingredient naloxone or nalmefene
+    product): no finding."""
+    if not snapshot.uses_kratom:
+        return []
+    screening = snapshot.medications
+    opioids: list[str] = []
+    benzos: list[str] = []
+    if screening is not None:
+        opioids = _names(_confirmed(screening, OPIOID_AGONIST_CLASSES))
+        benzos = _names(_confirmed(screening, BENZODIAZEPINE_CLASSES))
+    seven_oh = _seven_oh_exposure(snapshot, config)
+    partners = [*opioids, *seven_oh, *benzos]
+    if not partners or naloxone_on_file(screening):
+        return []
+    return [
+        Finding(
+            rule_id="naloxone",
+            severity="moderate",
+            subject_key="naloxone:not_on_file",
+            title="No naloxone on the medication list",
+            reason=(
+                f"Kratom is used together with {', '.join(partners)}, and neither naloxone nor nalmefene is on the "
+                "medication list. California's health department advises people who use kratom or 7-OH to carry "
+                "naloxone, and the CDC 2022 opioid guideline advises offering naloxone when overdose risk is "
+                "increased, including with benzodiazepines. Confirm naloxone access and record it."
+            ),
+            sources=src.NALOXONE_ACCESS,
+            evidence_as_of=src.EVIDENCE_AS_OF,
+        )
+    ]
+
+
+def naloxone_on_file(screening: ScreeningResult | None) -> tuple[str, ...]:
+    """Entries of the medication list that are naloxone or nalmefene (exact or synonym matches only).
+
+    A combination product whose naloxone is only an abuse deterrent (buprenorphine/naloxone) does not count:
+    its naloxone is not screened, and its match names other ingredients too."""
+    if screening is None:
+        return ()
+    found = [
+        i.medication
+        for i in (*screening.findings, *screening.positives)
+        if i.match_status == "matched"
+        and (i.ingredient_id in NALOXONE_INGREDIENTS or i.class_id in OPIOID_RESCUE_CLASSES)
+    ]
+    found.extend(
+        m.entered
+        for m in screening.matches
+        if m.status == "matched"
+        and (
+            bool(OPIOID_RESCUE_CLASSES & set(m.class_ids))
+            or (bool(m.ingredient_ids) and set(m.ingredient_ids) <= NALOXONE_INGREDIENTS)
+        )
+    )
+    return tuple(dict.fromkeys(found))
 
 
 def _seven_oh_exposure(snapshot: PatientSnapshot, config: RuleConfig) -> list[str]:
@@ -565,6 +734,54 @@ def pregnancy_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Findin
     return out
 
 
+# --------------------------------------------------------------------------------------- history flags
+
+
+def history_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding]:
+    """Liver disease, a seizure disorder, QT prolongation or cardiac history, respiratory disease, with kratom use
+    in the window: one finding per flag, with the curated record's text, severity (major: high) and sources."""
+    if not snapshot.uses_kratom:
+        return []
+    records = {str(record.flag): record for record in snapshot.contraindications}
+    out: list[Finding] = []
+    for flag in HISTORY_FLAGS:
+        record = records.get(flag)
+        if flag not in snapshot.history and record is None:
+            continue
+        label = HISTORY_LABELS[flag]
+        title = f"Kratom use with {label}"
+        if record is None:
+            out.append(
+                Finding(
+                    rule_id="history",
+                    severity="moderate",
+                    subject_key=f"history:{flag}",
+                    title=title,
+                    reason=(
+                        f"The patient has {label} on file and used kratom in the recent window. No curated record "
+                        "for this history flag was available: clinical review."
+                    ),
+                    program_settings=("history_flag_without_record",),
+                )
+            )
+            continue
+        out.append(
+            Finding(
+                rule_id="history",
+                severity=CONTRAINDICATION_SEVERITY[record.severity],
+                subject_key=f"history:{flag}",
+                title=title,
+                reason=(
+                    f"The patient has {label} on file and used kratom in the recent window. {record.summary} "
+                    f"{record.management}"
+                ),
+                sources=record.sources,
+                evidence_as_of=record.as_of,
+            )
+        )
+    return out
+
+
 # --------------------------------------------------------------------------------------------- legal
 
 
@@ -685,6 +902,15 @@ def no_benefit_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Findi
     if at_least(improvement, config.no_benefit_percent):
         return []
     percent_sources, percent_settings = config.citation("no_benefit_percent")
+    intensity = pain.instrument_id in PAIN_INTENSITY_INSTRUMENTS
+    basis = ""
+    if not intensity:
+        # IMMPACT's categories are defined for pain-intensity ratings; on the PEG the threshold is the program's.
+        percent_sources, percent_settings = (), ("no_benefit_percent",)
+        basis = (
+            f" The {_num(config.no_benefit_percent)}% threshold is a program setting for the {pain.instrument_id}: "
+            "the published (IMMPACT) categories are for pain-intensity ratings."
+        )
     return [
         Finding(
             rule_id="no_benefit",
@@ -695,6 +921,7 @@ def no_benefit_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Findi
                 f"{pain.instrument_id} pain went from {_num(pain.baseline_value)} ({pain.baseline_on.isoformat()}) to "
                 f"{_num(pain.latest_value)} ({pain.latest_on.isoformat()}), {elapsed // 7} weeks later: "
                 f"{_num(improvement)}% improvement, below {_num(config.no_benefit_percent)}%. Review the care plan."
+                f"{basis}"
             ),
             sources=percent_sources,
             evidence_as_of=src.EVIDENCE_AS_OF if percent_sources else None,
@@ -736,6 +963,7 @@ def missed_followup_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[
 
 RULES: tuple[tuple[str, Rule], ...] = (
     ("interaction", interaction_rule),
+    ("naloxone", naloxone_rule),
     ("escalation", escalation_rule),
     ("risky_product", risky_product_rule),
     ("withdrawal", withdrawal_rule),
@@ -745,6 +973,7 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("liver", liver_rule),
     ("cardiac", cardiac_rule),
     ("pregnancy", pregnancy_rule),
+    ("history", history_rule),
     ("legal", legal_rule),
     ("dependence", dependence_rule),
     ("no_benefit", no_benefit_rule),

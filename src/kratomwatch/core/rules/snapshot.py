@@ -17,7 +17,12 @@ from typing import Literal
 from kratomwatch.core.errors import InputError
 from kratomwatch.core.exposure import Trend
 from kratomwatch.core.instruments.scoring import ScoreResult
-from kratomwatch.core.screening.types import LegalStatusResult, ProductEvaluation, ScreeningResult
+from kratomwatch.core.screening.types import (
+    ContraindicationRule,
+    LegalStatusResult,
+    ProductEvaluation,
+    ScreeningResult,
+)
 
 SeriousnessCriterion = Literal[
     "death",
@@ -265,6 +270,10 @@ class PatientSnapshot:
     breastfeeding: bool = False
     history: tuple[str, ...] = ()
     """Other active history flags (``liver_disease``, ``seizure_disorder``, ``cardiac_qt``, ...)."""
+    contraindications: tuple[ContraindicationRule, ...] = ()
+    """The curated record of each active history flag (``core.screening.contraindications.contraindication_rules``):
+    summary, management, severity, sources and as-of date. A flag in ``history`` without a record here is still
+    flagged, as a program setting."""
     trend: Trend | None = None
     doses: DoseSummary = field(default_factory=DoseSummary)
     medications: ScreeningResult | None = None

@@ -81,3 +81,23 @@ ENHANCED_PRODUCT = ("doi:10.1007/s13181-016-0588-y",)
 OPIOID_BENZODIAZEPINE = (
     "https://professionals.optumrx.com/publications/library/drugsafety-opioids-benzodiazepines-2016-0831.html",
 )
+
+# FDA Drug Safety Communication, 19 Dec 2019: serious breathing difficulties with gabapentin and pregabalin in
+# patients with respiratory risk factors, including co-use of opioids and other CNS depressants.
+OPIOID_GABAPENTINOID = (
+    "https://fda.gov/drugs/fda-drug-safety-podcasts/fda-warns-about-serious-breathing-problems-seizure-and-nerve-pain-medicines-gabapentin-neurontin",
+)
+
+# FDA Drug Safety Communication, 31 Aug 2016: opioids with benzodiazepines or other CNS depressants, alcohol
+# included (the knowledge's alcohol class cites the same communication).
+OPIOID_CNS_DEPRESSANTS = OPIOID_BENZODIAZEPINE
+
+# Naloxone access when opioids, 7-OH or benzodiazepines are co-used: California Department of Public Health
+# release of 24 Oct 2025 on kratom and 7-OH (advises carrying naloxone, 7-OH overdoses included); CDC Clinical
+# Practice Guideline for Prescribing Opioids for Pain 2022 (Dowell et al., MMWR Recomm Rep 71(3), PMID 36327391):
+# offer naloxone when overdose risk is increased, including concurrent benzodiazepine use.
+NALOXONE_ACCESS = (
+    "https://pubt.io/view/9FDE66029C772D0C1D8E33D4293242846C23FB4F",
+    "PMID:36327391",
+    "https://www.cdc.gov/mmwr/volumes/71/rr/rr7103a1.htm",
+)
