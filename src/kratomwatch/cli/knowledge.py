@@ -22,7 +22,12 @@ def score(
     answers: Annotated[
         list[str] | None, typer.Argument(help="Answers in item order as numeric scores; - = blank")
     ] = None,
-    supervised: Annotated[bool, typer.Option(help="DSM-5: use solely under medical supervision")] = False,
+    supervised: Annotated[
+        bool,
+        typer.Option(
+            help="DSM-5: a medicine taken as prescribed, solely under medical supervision (not kratom on one's own)"
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Score a validated instrument exactly as published: totals, band, flags and validity."""
@@ -54,7 +59,7 @@ def score(
     for flag in result.flags:
         console.print(f"[bold red]FLAG[/bold red] {flag.label}: {flag.reason}")
     for note in result.notes:
-        console.print(note, style="dim")
+        console.print(note, style="bold yellow" if "WARNING" in note else "dim")
 
 
 def check(

@@ -44,6 +44,14 @@ PSYCHCENTRAL = cite(
     url="https://psychcentral.com/disorders/revised-alcoholsubstance-use-disorder/2/",
 )
 
+SUPERVISED_WARNING = (
+    "WARNING: supervised use drops tolerance and withdrawal. DSM-5 makes this exclusion only for a medication "
+    "taken as prescribed, solely under appropriate medical supervision. Kratom bought and taken on one's own is "
+    "not supervised use: count tolerance and withdrawal unless the kratom is given within a supervised clinical "
+    "program."
+)
+"""Why ``supervised=True`` for kratom itself is almost always wrong (PMC7993020, table T14-0005)."""
+
 _MET = tuple(AnswerOption(value=o.value, label="met" if o.value else "not met") for o in YES_NO)
 _CRITERIA = (
     ("dsm5_larger_longer", "1 larger amounts or longer than intended"),
@@ -72,6 +80,7 @@ DEFINITION = InstrumentDefinition(
             item_ids=tuple(item_id for item_id, _ in _CRITERIA),
             aggregation=Aggregation.SUM,
             excluded_when_supervised=("dsm5_tolerance", "dsm5_withdrawal"),
+            supervised_warning=SUPERVISED_WARNING,
             bands=(
                 Band(
                     id="none",

@@ -238,6 +238,8 @@ class ScaleRule(BaseModel):
     when at least this many are answered. None means the scale is never prorated."""
     excluded_when_supervised: tuple[str, ...] = ()
     """Items not counted when the substance is taken solely under appropriate medical supervision."""
+    supervised_warning: str | None = None
+    """Shown in the score's notes whenever ``supervised`` drops items: what the exclusion covers."""
     bands: tuple[Band, ...] = ()
     important_change: ImportantChange | None = None
     immpact_pain_intensity: bool = False

@@ -205,6 +205,8 @@ def _score_scale(
     notes: list[str] = []
     if supervised and rule.excluded_when_supervised:
         notes.append("supervised use: not counted: " + ", ".join(rule.excluded_when_supervised))
+        if rule.supervised_warning:
+            notes.append(rule.supervised_warning)
     answered = [(item_id, by_id[item_id]) for item_id in counted if by_id[item_id] is not None]
     missing = [item_id for item_id in counted if by_id[item_id] is None]
     values = [answer for _, answer in answered if answer is not None]
