@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from kratomwatch.cli import app
 from kratomwatch.core.rules import PatientSnapshot, RuleConfig, evaluate
-from kratomwatch.core.screening import ScreeningKnowledge, normalize_medication, screen_interactions
+from kratomwatch.core.screening import ScreeningKnowledge, ScreeningResult, normalize_medication, screen_interactions
 from kratomwatch.core.screening.types import OPIOID_RESCUE_CLASS, POSITIVE_CLASSES
 from kratomwatch.knowledge import loader
 from tests.core.rules.factories import AS_OF
@@ -20,8 +20,8 @@ def kb() -> ScreeningKnowledge:
     return loader.screening_knowledge()
 
 
-def _interaction_alerts(result: object) -> list[str]:
-    snap = PatientSnapshot(patient_code="P-001", as_of=AS_OF, jurisdiction="US-OK", medications=result)  # type: ignore[arg-type]
+def _interaction_alerts(result: ScreeningResult) -> list[str]:
+    snap = PatientSnapshot(patient_code="P-001", as_of=AS_OF, jurisdiction="US-OK", medications=result)
     return [f.subject_key for f in evaluate(snap, RuleConfig()) if f.rule_id == "interaction"]
 
 
