@@ -189,3 +189,33 @@ def test_clinician_sees_the_suicidality_flag_as_a_safety_prompt(world: Any) -> N
     assert "Suicidality flag" in notice and "safety protocol" in notice and "988" in notice
     assert "dose" not in notice.lower()
     assert Assessment.objects.get().source == "clinician"
+
+
+def test_a_supervised_dsm5_result_shows_what_the_exclusion_covers(world: Any, system: Any) -> None:
+    """DSM-5 drops tolerance and withdrawal only for medicines taken as prescribed under supervision: the result
+    page says so whenever an administration was scored as supervised."""
+    from kratomwatch.core.instruments.dsm5_sud import SUPERVISED_WARNING
+
+    answers = [1, 0, 0, 1, 0, 0, 0, 0, 0, 1, 1]
+    supervised = actions.record_assessment(
+        actor=system,
+        patient=world.patient,
+        instrument_id="dsm5_sud",
+        answers=answers,
+        administered_at=dt.datetime(2026, 11, 20, 15, 0, tzinfo=dt.UTC),
+        source="clinician",
+        supervised=True,
+    )
+    plain = actions.record_assessment(
+        actor=system,
+        patient=world.patient,
+        instrument_id="dsm5_sud",
+        answers=answers,
+        administered_at=dt.datetime(2026, 11, 20, 16, 0, tzinfo=dt.UTC),
+        source="clinician",
+    )
+    client = client_for(world.alice)
+    shown = client.get(f"/assessments/P-001/results/{supervised.pk}/").content.decode()
+    assert "kw-warning" in shown and "supervis" in shown.lower()
+    assert SUPERVISED_WARNING.split(".")[0] in shown.replace("&#x27;", "'")
+    assert "kw-warning" not in client.get(f"/assessments/P-001/results/{plain.pk}/").content.decode()

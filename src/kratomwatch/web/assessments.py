@@ -162,10 +162,13 @@ def assessment_result(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     except ins.UnknownInstrument:
         definition = None
     scales = []
+    warnings: list[str] = []
     if definition is not None:
         for scale in definition.scales:
             value = assessment.scores.get(scale.id)
             scales.append({"label": scale.label, "value": ins.format_value(value, 2)})
+            if assessment.supervised and scale.excluded_when_supervised and scale.supervised_warning:
+                warnings.append(scale.supervised_warning)
     return render(
         request,
         "assessments/result.html",
@@ -179,6 +182,7 @@ def assessment_result(request: HttpRequest, code: str, pk: int) -> HttpResponse:
             ),
             "scales": scales,
             "flags": analysis.flags_out(assessment),
+            "warnings": warnings,
             "notice": analysis.urgent_notice(assessment.flags, patient.jurisdiction),
             "local_time": analysis.local_time(assessment.administered_at, patient),
             "is_self": access.is_own_record(request.user, patient),
