@@ -165,7 +165,7 @@ def test_seven_oh_fires_strictly_above_the_cap() -> None:
     (finding,) = share(2.01)
     assert finding.severity == "high" and finding.subject_key == "lot:L-9:seven_oh"
     assert finding.program_settings == ()  # default 2% is the published cap
-    assert any("1-1432-4" in s for s in finding.sources)
+    assert any("legislature.ky.gov" in s for s in finding.sources)
 
 
 def test_changed_seven_oh_cap_is_labelled_program_setting() -> None:
@@ -202,7 +202,7 @@ def test_enhanced_product_is_its_share_above_the_programs_cap_not_a_stored_flag(
     assert enhanced(3.5, raised) == {"product:V Hot:enhanced": "high"}
     doses = DoseSummary(doses_in_window=1, product_seven_oh=(ProductSevenOh("V Hot", 2.5),))
     (published,) = risky_product_rule(snapshot(doses=doses), CFG)
-    assert published.program_settings == () and any("1-1432-4" in s for s in published.sources)
+    assert published.program_settings == () and any("legislature.ky.gov" in s for s in published.sources)
     assert "2.5% of total alkaloids, above the 2% cap" in published.reason
     (changed,) = risky_product_rule(snapshot(doses=doses), RuleConfig(seven_oh_cap_percent=1.0))
     assert changed.program_settings == ("seven_oh_cap_percent",)

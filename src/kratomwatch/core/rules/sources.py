@@ -65,10 +65,12 @@ QTC = ("http://www.medsafe.govt.nz/profs/PUArticles/DrugInducedQTProlongation.ht
 PREGNANCY = ("PMID:30404789", "PMID:30792593")
 BREASTFEEDING = ("PMID:30404789",)
 
-# Kratom Consumer Protection Act cap: 7-OH may not exceed 2% of the alkaloid composition
-# (Oklahoma 63 O.S. 1-1432.4).
+# Kratom Consumer Protection Act cap: 7-OH may not exceed 2% of the alkaloid composition. In force on 2026-12-01 in
+# Kentucky (KRS 217.2202, 2024 HB 293), South Dakota (SDCL 34-20B-115.1) and Texas (Health & Safety Code 444.003);
+# Oklahoma's 2% (63 O.S. 1-1432.4, 2021) was lowered to 1% in 2024 (knowledge/data/jurisdictions.yaml).
 SEVEN_OH_CAP = (
-    "https://getpocketlaw.com/law/state_oklahoma/section-63-1-1432-4-prohibited-products-labeling-requirements-distribution-to-minors-prohibited-test-results_c04185cfe382",
+    "https://apps.legislature.ky.gov/record/24RS/hb293.html",
+    "https://lexace.ai/us/statute/south-dakota/34-20B-115.1",
 )
 
 # Extract potency varies widely (mitragynine 13.9-270 mg/g across US products).
