@@ -80,3 +80,16 @@ def test_evidence_lists_graded_claims() -> None:
     assert all(c["sources"] and c["as_of"] for c in claims.values())
     code, bad = run_json("evidence", "cures-everything")
     assert code == 2 and bad["error"]["field"] == "claim"  # type: ignore[index]
+
+
+def test_check_reports_naloxone_on_file_and_asks_to_confirm_an_approximate_name() -> None:
+    """Narcan is a rescue medication on file, never an interaction; 'xanex' is a question, not alprazolam."""
+    result = runner.invoke(app, ["check", "Narcan", "xanex", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["findings"] == [] and payload["highest_severity"] is None
+    assert [p["ingredient_id"] for p in payload["positives"]] == ["naloxone"]
+    assert payload["to_confirm"] == [{"entered": "xanex", "suggestions": ["xanax"]}]
+    assert payload["knowledge_as_of"]
+    text = runner.invoke(app, ["check", "Narcan", "xanex"]).output
+    assert "ON FILE" in text and "CONFIRM THIS MEDICATION" in text and "MAJOR" not in text

@@ -76,6 +76,10 @@ def check(
         return
     if not result.findings:
         console.print("No interaction class matched for the recognised medications.")
+    for p in result.positives:
+        console.print(f"[green]ON FILE[/green] {p.medication} -> {p.ingredient_name}: {p.class_name}")
+        console.print(f"  {p.summary}")
+        console.print(f"  Sources: {', '.join(p.sources)} (as of {p.as_of})", style="dim")
     for f in result.findings:
         provisional = "" if f.match_status == "matched" else f" (provisional match, confidence {f.confidence:.2f})"
         console.print(
@@ -85,9 +89,18 @@ def check(
         console.print(f"  {f.summary}")
         console.print(f"  Management: {f.management}")
         console.print(f"  Sources: {', '.join(f.sources)} (as of {f.as_of})", style="dim")
+    confirm = {m.entered for m in result.to_confirm}
     for m in result.unresolved:
         hint = ", ".join(s.term for s in m.suggestions[:3]) or "no suggestion"
-        console.print(f"[yellow]UNMATCHED[/yellow] {m.entered!r}: kept and flagged for review (did you mean: {hint}?)")
+        if m.entered in confirm:
+            console.print(
+                f"[yellow]CONFIRM THIS MEDICATION[/yellow] {m.entered!r}: not screened until confirmed "
+                f"(did you mean: {hint}?)"
+            )
+        else:
+            console.print(
+                f"[yellow]UNMATCHED[/yellow] {m.entered!r}: kept and flagged for review (did you mean: {hint}?)"
+            )
 
 
 def legal(

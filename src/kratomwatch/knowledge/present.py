@@ -57,12 +57,20 @@ def plain(value: Any) -> Any:
 
 
 def screening_payload(result: ScreeningResult) -> dict[str, Any]:
-    """Interaction findings, the matched and the unresolved entries, and the highest severity."""
+    """Interaction findings, positives (a rescue medication on file), the entries to confirm (approximate
+    matches: nothing is screened for them until a person confirms the medication), the matched and the unresolved
+    entries, the highest severity, and the as-of date of the curated interaction knowledge."""
+    dates = [f.as_of for f in (*result.findings, *result.positives)]
     return {
         "findings": plain(result.findings),
+        "positives": plain(result.positives),
+        "to_confirm": [
+            {"entered": m.entered, "suggestions": [s.term for s in m.suggestions[:3]]} for m in result.to_confirm
+        ],
         "matches": plain(result.matches),
         "unresolved": plain(result.unresolved),
         "highest_severity": result.highest_severity,
+        "knowledge_as_of": max(dates).isoformat() if dates else None,
     }
 
 

@@ -58,7 +58,7 @@ THRESHOLD_DOCS: Mapping[str, ThresholdDoc] = MappingProxyType(
         "missed_followup_grace_days": ThresholdDoc("days a scheduled questionnaire may be overdue before an alert"),
         "missed_followup_moderate_days": ThresholdDoc("days overdue at which a missed follow-up becomes moderate"),
         "seven_oh_cap_percent": ThresholdDoc(
-            "7-OH share of total alkaloids above which a product is enhanced (Kratom Consumer Protection Acts: KY, SD, TX)",
+            "7-OH share of total alkaloids above which a product is enhanced (Kratom Consumer Protection Acts)",
             src.SEVEN_OH_CAP,
             2.0,
         ),
