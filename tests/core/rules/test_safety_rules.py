@@ -167,7 +167,7 @@ def test_no_naloxone_on_file_with_an_opioid_7oh_or_benzodiazepine_is_moderate(
 ) -> None:
     [finding] = naloxone_rule(snapshot(medications=meds, doses=doses), CFG)
     assert (finding.rule_id, finding.subject_key, finding.severity) == ("naloxone", "naloxone:not_on_file", "moderate")
-    assert finding.sources == src.NALOXONE_ACCESS and finding.evidence_as_of == src.EVIDENCE_AS_OF
+    assert finding.sources == src.NALOXONE_ACCESS and finding.evidence_as_of == src.CHECKED_2026_12_01
 
 
 def test_naloxone_on_file_as_a_screened_ingredient_silences_the_finding() -> None:

@@ -199,7 +199,7 @@ def _combination_findings(screening: ScreeningResult, opioids: list[str], seven_
                 sources=tuple(
                     dict.fromkeys([*src.OPIOID_GABAPENTINOID, *(s for i in gabapentinoids for s in i.sources)])
                 ),
-                evidence_as_of=max([src.EVIDENCE_AS_OF, *(i.as_of for i in gabapentinoids)]),
+                evidence_as_of=max([src.CHECKED_2026_12_01, *(i.as_of for i in gabapentinoids)]),
             )
         )
     alcohol = _confirmed(screening, ALCOHOL_CLASSES)
@@ -216,7 +216,7 @@ def _combination_findings(screening: ScreeningResult, opioids: list[str], seven_
                     "Review alcohol use, sedation and breathing risk and naloxone access."
                 ),
                 sources=tuple(dict.fromkeys([*src.OPIOID_CNS_DEPRESSANTS, *(s for i in alcohol for s in i.sources)])),
-                evidence_as_of=max([src.EVIDENCE_AS_OF, *(i.as_of for i in alcohol)]),
+                evidence_as_of=max([src.CHECKED_2026_12_01, *(i.as_of for i in alcohol)]),
             )
         )
     depressants = _names(_confirmed(screening, CNS_DEPRESSANT_CLASSES))
@@ -236,7 +236,7 @@ def _combination_findings(screening: ScreeningResult, opioids: list[str], seven_
                     "with the prescribers, and naloxone access."
                 ),
                 sources=tuple(dict.fromkeys(cites)),
-                evidence_as_of=src.EVIDENCE_AS_OF,
+                evidence_as_of=src.CHECKED_2026_12_01,
                 program_settings=("cns_depressant_count",),
             )
         )
@@ -275,7 +275,7 @@ def naloxone_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding
                 "increased, including with benzodiazepines. Confirm naloxone access and record it."
             ),
             sources=src.NALOXONE_ACCESS,
-            evidence_as_of=src.EVIDENCE_AS_OF,
+            evidence_as_of=src.CHECKED_2026_12_01,
         )
     ]
 
@@ -427,7 +427,7 @@ def risky_product_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Fi
                     "product. Review opioid exposure."
                 ),
                 sources=tuple(dict.fromkeys([*cap_sources, *src.ENHANCED_PRODUCT])),
-                evidence_as_of=src.EVIDENCE_AS_OF,
+                evidence_as_of=src.CHECKED_2026_12_01,
                 program_settings=cap_settings,
             )
         )
@@ -445,7 +445,7 @@ def risky_product_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Fi
                     "a more efficacious opioid than leaf mitragynine: review opioid exposure and overdose risk."
                 ),
                 sources=tuple(dict.fromkeys([*src.ENHANCED_PRODUCT, *cap_sources])),
-                evidence_as_of=src.EVIDENCE_AS_OF,
+                evidence_as_of=src.CHECKED_2026_12_01,
                 program_settings=cap_settings,
             )
         )

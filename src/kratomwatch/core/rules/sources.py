@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 
 EVIDENCE_AS_OF = dt.date(2026, 11, 21)
+CHECKED_2026_12_01 = dt.date(2026, 12, 1)
+"""Sources first cited, or re-read, on 2026-12-01 (the naloxone rule, the new combinations, the 7-OH cap)."""
 
 # Wesson DR, Ling W. The Clinical Opiate Withdrawal Scale (COWS). J Psychoactive Drugs 2003;35(2):253-259.
 # Bands: 5-12 mild, 13-24 moderate, 25-36 moderately severe, >36 severe.
