@@ -450,3 +450,14 @@ def test_source_links() -> None:
     assert pages.source_link("PMC7423016").url == "https://pmc.ncbi.nlm.nih.gov/articles/PMC7423016/"
     assert pages.source_link("https://a.example/b").url == "https://a.example/b"
     assert pages.source_link("javascript:alert(1)").url is None
+
+
+def test_naloxone_on_file_is_a_positive_and_an_approximate_name_is_a_question(world: Any, system: Any) -> None:
+    p = world.patient
+    actions.record_medication(actor=system, patient=p, name="Narcan nasal spray")
+    actions.record_medication(actor=system, patient=p, name="xanex")
+    html = login(world.alice).get(f"/clinic/patients/{p.code}/").content.decode()
+    meds = html[html.index('id="h-meds"') : html.index('id="h-legal"')]
+    assert "on file" in meds and "Opioid-overdose rescue" in meds
+    assert "sev-major" not in meds, "the rescue drug is never an adverse interaction"
+    assert "Confirm these medications" in meds and "xanex" in meds and "xanax" in meds

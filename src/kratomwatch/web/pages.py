@@ -358,6 +358,8 @@ class MedicationRow:
     medication: Medication
     status: str
     findings: list[FindingView] = field(default_factory=list)
+    positives: list[FindingView] = field(default_factory=list)
+    """A rescue medication on file (naloxone, nalmefene): shown as a positive, never as an interaction."""
 
 
 @dataclass
@@ -421,8 +423,14 @@ def _medication_rows(
     by_med: dict[str, list[FindingView]] = defaultdict(list)
     for f in screening.findings:
         by_med[f.medication].append(FindingView(f, source_links(f.sources)))
+    positives: dict[str, list[FindingView]] = defaultdict(list)
+    for f in screening.positives:
+        positives[f.medication].append(FindingView(f, source_links(f.sources)))
     status_of = {m.entered: m.status for m in screening.matches}
-    rows = [MedicationRow(m, status_of.get(m.name, "unmatched"), by_med.get(m.name, [])) for m in meds]
+    rows = [
+        MedicationRow(m, status_of.get(m.name, "unmatched"), by_med.get(m.name, []), positives.get(m.name, []))
+        for m in meds
+    ]
     unmatched = [m for m in screening.matches if m.status != "matched"]
     return rows, list(screening.findings), unmatched
 
