@@ -84,6 +84,12 @@ HISTORY_FLAGS = ("liver_disease", "seizure_disorder", "cardiac_qt", "respiratory
 _M = TypeVar("_M", bound=Model)
 
 
+PURE_LEAF_FORMS = frozenset({"leaf_powder", "crushed_leaf"})
+"""Product forms that are dried or powdered leaf (pure leaf, for laws that allow only that)."""
+NOT_LEAF_FORMS = frozenset({"liquid_extract", "shot", "resin", "seven_oh_product"})
+"""Product forms that are extracts or concentrates, never pure leaf."""
+
+
 @dataclass
 class KnowledgeCache:
     """Per-sweep memo of the knowledge-derived evaluations (screening, legal status, product legality)."""
@@ -91,7 +97,7 @@ class KnowledgeCache:
     knowledge: ScreeningKnowledge = field(default_factory=screening_knowledge)
     medications: dict[str, ScreeningResult] = field(default_factory=dict)
     legal: dict[tuple[str, dt.date], LegalStatusResult | None] = field(default_factory=dict)
-    products: dict[tuple[str, dt.date, float | None, bool], ProductEvaluation | None] = field(default_factory=dict)
+    products: dict[tuple[str, dt.date, float | None, str], ProductEvaluation | None] = field(default_factory=dict)
     history: dict[tuple[str, ...], tuple[ContraindicationRule, ...]] = field(default_factory=dict)
 
     def contraindications(self, flags: tuple[str, ...]) -> tuple[ContraindicationRule, ...]:
@@ -132,12 +138,20 @@ class KnowledgeCache:
                 self.legal[key] = None
         return self.legal[key]
 
-    def product(self, code: str, on: dt.date, share: float | None, seven_oh_form: bool) -> ProductEvaluation | None:
-        key = (code, on, share, seven_oh_form)
+    def product(self, code: str, on: dt.date, share: float | None, form: str) -> ProductEvaluation | None:
+        """The product check for a product of ``form``: a 7-OH product form is a 7-OH product; dried or powdered
+        leaf is pure leaf, an extract form is not, and a capsule, tablet or "other" is not known to be."""
+        key = (code, on, share, form)
         if key not in self.products:
+            pure_leaf = True if form in PURE_LEAF_FORMS else (False if form in NOT_LEAF_FORMS else None)
             try:
                 self.products[key] = evaluate_product(
-                    code, on, self.knowledge, seven_oh_share_percent=share, is_seven_oh_product=seven_oh_form
+                    code,
+                    on,
+                    self.knowledge,
+                    seven_oh_share_percent=share,
+                    is_seven_oh_product=form == "seven_oh_product",
+                    pure_leaf=pure_leaf,
                 )
             except UnknownJurisdiction:
                 self.products[key] = None
@@ -433,8 +447,8 @@ def _snapshot(patient: Patient, as_of: dt.date, batch: _Batch, cache: KnowledgeC
     summary, used = _dose_summary(dose_rows, batch.doses.lots, trend)
     history = tuple(flag for flag in HISTORY_FLAGS if getattr(patient, flag))
     product_legal = []
-    for product, (share, seven_oh_form) in sorted(used.items()):
-        evaluation = cache.product(patient.jurisdiction, as_of, share, seven_oh_form)
+    for product, (share, form) in sorted(used.items()):
+        evaluation = cache.product(patient.jurisdiction, as_of, share, form)
         if evaluation is not None:
             product_legal.append(ProductLegal(product=product, evaluation=evaluation))
     return PatientSnapshot(
@@ -477,8 +491,8 @@ def _trend(as_of: dt.date, row: Mapping[str, Any] | None, dose_rows: Sequence[Ma
 
 def _dose_summary(
     rows: Iterable[Mapping[str, Any]], lots: Mapping[int, _LotInfo], trend: exposure.Trend
-) -> tuple[DoseSummary, dict[str, tuple[float | None, bool]]]:
-    """The 7-day dose summary, and per product used: (highest certified 7-OH share, is a 7-OH form).
+) -> tuple[DoseSummary, dict[str, tuple[float | None, str]]]:
+    """The 7-day dose summary, and per product used: (highest certified 7-OH share, the product's form).
 
     The share, not the ``enhanced`` flag stored with each dose, goes to the rules, which judge it against the
     program's cap; the same share goes to the jurisdiction's legal evaluation."""
@@ -486,7 +500,7 @@ def _dose_summary(
     forms: set[str] = set()
     recalled: dict[str, RecalledLot] = {}
     best: SevenOhShare | None = None
-    used: dict[str, tuple[float | None, bool]] = {}
+    used: dict[str, tuple[float | None, str]] = {}
     count = 0
     unknown_forms = screening_knowledge().product_rules
     extract_forms = unknown_forms.unknown_potency_forms if unknown_forms is not None else frozenset()
@@ -503,9 +517,9 @@ def _dose_summary(
         share = row["share_recent"] if row["share_recent"] is not None else lot.share
         if share is not None and lot.has_certificate and (best is None or share > best.percent):
             best = SevenOhShare(percent=min(100.0, float(share)), lot=lot.lot_code, certificate=lot.certificate)
-        previous_share, previous_form = used.get(lot.product, (None, False))
+        previous_share, previous_form = used.get(lot.product, (None, lot.form))
         shares = [s for s in (previous_share, share if lot.has_certificate else None) if s is not None]
-        used[lot.product] = (max(shares) if shares else None, previous_form or lot.form == "seven_oh_product")
+        used[lot.product] = (max(shares) if shares else None, previous_form)
     summary = DoseSummary(
         doses_in_window=count,
         unknown_potency_extract_products=tuple(sorted(unknown)),
