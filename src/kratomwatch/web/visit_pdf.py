@@ -205,8 +205,11 @@ def _section_medications(pdf: _Doc, data: PatientData) -> None:
     if not data.medications:
         _line(pdf, "No current medications recorded.")
     for m in data.medications:
-        status = "unmatched, review" if m.status != "matched" else "matched"
+        status = "not matched with certainty: confirm this medication" if m.status != "matched" else "matched"
         _line(pdf, f"{m.medication.name} {m.medication.dose_text} ({status})", bold=True)
+        for pv in m.positives:
+            p = pv.finding
+            _line(pdf, f"  on file: {p.class_name}. {p.management} Sources: {'; '.join(p.sources)}")
         for fv in m.findings:
             f = fv.finding
             _line(
