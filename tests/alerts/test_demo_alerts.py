@@ -1,6 +1,7 @@
-"""The demo program: alerts of every kind, each with its reason and where it comes from, and the questionnaire
-histories. The demo is loaded once for this module (about 15 s) inside a transaction that is rolled back at the
-end; each test runs in its own savepoint within it, so no test sees another's writes."""
+"""The demo program: alerts of every kind, each with its reason and where it comes from; the questionnaire
+histories; and the history, combination and naloxone rules on realistic patients. The demo is loaded once for this
+module (about 15 s) inside a transaction that is rolled back at the end; each test runs in its own savepoint within
+it, so no test sees another's writes."""
 
 from __future__ import annotations
 
@@ -61,3 +62,41 @@ def test_a_second_load_finds_the_demo_and_changes_nothing(demo: dict[str, Any], 
     again = load_demo(now=NOW)
     assert again["status"] == "already loaded" and again["doses"] == demo["doses"]
     assert (Patient.objects.count(), Alert.objects.count(), Assessment.objects.count()) == before
+
+
+# --- the history, combination and naloxone rules on realistic demo patients --------------------------------
+
+
+def alerts(code: str) -> dict[tuple[str, str], str]:
+    return {(a.rule_id, a.subject_key): a.severity for a in Alert.objects.filter(patient__code=code)}
+
+
+def test_history_flags_of_kratom_users_raise_alerts(demo: dict[str, Any], db: Any) -> None:
+    found = {
+        key for a in Alert.objects.filter(patient__program__slug="demo", rule_id="history") for key in [a.subject_key]
+    }
+    assert found == {
+        "history:liver_disease",
+        "history:seizure_disorder",
+        "history:cardiac_qt",
+        "history:respiratory_disease",
+    }
+    assert alerts("KW-004")[("history", "history:seizure_disorder")] == "high"
+
+
+def test_an_opioid_with_gabapentin_and_no_naloxone(demo: dict[str, Any], db: Any) -> None:
+    found = alerts("KW-002")
+    assert found[("interaction", "interaction:combination:opioid_gabapentinoid")] == "high"
+    assert found[("naloxone", "naloxone:not_on_file")] == "moderate"
+
+
+def test_naloxone_on_file_raises_no_naloxone_alert(demo: dict[str, Any], db: Any) -> None:
+    found = alerts("KW-003")
+    assert ("interaction", "interaction:oxycodone") in found
+    assert not any(rule_id == "naloxone" for rule_id, _ in found)
+
+
+def test_methadone_with_alcohol_and_a_benzodiazepine(demo: dict[str, Any], db: Any) -> None:
+    found = alerts("KW-007")
+    for combination in ("opioid_alcohol", "opioid_benzodiazepine", "cns_depressants"):
+        assert found[("interaction", f"interaction:combination:{combination}")] == "high"

@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from kratomwatch.core.screening.types import ProductRuleKind
+
 _SOURCE = re.compile(r"^(PMID:\d+|PMC\d+|doi:10\.\S+|https?://\S+)$")
 
 
@@ -135,16 +137,6 @@ class CombinationProduct(Sourced):
         return value
 
 
-ProductRuleKind = Literal[
-    "seven_oh_percent_of_alkaloids",
-    "seven_oh_percent_by_weight",
-    "seven_oh_mg_per_g",
-    "seven_oh_ppm",
-    "seven_oh_mg_per_serving",
-    "seven_oh_products_banned",
-    "synthetic_alkaloids_banned",
-    "non_leaf_products_banned",
-]
 
 
 class ProductRuleSpec(BaseModel):

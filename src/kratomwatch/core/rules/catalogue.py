@@ -10,7 +10,6 @@ The rules flag and cite. Their text asks for review; none recommends a dose.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Callable, Iterable
 from typing import TypedDict
 
@@ -20,12 +19,12 @@ from kratomwatch.core.rules import sources as src
 from kratomwatch.core.rules.config import RuleConfig
 from kratomwatch.core.rules.findings import SEVERITY_RANK, Finding, Severity
 from kratomwatch.core.rules.liver import liver_rule
+from kratomwatch.core.rules.numbers import at_least, num
 from kratomwatch.core.rules.snapshot import Assessment, DoseSummary, PatientSnapshot, ProductSevenOh
 from kratomwatch.core.screening.types import OPIOID_RESCUE_CLASS, InteractionFinding, ScreeningResult
 
 Rule = Callable[[PatientSnapshot, RuleConfig], list[Finding]]
 
-_EPS = 1e-9
 
 INTERACTION_SEVERITY: dict[str, Severity] = {"major": "high", "moderate": "moderate", "minor": "info"}
 OPIOID_AGONIST_CLASSES = frozenset({"full_opioid_agonists", "moud"})
@@ -91,19 +90,6 @@ PHQ9_SUICIDALITY_INDEX = instruments.get("phq9").position_of(PHQ9_SUICIDALITY.ta
 """Index of the flagged item (item 9) in the answers."""
 QTC_MAX_MS = 500.0  # QTc > 500 ms
 QTC_RISE_MS = 60.0  # or a rise > 60 ms from baseline
-
-
-def at_least(value: float, threshold: float) -> bool:
-    """``value >= threshold`` with a relative tolerance for binary rounding of decimal thresholds."""
-    return value >= threshold - _EPS * max(1.0, abs(threshold))
-
-
-def _num(value: float) -> str:
-    """Short display of a number: 13 not 13.0, 1.52 not 1.5151515."""
-    if not math.isfinite(value):
-        return str(value)
-    rounded = round(value, 2)
-    return str(int(rounded)) if rounded == int(rounded) else f"{rounded:g}"
 
 
 def _max_severity(values: Iterable[Severity]) -> Severity:
@@ -312,7 +298,7 @@ def _seven_oh_exposure(snapshot: PatientSnapshot, config: RuleConfig) -> list[st
     if "seven_oh_product" in doses.forms_used:
         found.append("a 7-OH product")
     if doses.max_seven_oh is not None and doses.max_seven_oh.percent > config.seven_oh_cap_percent:
-        found.append(f"lot {doses.max_seven_oh.lot!r} with 7-OH {_num(doses.max_seven_oh.percent)}% of alkaloids")
+        found.append(f"lot {doses.max_seven_oh.lot!r} with 7-OH {num(doses.max_seven_oh.percent)}% of alkaloids")
     return found
 
 
@@ -340,9 +326,9 @@ def escalation_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Findi
                 subject_key="exposure:ratio",
                 title="Kratom use is escalating",
                 reason=(
-                    f"7-day mean {_num(recent)} mg/day mitragynine is {_num(recent / base)}x the 28-day baseline of "
-                    f"{_num(base)} mg/day (alert at >= {_num(config.escalation_ratio)}x with a baseline of at least "
-                    f"{_num(config.min_baseline_mg)} mg/day). Review with the patient."
+                    f"7-day mean {num(recent)} mg/day mitragynine is {num(recent / base)}x the 28-day baseline of "
+                    f"{num(base)} mg/day (alert at >= {num(config.escalation_ratio)}x with a baseline of at least "
+                    f"{num(config.min_baseline_mg)} mg/day). Review with the patient."
                 ),
                 program_settings=("escalation_ratio", "min_baseline_mg"),
             )
@@ -358,9 +344,9 @@ def escalation_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Findi
                     subject_key="exposure:gaps",
                     title="Doses are taken closer together",
                     reason=(
-                        f"Mean time between doses fell from {_num(base_gap)} h (baseline) to {_num(recent_gap)} h "
-                        f"in the last 7 days, {_num(shrink * 100)}% shorter (alert at >= "
-                        f"{_num(config.gap_shrink_fraction * 100)}%)."
+                        f"Mean time between doses fell from {num(base_gap)} h (baseline) to {num(recent_gap)} h "
+                        f"in the last 7 days, {num(shrink * 100)}% shorter (alert at >= "
+                        f"{num(config.gap_shrink_fraction * 100)}%)."
                     ),
                     program_settings=("gap_shrink_fraction",),
                 )
@@ -377,7 +363,7 @@ def escalation_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Findi
                     title="First dose of the day is earlier",
                     reason=(
                         f"Mean first dose moved from {_clock(base_first)} (baseline) to {_clock(recent_first)}, "
-                        f"{_num(earlier)} minutes earlier (alert at >= {_num(config.first_dose_earlier_minutes)} min)."
+                        f"{num(earlier)} minutes earlier (alert at >= {num(config.first_dose_earlier_minutes)} min)."
                     ),
                     program_settings=("first_dose_earlier_minutes",),
                 )
@@ -422,8 +408,8 @@ def risky_product_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Fi
                 subject_key=f"lot:{share.lot}:seven_oh",
                 title="7-OH above the cap",
                 reason=(
-                    f"Certificate {share.certificate!r} of lot {share.lot!r} shows 7-OH at {_num(share.percent)}% of "
-                    f"total alkaloids, above the {_num(config.seven_oh_cap_percent)}% cap: an enhanced or adulterated "
+                    f"Certificate {share.certificate!r} of lot {share.lot!r} shows 7-OH at {num(share.percent)}% of "
+                    f"total alkaloids, above the {num(config.seven_oh_cap_percent)}% cap: an enhanced or adulterated "
                     "product. Review opioid exposure."
                 ),
                 sources=tuple(dict.fromkeys([*cap_sources, *src.ENHANCED_PRODUCT])),
@@ -440,8 +426,8 @@ def risky_product_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Fi
                 subject_key=f"product:{enhanced.product}:enhanced",
                 title="Enhanced or adulterated product",
                 reason=(
-                    f"{enhanced.product!r} is enhanced: its certificate shows 7-OH at {_num(enhanced.percent)}% of "
-                    f"total alkaloids, above the {_num(config.seven_oh_cap_percent)}% cap (7-OH enrichment). 7-OH is "
+                    f"{enhanced.product!r} is enhanced: its certificate shows 7-OH at {num(enhanced.percent)}% of "
+                    f"total alkaloids, above the {num(config.seven_oh_cap_percent)}% cap (7-OH enrichment). 7-OH is "
                     "a more efficacious opioid than leaf mitragynine: review opioid exposure and overdose risk."
                 ),
                 sources=tuple(dict.fromkeys([*src.ENHANCED_PRODUCT, *cap_sources])),
@@ -490,7 +476,7 @@ def withdrawal_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Findi
                 subject_key="withdrawal:cows",
                 title="Opioid-type withdrawal (COWS)",
                 reason=(
-                    f"COWS {_num(cows.total)} on {_date(cows)}: {band} withdrawal by the published bands. "
+                    f"COWS {num(cows.total)} on {_date(cows)}: {band} withdrawal by the published bands. "
                     "Clinical review of withdrawal management."
                 ),
                 sources=src.COWS,
@@ -508,8 +494,8 @@ def withdrawal_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Findi
                     subject_key="withdrawal:sows",
                     title="Withdrawal symptoms rising (SOWS)",
                     reason=(
-                        f"SOWS rose from {_num(sows.previous_total)} to {_num(sows.total)} (+{_num(rise)}) on "
-                        f"{_date(sows)} (alert at a rise of >= {_num(config.sows_rise_points)})."
+                        f"SOWS rose from {num(sows.previous_total)} to {num(sows.total)} (+{num(rise)}) on "
+                        f"{_date(sows)} (alert at a rise of >= {num(config.sows_rise_points)})."
                     ),
                     program_settings=("sows_rise_points",),
                 )
@@ -540,7 +526,7 @@ def suicidality_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Find
     rule, index = PHQ9_SUICIDALITY, PHQ9_SUICIDALITY_INDEX
     present = len(phq9.answers) > index
     item9 = phq9.answers[index] if present else None
-    total = "unknown" if phq9.total is None else _num(phq9.total)
+    total = "unknown" if phq9.total is None else num(phq9.total)
     if (item9 is not None and item9 >= rule.at_or_above) or rule.id in phq9.flags:
         shown = "above 0" if item9 is None else str(item9)
         return [
@@ -591,7 +577,7 @@ def mood_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding]:
                 subject_key="phq9:severe",
                 title="Severe depression symptoms (PHQ-9)",
                 reason=(
-                    f"PHQ-9 total {_num(phq9.total)} on {_date(phq9)} is in the severe band ({_range(PHQ9_SEVERE)}). "
+                    f"PHQ-9 total {num(phq9.total)} on {_date(phq9)} is in the severe band ({_range(PHQ9_SEVERE)}). "
                     "Review."
                 ),
                 sources=src.PHQ9,
@@ -607,7 +593,7 @@ def mood_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding]:
                 subject_key="gad7:severe",
                 title="Severe anxiety symptoms (GAD-7)",
                 reason=(
-                    f"GAD-7 total {_num(gad7.total)} on {_date(gad7)} is in the severe band ({_range(GAD7_SEVERE)}). "
+                    f"GAD-7 total {num(gad7.total)} on {_date(gad7)} is in the severe band ({_range(GAD7_SEVERE)}). "
                     "Review."
                 ),
                 sources=src.GAD7,
@@ -667,10 +653,10 @@ def cardiac_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding]
         return []
     why: list[str] = []
     if labs.qtc_ms > QTC_MAX_MS:
-        why.append(f"QTc {_num(labs.qtc_ms)} ms is above 500 ms")
+        why.append(f"QTc {num(labs.qtc_ms)} ms is above 500 ms")
     if labs.qtc_baseline_ms is not None and labs.qtc_ms - labs.qtc_baseline_ms > QTC_RISE_MS:
         why.append(
-            f"QTc rose {_num(labs.qtc_ms - labs.qtc_baseline_ms)} ms from the baseline of {_num(labs.qtc_baseline_ms)} "
+            f"QTc rose {num(labs.qtc_ms - labs.qtc_baseline_ms)} ms from the baseline of {num(labs.qtc_baseline_ms)} "
             "ms (more than 60 ms)"
         )
     if not why:
@@ -878,7 +864,7 @@ def dependence_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Findi
             subject_key="dsm5:kratom_use_disorder",
             title="Kratom use disorder criteria met",
             reason=(
-                f"{_num(dsm.total)} of 11 DSM-5 substance use disorder criteria on {_date(dsm)}: the {band} range. "
+                f"{num(dsm.total)} of 11 DSM-5 substance use disorder criteria on {_date(dsm)}: the {band} range. "
                 "A criteria count is not a diagnosis; clinical assessment."
             ),
             sources=src.DSM5_SUD,
@@ -908,7 +894,7 @@ def no_benefit_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Findi
         # IMMPACT's categories are defined for pain-intensity ratings; on the PEG the threshold is the program's.
         percent_sources, percent_settings = (), ("no_benefit_percent",)
         basis = (
-            f" The {_num(config.no_benefit_percent)}% threshold is a program setting for the {pain.instrument_id}: "
+            f" The {num(config.no_benefit_percent)}% threshold is a program setting for the {pain.instrument_id}: "
             "the published (IMMPACT) categories are for pain-intensity ratings."
         )
     return [
@@ -918,9 +904,9 @@ def no_benefit_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Findi
             subject_key=f"pain:{pain.instrument_id}",
             title="Review: no meaningful pain improvement",
             reason=(
-                f"{pain.instrument_id} pain went from {_num(pain.baseline_value)} ({pain.baseline_on.isoformat()}) to "
-                f"{_num(pain.latest_value)} ({pain.latest_on.isoformat()}), {elapsed // 7} weeks later: "
-                f"{_num(improvement)}% improvement, below {_num(config.no_benefit_percent)}%. Review the care plan."
+                f"{pain.instrument_id} pain went from {num(pain.baseline_value)} ({pain.baseline_on.isoformat()}) to "
+                f"{num(pain.latest_value)} ({pain.latest_on.isoformat()}), {elapsed // 7} weeks later: "
+                f"{num(improvement)}% improvement, below {num(config.no_benefit_percent)}%. Review the care plan."
                 f"{basis}"
             ),
             sources=percent_sources,

@@ -13,15 +13,13 @@ The rule flags and cites; it never recommends a dose.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Literal
 
 from kratomwatch.core.rules import sources as src
 from kratomwatch.core.rules.config import RuleConfig
 from kratomwatch.core.rules.findings import Finding
+from kratomwatch.core.rules.numbers import above, at_least, num
 from kratomwatch.core.rules.snapshot import LabValue, PatientSnapshot
-
-_EPS = 1e-9
 
 HYS_ALT_TIMES_ULN = 3.0  # FDA DILI guidance 2009: aminotransferase > 3x ULN
 HYS_BILIRUBIN_TIMES_ULN = 2.0  # with total bilirubin > 2x ULN
@@ -52,24 +50,9 @@ KRATOM_CHOLESTATIC_CASE = ("PMID:30920318", "doi:10.1177/2324709619836138")
 Pattern = Literal["hepatocellular", "mixed", "cholestatic"]
 
 
-def _above(value: float, threshold: float) -> bool:
-    return value > threshold + _EPS * max(1.0, abs(threshold))
-
-
-def _at_least(value: float, threshold: float) -> bool:
-    return value >= threshold - _EPS * max(1.0, abs(threshold))
-
-
-def _num(value: float) -> str:
-    if not math.isfinite(value):
-        return str(value)
-    rounded = round(value, 2)
-    return str(int(rounded)) if rounded == int(rounded) else f"{rounded:g}"
-
-
 def lab_text(name: str, lab: LabValue) -> str:
     """``ALT 130 = 3.25x ULN 40 on 2026-11-20``."""
-    return f"{name} {_num(lab.value)} = {_num(lab.times_uln)}x ULN {_num(lab.uln)} on {lab.observed_on.isoformat()}"
+    return f"{name} {num(lab.value)} = {num(lab.times_uln)}x ULN {num(lab.uln)} on {lab.observed_on.isoformat()}"
 
 
 def r_ratio(alt: LabValue | None, alp: LabValue | None) -> float | None:
@@ -83,9 +66,9 @@ def injury_pattern(r: float | None) -> Pattern | None:
     """Hepatocellular (R >= 5), mixed (2 < R < 5) or cholestatic (R <= 2); None when R is unknown."""
     if r is None:
         return None
-    if _at_least(r, R_HEPATOCELLULAR):
+    if at_least(r, R_HEPATOCELLULAR):
         return "hepatocellular"
-    if _above(r, R_CHOLESTATIC):
+    if above(r, R_CHOLESTATIC):
         return "mixed"
     return "cholestatic"
 
@@ -95,7 +78,7 @@ def _pattern_text(r: float | None, alt: LabValue | None) -> str:
         why = "no ALT result" if alt is None else "ALT and ALP were not taken on the same day"
         return f"The injury pattern (R ratio) is unknown: {why}."
     return (
-        f"R = (ALT/ULN)/(ALP/ULN) = {_num(r)}: {injury_pattern(r)} pattern "
+        f"R = (ALT/ULN)/(ALP/ULN) = {num(r)}: {injury_pattern(r)} pattern "
         "(R >= 5 hepatocellular, 2 < R < 5 mixed, R <= 2 cholestatic)."
     )
 
@@ -108,8 +91,8 @@ def liver_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding]:
     bili = labs.bilirubin
     alp = labs.alp
     r = r_ratio(labs.alt, alp)
-    hys = [(n, lab) for n, lab in transaminases if _above(lab.times_uln, HYS_ALT_TIMES_ULN)]
-    hys_law = bool(hys) and bili is not None and _above(bili.times_uln, HYS_BILIRUBIN_TIMES_ULN)
+    hys = [(n, lab) for n, lab in transaminases if above(lab.times_uln, HYS_ALT_TIMES_ULN)]
+    hys_law = bool(hys) and bili is not None and above(bili.times_uln, HYS_BILIRUBIN_TIMES_ULN)
     if hys_law and bili is not None:
         parts = "; ".join(lab_text(n, lab) for n, lab in hys)
         out.append(
@@ -128,7 +111,7 @@ def liver_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding]:
             )
         )
     for name, lab in transaminases:
-        if _above(lab.times_uln, AMINOTRANSFERASE_GRADE3_TIMES_ULN):
+        if above(lab.times_uln, AMINOTRANSFERASE_GRADE3_TIMES_ULN):
             out.append(
                 Finding(
                     rule_id="liver",
@@ -140,7 +123,7 @@ def liver_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding]:
                     evidence_as_of=src.EVIDENCE_AS_OF,
                 )
             )
-    if alp is not None and _at_least(alp.times_uln, ALP_TIMES_ULN):
+    if alp is not None and at_least(alp.times_uln, ALP_TIMES_ULN):
         pattern = injury_pattern(r)
         key = {"cholestatic": "lab:cholestatic", "mixed": "lab:mixed"}.get(pattern or "", "lab:alp")
         title = {
@@ -165,7 +148,7 @@ def liver_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding]:
                 evidence_as_of=LIVER_AS_OF,
             )
         )
-    if bili is not None and not hys_law and _at_least(bili.times_uln, BILIRUBIN_TIMES_ULN):
+    if bili is not None and not hys_law and at_least(bili.times_uln, BILIRUBIN_TIMES_ULN):
         enzymes = "; ".join(lab_text(n, lab) for n, lab in [*transaminases, *([("ALP", alp)] if alp else [])])
         out.append(
             Finding(

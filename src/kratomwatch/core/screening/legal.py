@@ -10,20 +10,10 @@ from kratomwatch.core.screening.types import (
     JurisdictionEntry,
     LegalStatusResult,
     ProductEvaluation,
+    ProductRuleKind,
     ScreeningKnowledge,
     StatusRecord,
 )
-
-ProductRuleKind = Literal[
-    "seven_oh_percent_of_alkaloids",
-    "seven_oh_percent_by_weight",
-    "seven_oh_mg_per_g",
-    "seven_oh_ppm",
-    "seven_oh_mg_per_serving",
-    "seven_oh_products_banned",
-    "synthetic_alkaloids_banned",
-    "non_leaf_products_banned",
-]
 
 #: The product fact each rule kind needs, as named in the answer when it is missing.
 PRODUCT_FACT_NEEDED: dict[str, str] = {

@@ -342,3 +342,16 @@ class ScreeningKnowledge:
     jurisdictions: Mapping[str, JurisdictionEntry] = field(default_factory=lambda: frozen_map({}))
     product_rules: ProductSafetyRules | None = None
     contraindications: Mapping[str, ContraindicationRule] = field(default_factory=lambda: frozen_map({}))
+
+
+#: How a jurisdiction states a 7-OH or product rule (the curated schema and the product check share this list).
+ProductRuleKind = Literal[
+    "seven_oh_percent_of_alkaloids",
+    "seven_oh_percent_by_weight",
+    "seven_oh_mg_per_g",
+    "seven_oh_ppm",
+    "seven_oh_mg_per_serving",
+    "seven_oh_products_banned",
+    "synthetic_alkaloids_banned",
+    "non_leaf_products_banned",
+]
