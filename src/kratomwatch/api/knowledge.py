@@ -52,7 +52,7 @@ def legal(
     the answer."""
     status, product = present.legal_check(
         code,
-        on or dt.datetime.now(dt.UTC).date(),
+        on,
         seven_oh_share,
         field="code",
         seven_oh_product=seven_oh_product,

@@ -3,7 +3,6 @@ and ``evidence``. ``--json`` prints the same documents as the API (``knowledge.p
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Annotated
 
@@ -126,7 +125,7 @@ def legal(
     Describe the product with any of the product options; a rule that needs a fact not given answers
     "unknown" and names the fact."""
     with reporting(as_json=as_json):
-        day = parse_date("on", on) or dt.datetime.now(dt.UTC).date()
+        day = parse_date("on", on)
         status, product = present.legal_check(
             jurisdiction,
             day,

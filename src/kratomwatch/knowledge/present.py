@@ -81,7 +81,7 @@ def _check_range(name: str, value: float | None, high: float | None, message: st
 
 def legal_check(
     code: str,
-    day: dt.date,
+    day: dt.date | None,
     seven_oh_share: float | None = None,
     *,
     field: str = "jurisdiction",
@@ -98,8 +98,10 @@ def legal_check(
     semi-synthetic alkaloids) and ``pure_leaf`` (dried leaf or leaf powder only). What is not given is not
     known: a rule that needs it makes the verdict ``unknown`` and names the fact (never ``allowed``).
 
-    ``field`` names the jurisdiction input in errors (``InputError`` code ``unknown_jurisdiction``).
+    ``field`` names the jurisdiction input in errors (``InputError`` code ``unknown_jurisdiction``). Without
+    ``day`` the status is the one in force today (UTC).
     """
+    day = day or dt.datetime.now(dt.UTC).date()
     _check_range("seven_oh_share", seven_oh_share, 100, "the 7-OH share must be between 0 and 100 percent")
     _check_range("seven_oh_mg_per_serving", seven_oh_mg_per_serving, None, "mg of 7-OH per serving must be >= 0")
     _check_range("seven_oh_mg_per_g", seven_oh_mg_per_g, 1000, "mg of 7-OH per gram must be between 0 and 1000")
