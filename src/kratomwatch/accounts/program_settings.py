@@ -72,7 +72,9 @@ def environment_defaults(environ: Mapping[str, str] | None = None) -> dict[str, 
             number = float(raw)
         except ValueError:
             raise InputError(variable, raw, f"{variable} must be a number, got {raw!r}") from None
-        out[name] = _number(name, int(number) if name in _INT_FIELDS and number.is_integer() else number)
+        if name in _INT_FIELDS and not number.is_integer():
+            raise InputError(variable, raw, f"{variable} must be a whole number of days, got {raw!r}")
+        out[name] = _number(name, int(number) if name in _INT_FIELDS else number)
     return out
 
 
