@@ -103,7 +103,7 @@ def test_schedule_needs_whole_days_and_a_date() -> None:
     values, errors = forms.parse_schedule(post(instrument_id="gad7", every_days="2.5", start="soon"))
     assert values is None
     assert errors == {
-        "every_days": "every_days must be a whole number of days",
+        "every_days": "enter a whole number of days",
         "start": "'soon' is not a date (YYYY-MM-DD)",
     }
 
@@ -136,3 +136,13 @@ def test_side_effect_errors_name_each_field_in_plain_words() -> None:
     assert errors == {}
     assert (values.term, values.onset_date, values.grade_number) == ("Nausea", dt.date(2026, 12, 1), 2)
     assert (values.outcome, values.action_taken, values.serious) == ("unknown", "unknown", [])
+
+
+def test_form_fields_are_named_as_the_page_names_them() -> None:
+    from kratomwatch.web.forms import field_label
+
+    assert field_label("taper.0.target_mg") == "Taper row 1, daily target (mg)"
+    assert field_label("taper.2.start") == "Taper row 3, from date"
+    assert field_label("taper.1") == "Taper row 2"
+    assert field_label("every_days") == "Every (days)"
+    assert field_label("goals") == "Goals"

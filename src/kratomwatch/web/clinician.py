@@ -155,7 +155,7 @@ def patient_page(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def _error_line(errors: dict[str, str]) -> str:
-    return "; ".join(f"{field}: {message}" for field, message in errors.items())
+    return "; ".join(f"{forms.field_label(field)}: {message}" for field, message in errors.items())
 
 
 def _care_plan_context(
@@ -231,7 +231,7 @@ def _save_care_plan_form(request: HttpRequest, patient: Patient) -> tuple[str, f
                 user=request.user,
             )
     except InputError as exc:
-        return f"{exc.field}: {exc.message}", submitted
+        return f"{forms.field_label(exc.field)}: {exc.message}", submitted
     return "", None
 
 

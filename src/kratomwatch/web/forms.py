@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -56,6 +57,28 @@ class CarePlanValues:
     modalities: list[str]
     rows: list[tuple[str, str]]
     taper: list[tuple[dt.date, float]]
+
+
+_FIELD_LABELS = {
+    "goals": "Goals",
+    "notes": "Notes",
+    "modalities": "Modalities",
+    "taper": "Taper steps",
+    "instrument": "Questionnaire",
+    "instrument_id": "Questionnaire",
+    "every_days": "Every (days)",
+    "start": "Starting",
+}
+_TAPER_FIELD = re.compile(r"^taper\.(\d+)(?:\.(start|target_mg))?$")
+
+
+def field_label(field: str) -> str:
+    """A form field as the care-plan page names it (``taper.0.target_mg`` -> "Taper row 1, daily target (mg)")."""
+    taper = _TAPER_FIELD.match(field)
+    if taper:
+        part = {"start": ", from date", "target_mg": ", daily target (mg)"}.get(taper.group(2) or "", "")
+        return f"Taper row {int(taper.group(1)) + 1}{part}"
+    return _FIELD_LABELS.get(field, field.replace("_", " ").capitalize())
 
 
 def _taper_indexes(post: PostData) -> list[int]:
@@ -115,7 +138,7 @@ def parse_schedule(post: PostData) -> tuple[ScheduleValues | None, dict[str, str
     errors: dict[str, str] = {}
     every = str(post.get("every_days", "")).strip()
     if not every.isdigit():
-        errors["every_days"] = "every_days must be a whole number of days"
+        errors["every_days"] = "enter a whole number of days"
     start = _date(str(post.get("start", "")), "start", errors)
     if errors or start is None:
         return None, errors
