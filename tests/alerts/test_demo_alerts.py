@@ -100,3 +100,9 @@ def test_methadone_with_alcohol_and_a_benzodiazepine(demo: dict[str, Any], db: A
     found = alerts("KW-007")
     for combination in ("opioid_alcohol", "opioid_benzodiazepine", "cns_depressants"):
         assert found[("interaction", f"interaction:combination:{combination}")] == "high"
+
+
+def test_a_low_sodium_raises_the_hyponatraemia_alert(demo: dict[str, Any], db: Any) -> None:
+    found = alerts("KW-016")
+    assert found[("sodium", "lab:sodium")] == "moderate"
+    assert Alert.objects.filter(patient__program__slug="demo", rule_id="sodium").count() == 1

@@ -224,6 +224,29 @@ def test_lab_units_and_plausibility(world: Any, system: Any) -> None:
     assert LabResult.objects.count() == 1
 
 
+def test_sodium_needs_no_upper_limit_reads_meq_as_mmol_and_a_low_value_raises_the_alert(
+    world: Any, system: Any
+) -> None:
+    from kratomwatch.alerts.models import Alert
+
+    when = world.now - dt.timedelta(days=1)
+    lab = actions.record_lab(
+        actor=system, patient=world.patient, test="sodium", value=122, unit="mEq/L", upper_limit_normal=None,
+        taken_at=when, now=world.now,
+    )  # fmt: skip
+    assert lab.unit == "mmol/L"
+    assert {a.subject_key: a.severity for a in Alert.objects.filter(patient=world.patient, rule_id="sodium")} == {
+        "lab:sodium": "high"
+    }
+    with pytest.raises(InputError) as info:
+        actions.record_lab(
+            actor=system, patient=world.patient, test="sodium", value=12.2, unit="mmol/L", upper_limit_normal=None,
+            taken_at=when, now=world.now,
+        )  # fmt: skip
+    assert (info.value.field, "80-200 mmol/L" in info.value.message) == ("value", True)
+    assert LabResult.objects.filter(test="sodium").count() == 1
+
+
 def test_alp_is_a_lab_test_and_a_cholestatic_pair_raises_a_liver_alert(world: Any, system: Any) -> None:
     from kratomwatch.alerts.models import Alert
 

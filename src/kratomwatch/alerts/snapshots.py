@@ -369,8 +369,8 @@ def _read_pain(mine: Q, cutoff: dt.datetime | None) -> _Pain:
 
 
 def _read_labs(mine: Q, cutoff: dt.datetime | None) -> _Labs:
-    """4. The latest ALT, AST, ALP, total bilirubin and QTc per patient, and the first QTc (the baseline)."""
-    tests = LabResult.objects.filter(mine, test__in=["alt", "ast", "alp", "total_bilirubin", "qtc"])
+    """4. The latest ALT, AST, ALP, total bilirubin, QTc and sodium per patient, and the first QTc (the baseline)."""
+    tests = LabResult.objects.filter(mine, test__in=["alt", "ast", "alp", "total_bilirubin", "qtc", "sodium"])
     latest: dict[int, dict[str, _Row]] = defaultdict(dict)
     qtc_first: dict[int, _Row] = {}
     for row in (
@@ -563,6 +563,7 @@ def _lab(row: Mapping[str, Any] | None) -> LabValue | None:
 
 def _labs(latest: Mapping[str, Mapping[str, Any]], qtc_first: Mapping[str, Any] | None) -> Labs:
     qtc = latest.get("qtc")
+    sodium = latest.get("sodium")
     baseline = qtc_first if qtc_first is not None and qtc is not None and qtc_first["id"] != qtc["id"] else None
     return Labs(
         alt=_lab(latest.get("alt")),
@@ -573,6 +574,8 @@ def _labs(latest: Mapping[str, Mapping[str, Any]], qtc_first: Mapping[str, Any] 
         qtc_baseline_ms=None if baseline is None else float(baseline["value"]),
         qtc_baseline_on=None if baseline is None else baseline["taken_at"].date(),
         alp=_lab(latest.get("alp")),
+        sodium_mmol_l=None if sodium is None else float(sodium["value"]),
+        sodium_on=None if sodium is None else sodium["taken_at"].date(),
     )
 
 

@@ -1,9 +1,10 @@
 """Clinical data of a demo patient: medications, a liver panel, a QTc and an adverse event, by patient index.
 
-Patient 9 has a drug-induced-liver-injury pattern (ALT 6x and bilirubin 2.5x the upper limit) and patient 13 a
-QTc of 512 ms; the others have values in or near the normal range. Three patients have a fixed medication list
-besides their random one (``GIVEN_MEDICATIONS``): an opioid with a gabapentinoid and no naloxone on file (KW-002),
-an opioid with naloxone on file (KW-003), and methadone with alcohol and a benzodiazepine (KW-007).
+Patient 9 has a drug-induced-liver-injury pattern (ALT 6x and bilirubin 2.5x the upper limit), patient 13 a
+QTc of 512 ms and patient 15 a serum sodium of 128 mmol/L; the others have values in or near the normal range.
+Three patients have a fixed medication list besides their random one (``GIVEN_MEDICATIONS``): an opioid with a
+gabapentinoid and no naloxone on file (KW-002), an opioid with naloxone on file (KW-003), and methadone with
+alcohol and a benzodiazepine (KW-007).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from kratomwatch.records.models import Patient
 
 LIVER_INJURY_INDEX = 9
 LONG_QT_INDEX = 13
+LOW_SODIUM_INDEX = 15
 GIVEN_MEDICATIONS: dict[int, tuple[tuple[str, str], ...]] = {
     1: (("oxycodone", "5 mg PRN"), ("gabapentin", "300 mg TID")),
     2: (("oxycodone", "5 mg PRN"), ("Narcan", "nasal spray, kept at home")),
@@ -44,13 +46,13 @@ def _medications(actor: Actor, patient: Patient, index: int, today: dt.date, rng
 
 
 def _liver_panel(actor: Actor, patient: Patient, index: int, now: dt.datetime, rng: np.random.Generator) -> None:
-    """ALT, AST, ALP and total bilirubin, all taken at the same time."""
+    """ALT, AST, ALP, total bilirubin and sodium, all taken at the same time."""
     injured = index == LIVER_INJURY_INDEX
     alt_factor = 6.0 if injured else float(rng.uniform(0.4, 1.3))
     bili_factor = 2.5 if injured else float(rng.uniform(0.3, 0.9))
     when = now - dt.timedelta(days=int(rng.integers(1, 60)))
 
-    def lab(test: str, value: float, unit: str, upper_limit_normal: float) -> None:
+    def lab(test: str, value: float, unit: str, upper_limit_normal: float | None) -> None:
         actions.record_lab(
             actor=actor,
             patient=patient,
@@ -66,6 +68,7 @@ def _liver_panel(actor: Actor, patient: Patient, index: int, now: dt.datetime, r
     lab("ast", round(35 * alt_factor * 0.8, 1), "U/L", 35)
     lab("alp", round(float(rng.uniform(50, 140)), 1), "U/L", 120)
     lab("total_bilirubin", round(1.2 * bili_factor, 2), "mg/dL", 1.2)
+    lab("sodium", 128.0 if index == LOW_SODIUM_INDEX else 137.0 + index % 5, "mmol/L", None)
 
 
 def _qtc(actor: Actor, patient: Patient, index: int, now: dt.datetime, rng: np.random.Generator) -> None:

@@ -569,6 +569,10 @@ def record_medication(
     return med
 
 
+ABSOLUTE_LAB_TESTS = frozenset({"qtc", "sodium"})
+"""Tests judged on absolute cut-offs, so the laboratory's upper limit of normal is optional."""
+
+
 @alert_input_write()
 def record_lab(
     *,
@@ -585,12 +589,14 @@ def record_lab(
     exposure.check_not_future(taken_at, now or timezone.now(), field="taken_at")
     if not isinstance(value, int | float) or value < 0 or value > 100_000:
         raise InputError("value", value, f"lab value {value!r} must be a number between 0 and 100000")
-    if test != "qtc" and upper_limit_normal is None:
+    if test not in ABSOLUTE_LAB_TESTS and upper_limit_normal is None:
         raise InputError("upper_limit_normal", None, f"{test} needs the laboratory's upper limit of normal")
     if upper_limit_normal is not None and upper_limit_normal <= 0:
         raise InputError("upper_limit_normal", upper_limit_normal, "upper_limit_normal must be greater than zero")
     if test == "qtc" and not (200 <= value <= 800):
         raise InputError("value", value, f"QTc {value} ms is outside the plausible 200-800 ms range")
+    if test == "sodium" and not (80 <= value <= 200):
+        raise InputError("value", value, f"sodium {value} mmol/L is outside the plausible 80-200 mmol/L range")
     lab = LabResult.objects.create(
         patient=patient,
         test=test,

@@ -257,16 +257,18 @@ class LabTest(models.TextChoices):
     ALP = "alp", "ALP"
     TOTAL_BILIRUBIN = "total_bilirubin", "Total bilirubin"
     QTC = "qtc", "QTc"
+    SODIUM = "sodium", "Sodium"
 
 
 #: Accepted units per test. Liver enzymes in U/L (IU/L is the same unit); bilirubin in mg/dL or
-#: µmol/L; QTc in milliseconds.
+#: µmol/L; QTc in milliseconds; serum sodium in mmol/L (mEq/L is numerically the same for a monovalent ion).
 LAB_UNITS: dict[str, tuple[str, ...]] = {
     LabTest.ALT: ("U/L",),
     LabTest.AST: ("U/L",),
     LabTest.ALP: ("U/L",),
     LabTest.TOTAL_BILIRUBIN: ("mg/dL", "umol/L"),
     LabTest.QTC: ("ms",),
+    LabTest.SODIUM: ("mmol/L", "mEq/L"),
 }
 
 

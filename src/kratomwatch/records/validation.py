@@ -81,6 +81,8 @@ def lab_unit(test: str, unit: str) -> str:
         "mg/dl": "mg/dL",
         "ms": "ms",
         "msec": "ms",
+        "mmol/l": "mmol/L",
+        "meq/l": "mmol/L",
     }.get(unit.strip().lower(), unit.strip())
     if normalized not in allowed:
         raise InputError(

@@ -31,6 +31,7 @@ from kratomwatch.core.rules import (
     pregnancy_rule,
     risky_product_rule,
     serious_adverse_event_rule,
+    sodium_rule,
     suicidality_rule,
     withdrawal_rule,
 )
@@ -350,6 +351,27 @@ def test_qtc_thresholds_are_strict(qtc: float, baseline: float | None, fires: bo
     if fires:
         assert found[0].severity == "high"
         assert any("medsafe" in s for s in found[0].sources)
+
+
+# -------------------------------------------------------------------------------------------- sodium
+
+
+@pytest.mark.parametrize(
+    ("sodium", "severity"),
+    [(140, None), (135, None), (134.9, "moderate"), (125, "moderate"), (124.9, "high"), (110, "high")],
+)
+def test_sodium_thresholds_follow_the_case_report_definitions(sodium: float, severity: str | None) -> None:
+    # Martin 2022 (PMID 36249618): hyponatremia < 135 mEq/L; severe < 125 mEq/L.
+    found = sodium_rule(snapshot(labs=Labs(sodium_mmol_l=sodium, sodium_on=AS_OF)), CFG)
+    assert keys(found) == ({} if severity is None else {"lab:sodium": severity})
+    if found:
+        assert found[0].sources == ("PMID:36249618", "doi:10.7759/cureus.29073")
+        assert f"{sodium:g} mmol/L on {AS_OF.isoformat()}" in found[0].reason
+        assert "caused" not in found[0].reason
+
+
+def test_no_sodium_result_raises_nothing() -> None:
+    assert sodium_rule(snapshot(labs=Labs()), CFG) == []
 
 
 # ----------------------------------------------------------------------------------------- pregnancy

@@ -26,6 +26,7 @@ from kratomwatch.core.rules.catalogue import (
     pregnancy_rule,
     risky_product_rule,
     serious_adverse_event_rule,
+    sodium_rule,
     suicidality_rule,
     withdrawal_rule,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "pregnancy_rule",
     "risky_product_rule",
     "serious_adverse_event_rule",
+    "sodium_rule",
     "suicidality_rule",
     "withdrawal_rule",
 ]

@@ -678,6 +678,41 @@ def cardiac_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding]
     ]
 
 
+# -------------------------------------------------------------------------------------------- sodium
+
+SODIUM_LOW_MMOL_L = 135.0  # Martin 2022: hyponatremia is serum sodium < 135 mEq/L
+SODIUM_SEVERE_MMOL_L = 125.0  # Martin 2022: severe hyponatremia < 125 mEq/L, life-threatening
+
+
+def sodium_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding]:
+    """Latest serum sodium < 135 mmol/L: moderate; < 125 mmol/L (severe): high.
+
+    One case report ties life-threatening hyponatraemia to chronic kratom use (Martin 2022); the finding asks for a
+    review of every cause, kratom among them, and never says kratom caused it.
+    """
+    sodium = snapshot.labs.sodium_mmol_l
+    if sodium is None or sodium >= SODIUM_LOW_MMOL_L:
+        return []
+    severe = sodium < SODIUM_SEVERE_MMOL_L
+    when = f" on {snapshot.labs.sodium_on.isoformat()}" if snapshot.labs.sodium_on else ""
+    band = "below 125 mmol/L (severe hyponatraemia)" if severe else "below 135 mmol/L (hyponatraemia)"
+    return [
+        Finding(
+            rule_id="sodium",
+            severity="high" if severe else "moderate",
+            subject_key="lab:sodium",
+            title="Severe hyponatraemia" if severe else "Hyponatraemia",
+            reason=(
+                f"Serum sodium {num(sodium)} mmol/L{when} is {band}. One published case linked life-threatening "
+                "hyponatraemia to chronic kratom use; review the causes (medications, fluids, kratom) with a "
+                "clinician."
+            ),
+            sources=src.HYPONATRAEMIA,
+            evidence_as_of=src.CHECKED_2026_12_01,
+        )
+    ]
+
+
 # -------------------------------------------------------------------------------- pregnancy / lactation
 
 
@@ -958,6 +993,7 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("serious_adverse_event", serious_adverse_event_rule),
     ("liver", liver_rule),
     ("cardiac", cardiac_rule),
+    ("sodium", sodium_rule),
     ("pregnancy", pregnancy_rule),
     ("history", history_rule),
     ("legal", legal_rule),

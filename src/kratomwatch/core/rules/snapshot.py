@@ -220,9 +220,13 @@ class Labs:
     qtc_baseline_on: dt.date | None = None
     alp: LabValue | None = None
     """Alkaline phosphatase."""
+    sodium_mmol_l: float | None = None
+    """The latest serum sodium, mmol/L."""
+    sodium_on: dt.date | None = None
 
     def __post_init__(self) -> None:
         _finite("qtc_ms", self.qtc_ms, strict=True)
+        _finite("sodium_mmol_l", self.sodium_mmol_l, strict=True)
         _finite("qtc_baseline_ms", self.qtc_baseline_ms, strict=True)
 
 

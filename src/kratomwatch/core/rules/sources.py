@@ -61,6 +61,11 @@ ALT_GRADE3 = CTCAE_V5
 # Prescriber Update 31(4), Dec 2010; CTCAE v5 "QT corrected interval prolonged" grade 3 is QTc >= 501 ms or
 # > 60 ms change from baseline.
 QTC = ("http://www.medsafe.govt.nz/profs/PUArticles/DrugInducedQTProlongation.htm", *CTCAE_V5)
+# Martin G, Collins DP, Valenzuela H. Life-threatening hyponatremia secondary to chronic kratom use: a case
+# presentation. Cureus 2022;14(9):e29073. The abstract defines hyponatremia as serum sodium < 135 mEq/L and severe
+# hyponatremia as < 125 mEq/L, "a life-threatening complication that must be managed promptly". One case report:
+# a signal, not an incidence (confirmed 2026-12-01).
+HYPONATRAEMIA = ("PMID:36249618", "doi:10.7759/cureus.29073")
 
 # Neonatal abstinence after maternal kratom use: Eldridge et al. Pediatrics 2018 (PMID 30404789);
 # Murthy & Clarke, Paediatr Child Health 2019 (PMID 30792593).
