@@ -154,13 +154,31 @@ class Lot(models.Model):
         return bool(self.cert_content_unit)
 
 
+class Correctable(models.Model):
+    """A clinical entry that can be voided or corrected, never silently changed or deleted.
+
+    Voiding sets ``voided_at``, ``voided_by`` and ``void_reason``; the row stays in the record and the audit trail.
+    A correction voids the original and creates a new entry whose ``corrects`` points at it. Every read that feeds
+    exposure, alerts, pages or exports filters ``voided_at__isnull=True`` (``records.corrections.ACTIVE``)."""
+
+    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_by = models.CharField(max_length=150, blank=True, default="", db_default="")
+    void_reason = models.CharField(max_length=500, blank=True, default="", db_default="")
+    corrects = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrected_by", db_index=False
+    )
+
+    class Meta:
+        abstract = True
+
+
 class DoseSource(models.TextChoices):
     SELF_REPORT = "self_report", "Self-report"
     CLINICIAN = "clinician", "Clinician"
     IMPORT = "import", "Import"
 
 
-class Dose(models.Model):
+class Dose(Correctable):
     # No single-column FK indexes: (patient, ...) is the prefix of dose_patient_day, dose_patient_time
     # and dose_idempotent, and dose_lot indexes lot. One fewer index write per dose per FK.
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="doses", db_index=False)
@@ -232,7 +250,7 @@ class DailyExposure(models.Model):
         constraints = [models.UniqueConstraint(fields=["patient", "day"], name="daily_exposure_unique")]
 
 
-class Medication(models.Model):
+class Medication(Correctable):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="medications")
     name = models.CharField(max_length=200, help_text="Ingredient or product name as entered")
     dose_text = models.CharField(max_length=200, blank=True)
@@ -272,12 +290,13 @@ LAB_UNITS: dict[str, tuple[str, ...]] = {
 }
 
 
-class LabResult(models.Model):
+class LabResult(Correctable):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="labs")
     test = models.CharField(max_length=20, choices=LabTest.choices)
     value = models.FloatField()
     unit = models.CharField(max_length=10)
     upper_limit_normal = models.FloatField(null=True, blank=True)
+    lower_limit_normal = models.FloatField(null=True, blank=True)
     taken_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -334,7 +353,7 @@ class ActionTaken(models.TextChoices):
     NOT_APPLICABLE = "not_applicable", "Not applicable"
 
 
-class AdverseEvent(models.Model):
+class AdverseEvent(Correctable):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="adverse_events")
     term = models.CharField(max_length=200)
     onset = models.DateField()

@@ -49,3 +49,17 @@ assessment_patterns = [
 ]
 consent_patterns = [path("<str:code>/", consent_views.consent_page, name="consent")]
 audit_patterns = [path("", audit_views.audit_log, name="audit-log")]
+
+# Each area keeps its own URL list: care-team data entry and invitations (web/entry.py), corrections and voids
+# (web/corrections.py), program administration (web/program_admin.py), the alert queue (web/alert_queue.py) and
+# the patient's own data in and out (web/patient_data.py).
+from kratomwatch.web import (  # noqa: E402
+    urls_alert_queue,
+    urls_corrections,
+    urls_entry,
+    urls_patient_data,
+    urls_program_admin,
+)
+
+for _area in (urls_entry, urls_corrections, urls_program_admin, urls_alert_queue, urls_patient_data):
+    urlpatterns += _area.urlpatterns

@@ -1,0 +1,5 @@
+"""URL patterns of web/corrections.py, included at the site root by web/urls.py."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
