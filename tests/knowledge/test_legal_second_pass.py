@@ -99,3 +99,10 @@ def test_ohio_stays_unknown_and_says_what_was_searched() -> None:
     record = _record("US-OH")
     assert record.status == "unknown" and not record.seven_oh_products_banned
     assert "second pass" in (record.note or "") and "4729-9-01.2" in (record.note or "")
+
+
+def test_carfentanil_screens_as_a_full_opioid_agonist() -> None:
+    from kratomwatch.core.screening import screen_interactions
+
+    result = screen_interactions(["carfentanil"], loader.screening_knowledge())
+    assert {(f.class_id, f.severity) for f in result.findings} == {("full_opioid_agonists", "major")}
