@@ -273,7 +273,7 @@ def test_acknowledge_then_resolve_requires_a_note(clinic: Any) -> None:
     alice = login(clinic.alice)
     alert = urgent_alert(clinic)
     response = alice.post(f"/clinic/alerts/{alert.pk}/acknowledge/", {"next": "/clinic/alerts/"})
-    assert response.status_code == 302 and response["Location"] == "/clinic/alerts/"
+    assert response.status_code == 302 and response["Location"] == f"/clinic/alerts/#alert-{alert.pk}"
     alert.refresh_from_db()
     assert alert.status == AlertStatus.ACKNOWLEDGED and alert.acknowledged_by == clinic.alice
 
@@ -281,7 +281,7 @@ def test_acknowledge_then_resolve_requires_a_note(clinic: Any) -> None:
     assert again.status_code == 400  # only an open alert can be acknowledged
 
     blank = alice.post(f"/clinic/alerts/{alert.pk}/resolve/", {"note": "   "})
-    assert blank.status_code == 400 and "note is required" in blank.content.decode()
+    assert blank.status_code == 400 and "Write a resolution note" in blank.content.decode()
     alert.refresh_from_db()
     assert alert.status == AlertStatus.ACKNOWLEDGED
 
@@ -307,7 +307,7 @@ def test_alert_actions_need_post_and_csrf(clinic: Any) -> None:
 def test_next_parameter_cannot_redirect_off_site(clinic: Any) -> None:
     alert = urgent_alert(clinic)
     response = login(clinic.alice).post(f"/clinic/alerts/{alert.pk}/acknowledge/", {"next": "https://evil.example/"})
-    assert response.status_code == 302 and response["Location"] == "/clinic/alerts/"
+    assert response.status_code == 302 and response["Location"] == f"/clinic/alerts/#alert-{alert.pk}"
 
 
 # --- patient page --------------------------------------------------------------------------------------------------

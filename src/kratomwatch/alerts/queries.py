@@ -19,6 +19,13 @@ STATUS_FILTERS: tuple[str, ...] = ("active", *AlertStatus.values, "all")
 """``active`` = open or acknowledged (everything not yet resolved); ``all`` = every status."""
 SEVERITIES: tuple[str, ...] = tuple(SEVERITY_RANK)
 QUEUE_ORDER = ("-severity_rank", "-last_seen_at", "id")
+SORTS: dict[str, tuple[str, ...]] = {
+    "severity": QUEUE_ORDER,
+    "newest": ("-last_seen_at", "-id"),
+    "oldest": ("first_seen_at", "id"),
+    "patient": ("patient__code", *QUEUE_ORDER),
+}
+"""Queue orders by name: most severe first (the default), most recently seen, longest waiting, by patient code."""
 
 
 @dataclass(frozen=True)
@@ -30,17 +37,21 @@ class AlertFilter:
     rule: str | None = None
     program_id: int | None = None
     patient_id: int | None = None
+    patient_code: str | None = None
+    sort: str = "severity"
 
     def checked(self) -> AlertFilter:
         if self.status not in STATUS_FILTERS:
             raise InputError("status", self.status, f"status must be one of: {', '.join(STATUS_FILTERS)}")
         if self.severity is not None and self.severity not in SEVERITIES:
             raise InputError("severity", self.severity, f"severity must be one of: {', '.join(SEVERITIES)}")
+        if self.sort not in SORTS:
+            raise InputError("sort", self.sort, f"sort must be one of: {', '.join(SORTS)}")
         return self
 
 
 def apply(qs: QuerySet[Alert], f: AlertFilter) -> QuerySet[Alert]:
-    """Filter an access-scoped alert queryset and put it in queue order."""
+    """Filter an access-scoped alert queryset and put it in the chosen order (queue order by default)."""
     f.checked()
     if f.status == "active":
         qs = qs.exclude(status=AlertStatus.RESOLVED)
@@ -54,7 +65,9 @@ def apply(qs: QuerySet[Alert], f: AlertFilter) -> QuerySet[Alert]:
         qs = qs.filter(patient__program_id=f.program_id)
     if f.patient_id is not None:
         qs = qs.filter(patient_id=f.patient_id)
-    return qs.order_by(*QUEUE_ORDER)
+    if f.patient_code:
+        qs = qs.filter(patient__code__iexact=f.patient_code.strip())
+    return qs.order_by(*SORTS[f.sort])
 
 
 def rule_ids(qs: QuerySet[Alert]) -> list[str]:

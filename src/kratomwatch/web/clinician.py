@@ -1,4 +1,4 @@
-"""Clinician pages: dashboard, alert queue, patient page, care-plan form and the printable visit summary.
+"""Clinician pages: dashboard, patient page, care-plan form and the printable visit summary.
 
 Views only: access through ``kratomwatch.access`` (a user who may not see a patient or alert gets 404, one who
 may see it but has no care role in its program gets 403); page data from ``web/pages.py``; form parsing in
@@ -16,13 +16,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from kratomwatch import access
-from kratomwatch.alerts import actions as alert_actions
-from kratomwatch.alerts import queries as alert_queries
 from kratomwatch.assessments import actions as assessment_actions
 from kratomwatch.assessments.schedules import GRACE_LABEL, statuses_for
 from kratomwatch.audit.log import Actor
@@ -37,7 +34,6 @@ from kratomwatch.web import forms, pages
 from kratomwatch.web.security import clinician_required
 from kratomwatch.web.visit_pdf import render_visit_summary
 
-QUEUE_LIMIT = 200
 TAPER_ROWS_EXTRA = 3
 
 
@@ -59,70 +55,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "limit": pages.DASHBOARD_LIMIT,
         },
     )
-
-
-# --- alert queue --------------------------------------------------------------------------------------------------
-
-
-def _queue(request: HttpRequest, *, error: str = "", status: int = 200) -> HttpResponse:
-    programs = list(access.programs_for(request.user).order_by("name"))
-    flt, selected = forms.parse_queue_filter(request.GET, {p.pk for p in programs})
-    scoped = access.alerts_for(request.user)
-    qs = alert_queries.apply(scoped, flt)
-    total = qs.count()
-    alerts = list(qs[:QUEUE_LIMIT])
-    access.audit_list(request.user, "alerts", count=total)
-    return render(
-        request,
-        "web/clinician/alerts.html",
-        {
-            "alerts": pages.alert_views(alerts),
-            "total": total,
-            "limit": QUEUE_LIMIT,
-            "severities": pages.SEVERITIES,
-            "statuses": alert_queries.STATUS_FILTERS,
-            "rules": alert_queries.rule_ids(scoped),
-            "programs": programs,
-            "selected": selected,
-            "error": error,
-            "next": request.get_full_path(),
-        },
-        status=status,
-    )
-
-
-@clinician_required
-def alert_queue(request: HttpRequest) -> HttpResponse:
-    return _queue(request)
-
-
-def _back(request: HttpRequest) -> HttpResponse:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect("clinic-alerts")
-
-
-@clinician_required
-@require_POST
-def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
-    alert = access.get_alert_for(request.user, alert_id)
-    try:
-        alert_actions.acknowledge(actor=Actor.of(request.user), alert=alert)
-    except InputError as exc:
-        return _queue(request, error=f"Alert {alert.pk}: {exc.message}", status=400)
-    return _back(request)
-
-
-@clinician_required
-@require_POST
-def alert_resolve(request: HttpRequest, alert_id: int) -> HttpResponse:
-    alert = access.get_alert_for(request.user, alert_id)
-    try:
-        alert_actions.resolve(actor=Actor.of(request.user), alert=alert, note=request.POST.get("note", ""))
-    except InputError as exc:
-        return _queue(request, error=f"Alert {alert.pk}: {exc.message}", status=400)
-    return _back(request)
 
 
 # --- patient page -------------------------------------------------------------------------------------------------
@@ -267,9 +199,6 @@ def visit_summary_pdf(request: HttpRequest, code: str) -> HttpResponse:
 
 
 __all__ = [
-    "alert_acknowledge",
-    "alert_queue",
-    "alert_resolve",
     "care_plan",
     "dashboard",
     "patient_page",

@@ -19,7 +19,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from kratomwatch.alerts.queries import SEVERITIES, STATUS_FILTERS, AlertFilter
+from kratomwatch.alerts.queries import SEVERITIES, SORTS, STATUS_FILTERS, AlertFilter
 from kratomwatch.core import exposure
 from kratomwatch.core.units import Unit
 from kratomwatch.records.actions import DoseIn
@@ -351,10 +351,17 @@ def parse_queue_filter(params: PostData, program_ids: Collection[int]) -> tuple[
     program = str(params.get("program", ""))
     if not (program.isdigit() and int(program) in program_ids):
         program = ""
+    patient = str(params.get("patient", "")).strip()[:64]
+    sort = str(params.get("sort", "severity"))
+    if sort not in SORTS:
+        sort = "severity"
     flt = AlertFilter(
         status=state,
         severity=severity or None,
         rule=rule or None,
         program_id=int(program) if program else None,
+        patient_code=patient or None,
+        sort=sort,
     )
-    return flt, {"severity": severity, "status": state, "rule": rule, "program": program}
+    selected = {"severity": severity, "status": state, "rule": rule, "program": program}
+    return flt, {**selected, "patient": patient, "sort": sort}

@@ -28,9 +28,6 @@ from kratomwatch.web import clinician  # noqa: E402
 
 urlpatterns += [
     path("clinic/", clinician.dashboard, name="clinic-dashboard"),
-    path("clinic/alerts/", clinician.alert_queue, name="clinic-alerts"),
-    path("clinic/alerts/<int:alert_id>/acknowledge/", clinician.alert_acknowledge, name="clinic-alert-acknowledge"),
-    path("clinic/alerts/<int:alert_id>/resolve/", clinician.alert_resolve, name="clinic-alert-resolve"),
     path("clinic/patients/<str:code>/", clinician.patient_page, name="clinic-patient"),
     path("clinic/patients/<str:code>/care-plan/", clinician.care_plan, name="clinic-care-plan"),
     path("clinic/patients/<str:code>/summary.pdf", clinician.visit_summary_pdf, name="clinic-visit-summary"),
