@@ -26,13 +26,13 @@ from kratomwatch.alerts.models import Alert, AlertStatus
 from kratomwatch.assessments import actions as assessment_actions
 from kratomwatch.careplans import actions as careplan_actions
 from kratomwatch.consent import actions as consent_actions
-from kratomwatch.records import actions, writes
+from kratomwatch.records import actions, corrections, writes
 from kratomwatch.records.models import Dose
 from tests.helpers import add_patient
 
 pytestmark = pytest.mark.django_db
 
-WRITE_MODULES = (actions, assessment_actions, consent_actions, careplan_actions)
+WRITE_MODULES = (actions, assessment_actions, consent_actions, careplan_actions, corrections)
 
 NOT_ALERT_INPUTS = {
     # A new product or lot has no doses yet; a dose of it is the input, and record_dose is declared.
@@ -47,6 +47,8 @@ NOT_ALERT_INPUTS = {
     "kratomwatch.consent.actions.publish_document",
     # No alert rule reads the care plan.
     "kratomwatch.careplans.actions.save_care_plan",
+    # Dispatches to the declared correction of each kind (correct_dose, correct_lab, ...).
+    "kratomwatch.records.corrections.correct_entry",
 }
 
 
@@ -98,7 +100,8 @@ def _walk(w: Any, system: Any) -> dict[str, tuple[Callable[[], Any], set[int]]]:
     doc = consent_actions.publish_document(
         actor=system, program=w.program, title="Consent v2", body="Monitoring consent, second version.", scopes=["care"]
     )
-    return {
+    fix = _corrections_walk(w, system)
+    return fix | {
         "kratomwatch.records.actions.create_patient": (
             lambda: add_patient(w, "P-NEW"),
             set(),  # filled in below: the new patient's id
@@ -176,6 +179,48 @@ def _walk(w: Any, system: Any) -> dict[str, tuple[Callable[[], Any], set[int]]]:
             lambda: consent_actions.override_care_consent(
                 actor=system, patient=p, clinician=w.alice, reason="Documented verbal consent by phone today."
             ),
+            {p.pk},
+        ),
+    }
+
+
+def _corrections_walk(w: Any, system: Any) -> dict[str, tuple[Callable[[], Any], set[int]]]:
+    """records.corrections: a void and a correction of each kind."""
+    p = w.patient
+    taken = timezone.now() - dt.timedelta(minutes=30)
+    doses = [
+        actions.record_dose(
+            actor=system,
+            patient=p,
+            dose=actions.DoseIn(p.code, w.leaf_cert_lot.pk, taken, 1.0, "g", idempotency_key=f"fix-{i}"),
+        )[0]
+        for i in range(2)
+    ]
+    med = actions.record_medication(actor=system, patient=p, name="Sertraline")
+    lab = actions.record_lab(
+        actor=system, patient=p, test="alt", value=30.0, unit="U/L", upper_limit_normal=40.0, taken_at=taken
+    )
+    ae = actions.record_adverse_event(actor=system, patient=p, term="Nausea", onset=taken.date(), grade=1)
+    fix = "kratomwatch.records.corrections."
+    return {
+        fix + "void_entry": (
+            lambda: corrections.void_entry(actor=system, patient=p, kind="dose", pk=doses[0].pk, reason="dup"),
+            {p.pk},
+        ),
+        fix + "correct_dose": (
+            lambda: corrections.correct_dose(actor=system, patient=p, pk=doses[1].pk, reason="amount", amount=2.0),
+            {p.pk},
+        ),
+        fix + "correct_medication": (
+            lambda: corrections.correct_medication(actor=system, patient=p, pk=med.pk, reason="dose", dose_text="50"),
+            {p.pk},
+        ),
+        fix + "correct_lab": (
+            lambda: corrections.correct_lab(actor=system, patient=p, pk=lab.pk, reason="typo", value=31.0),
+            {p.pk},
+        ),
+        fix + "correct_adverse_event": (
+            lambda: corrections.correct_adverse_event(actor=system, patient=p, pk=ae.pk, reason="grade", grade=2),
             {p.pk},
         ),
     }

@@ -72,6 +72,7 @@ from kratomwatch.core.screening.types import (
     ScreeningResult,
 )
 from kratomwatch.knowledge.loader import screening_knowledge
+from kratomwatch.records.corrections import ACTIVE
 from kratomwatch.records.models import AdverseEvent as StoredAdverseEvent
 from kratomwatch.records.models import DailyExposure, Dose, LabResult, Lot, Medication, Patient
 from kratomwatch.records.potency import lot_potency
@@ -304,7 +305,7 @@ def _read_doses(windowed: Q, as_of: dt.date) -> _Doses:
     recent_start, base_start = exposure.window_bounds(as_of)
     in_recent = Q(local_date__gte=recent_start)
     rows = list(
-        Dose.objects.filter(windowed, local_date__gte=base_start, local_date__lte=as_of)
+        Dose.objects.filter(windowed, ACTIVE, local_date__gte=base_start, local_date__lte=as_of)
         .values("patient_id", "lot_id")
         .annotate(
             n_recent=Count("id", filter=in_recent),
@@ -370,7 +371,7 @@ def _read_pain(mine: Q, cutoff: dt.datetime | None) -> _Pain:
 
 def _read_labs(mine: Q, cutoff: dt.datetime | None) -> _Labs:
     """4. The latest ALT, AST, ALP, total bilirubin, QTc and sodium per patient, and the first QTc (the baseline)."""
-    tests = LabResult.objects.filter(mine, test__in=["alt", "ast", "alp", "total_bilirubin", "qtc", "sodium"])
+    tests = LabResult.objects.filter(mine, ACTIVE, test__in=["alt", "ast", "alp", "total_bilirubin", "qtc", "sodium"])
     latest: dict[int, dict[str, _Row]] = defaultdict(dict)
     qtc_first: dict[int, _Row] = {}
     for row in (
@@ -393,7 +394,7 @@ def _read_adverse_events(mine: Q, as_of: dt.date) -> dict[int, list[AdverseEvent
     """5. Adverse events with onset in the last ``AE_WINDOW_DAYS`` days."""
     out: dict[int, list[AdverseEvent]] = defaultdict(list)
     for ae in StoredAdverseEvent.objects.filter(
-        mine, onset__gte=as_of - dt.timedelta(days=AE_WINDOW_DAYS), onset__lte=as_of
+        mine, ACTIVE, onset__gte=as_of - dt.timedelta(days=AE_WINDOW_DAYS), onset__lte=as_of
     ).values("id", "patient_id", "term", "onset", "grade", "seriousness"):
         out[ae["patient_id"]].append(
             AdverseEvent(
@@ -411,7 +412,7 @@ def _read_medications(mine: Q, as_of: dt.date) -> dict[int, list[str]]:
     """6. Active medications on ``as_of``, each name once, in start order."""
     out: dict[int, list[str]] = defaultdict(list)
     for pid, name in (
-        Medication.objects.filter(mine)
+        Medication.objects.filter(mine, ACTIVE)
         .filter(Q(start__isnull=True) | Q(start__lte=as_of), Q(stop__isnull=True) | Q(stop__gte=as_of))
         .order_by("patient_id", "start", "id")
         .values_list("patient_id", "name")

@@ -71,3 +71,19 @@ def as_dict(event: AuditEvent) -> dict[str, Any]:
         "detail": event.detail,
         "hash": event.hash,
     }
+
+
+def created_by(action: str, object_id: object, *, user_id: int) -> bool:
+    """Whether the event ``action`` (e.g. ``dose.create``) of ``object_id`` was appended by this user."""
+    return AuditEvent.objects.filter(action=action, object_id=str(object_id), actor_id=user_id).exists()
+
+
+RECORD_CHANGE_SUFFIXES = (".create", ".void", ".correct")
+RECORD_CHANGE_TYPES = ("dose", "medication", "lab", "adverse_event")
+
+
+def record_changes(patient_code: str, *, limit: int = 20) -> list[AuditEvent]:
+    """The latest entries created, voided or corrected in one patient's record, newest first (the clinician
+    page's "Changes to this record"). The caller has already resolved the patient through access."""
+    actions = [f"{t}{s}" for t in RECORD_CHANGE_TYPES for s in RECORD_CHANGE_SUFFIXES]
+    return list(AuditEvent.objects.filter(patient_code=patient_code, action__in=actions).order_by("-id")[:limit])

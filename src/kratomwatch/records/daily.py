@@ -18,7 +18,7 @@ _DAILY_COLUMNS = (
 _DAILY_SELECT = (
     "SELECT patient_id, local_date, COALESCE(SUM(mitragynine_mg), 0), COALESCE(SUM(seven_oh_mg), 0), COUNT(*), "
     "SUM(CASE WHEN basis = 'unknown' THEN 1 ELSE 0 END), SUM(CASE WHEN basis = 'estimated' THEN 1 ELSE 0 END), "
-    "MIN(local_minute) FROM records_dose"
+    "MIN(local_minute) FROM records_dose WHERE voided_at IS NULL"  # a voided dose no longer counts
 )
 
 
@@ -53,7 +53,7 @@ def refresh_daily_exposure(*, patient_ids: Iterable[int] | None = None, days: It
             cur.execute("DELETE FROM records_dailyexposure" + where.replace("{day}", "day"), params)
         cur.execute(
             f"INSERT INTO records_dailyexposure ({_DAILY_COLUMNS}) {_DAILY_SELECT}"
-            + where.replace("{day}", "local_date")
+            + where.replace("{day}", "local_date").replace(" WHERE ", " AND ", 1)
             + " GROUP BY patient_id, local_date",
             params,
         )

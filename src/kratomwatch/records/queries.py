@@ -11,9 +11,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
+from kratomwatch.records.corrections import ACTIVE
 from kratomwatch.records.models import AdverseEvent, DailyExposure, Dose, LabResult, Medication, Patient
+
+
+def _shown(include_voided: bool) -> Q:
+    return Q() if include_voided else ACTIVE
+
 
 # --- doses -----------------------------------------------------------------------------------------------
 
@@ -26,8 +32,9 @@ def doses_on(patient: Patient, day: dt.date) -> QuerySet[Dose]:
 
 
 def last_dose(patient: Patient) -> Dose | None:
-    """The patient's most recent dose (the one a patient may repeat in two taps), or None."""
-    return Dose.objects.filter(patient=patient).select_related("lot__product").order_by("-taken_at", "-id").first()
+    """The patient's most recent dose not voided (the one a patient may repeat in two taps), or None."""
+    doses = Dose.objects.filter(ACTIVE, patient=patient).select_related("lot__product")
+    return doses.order_by("-taken_at", "-id").first()
 
 
 def dose_by_key(patient: Patient, idempotency_key: str) -> Dose | None:
@@ -66,23 +73,25 @@ def daily_mg_rows(patient_ids: Iterable[int], start: dt.date, end: dt.date) -> l
 # --- clinical record -------------------------------------------------------------------------------------
 
 
-def medications(patient: Patient, *, current_on: dt.date | None = None) -> list[Medication]:
+def medications(
+    patient: Patient, *, current_on: dt.date | None = None, include_voided: bool = False
+) -> list[Medication]:
     """The patient's medications (latest start first); with ``current_on``, only those not stopped before that
-    day."""
-    meds = list(Medication.objects.filter(patient=patient).order_by("-start", "name"))
+    day. Voided entries only with ``include_voided`` (the record as entered, for the pages that mark them)."""
+    meds = list(Medication.objects.filter(patient=patient).filter(_shown(include_voided)).order_by("-start", "name"))
     if current_on is None:
         return meds
     return [m for m in meds if m.stop is None or m.stop >= current_on]
 
 
-def labs(patient: Patient) -> list[LabResult]:
-    """The patient's lab results, newest first."""
-    return list(LabResult.objects.filter(patient=patient).order_by("-taken_at"))
+def labs(patient: Patient, *, include_voided: bool = False) -> list[LabResult]:
+    """The patient's lab results, newest first (voided ones only with ``include_voided``)."""
+    return list(LabResult.objects.filter(patient=patient).filter(_shown(include_voided)).order_by("-taken_at"))
 
 
-def adverse_events(patient: Patient) -> list[AdverseEvent]:
-    """The patient's adverse events, newest onset first."""
-    return list(AdverseEvent.objects.filter(patient=patient).order_by("-onset"))
+def adverse_events(patient: Patient, *, include_voided: bool = False) -> list[AdverseEvent]:
+    """The patient's adverse events, newest onset first (voided ones only with ``include_voided``)."""
+    return list(AdverseEvent.objects.filter(patient=patient).filter(_shown(include_voided)).order_by("-onset"))
 
 
 def adverse_event_of(patient: Patient, event_id: int) -> AdverseEvent | None:
@@ -93,12 +102,14 @@ def adverse_event_of(patient: Patient, event_id: int) -> AdverseEvent | None:
 # --- dose lists (the API's dose list, the CLI export) --------------------------------------------------
 
 
-def doses_of(patient: Patient, *, since: dt.date | None = None) -> QuerySet[Dose]:
-    """The patient's doses, newest first; with ``since``, only those of that local day or later."""
-    qs = Dose.objects.filter(patient=patient).order_by("-taken_at")
+def doses_of(patient: Patient, *, since: dt.date | None = None, include_voided: bool = False) -> QuerySet[Dose]:
+    """The patient's doses, newest first; with ``since``, only those of that local day or later; voided ones only
+    with ``include_voided``."""
+    qs = Dose.objects.filter(patient=patient).filter(_shown(include_voided)).order_by("-taken_at")
     return qs.filter(local_date__gte=since) if since is not None else qs
 
 
 def doses_of_patients(patients: QuerySet[Patient]) -> QuerySet[Dose]:
-    """The doses of ``patients`` (an access-scoped queryset), by patient code then time taken (the export order)."""
-    return Dose.objects.filter(patient__in=patients).order_by("patient__code", "taken_at")
+    """The doses of ``patients`` (an access-scoped queryset), by patient code then time taken (the export order);
+    voided doses are left out."""
+    return Dose.objects.filter(ACTIVE, patient__in=patients).order_by("patient__code", "taken_at")
