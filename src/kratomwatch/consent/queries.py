@@ -28,3 +28,12 @@ def document_of(patient: Patient, document_id: int) -> ConsentDocument | None:
 def record_of(patient: Patient, record_id: int) -> ConsentRecord | None:
     """One signed consent record of this patient by id (with its PDF), or None."""
     return ConsentRecord.objects.filter(pk=record_id, patient=patient).first()
+
+
+def last_withdrawal(patient: Patient, scope: str) -> ConsentRecord | None:
+    """The patient's most recently withdrawn signature of ``scope`` (its ``withdrawn_at`` says when), or None."""
+    return (
+        ConsentRecord.objects.filter(patient=patient, scope=scope, withdrawn_at__isnull=False)
+        .order_by("-withdrawn_at")
+        .first()
+    )

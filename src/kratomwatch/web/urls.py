@@ -9,18 +9,24 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]
 
-# Patient pages (web/patient.py): the logged-in patient's own record only.
+# Patient pages (web/patient.py): the logged-in patient's own record only. Without care consent the care-data
+# forms show why and "Sign again" instead (web/consent.py).
 from kratomwatch.web import patient as patient_views  # noqa: E402
+from kratomwatch.web.consent import care_consent_gate as _care_gate  # noqa: E402
 
 urlpatterns += [
     path("me/", patient_views.home, name="patient-home"),
-    path("me/dose/", patient_views.log_dose, name="patient-dose"),
+    path("me/dose/", _care_gate("dose")(patient_views.log_dose), name="patient-dose"),
     path("me/dose/<int:pk>/", patient_views.dose_logged, name="patient-dose-logged"),
-    path("me/side-effect/", patient_views.side_effect, name="patient-side-effect"),
+    path("me/side-effect/", _care_gate("side-effect")(patient_views.side_effect), name="patient-side-effect"),
     path("me/side-effect/<int:pk>/", patient_views.side_effect_saved, name="patient-side-effect-saved"),
     path("me/p/<str:code>/", patient_views.home, name="patient-home-code"),
-    path("me/p/<str:code>/dose/", patient_views.log_dose, name="patient-dose-code"),
-    path("me/p/<str:code>/side-effect/", patient_views.side_effect, name="patient-side-effect-code"),
+    path("me/p/<str:code>/dose/", _care_gate("dose")(patient_views.log_dose), name="patient-dose-code"),
+    path(
+        "me/p/<str:code>/side-effect/",
+        _care_gate("side-effect")(patient_views.side_effect),
+        name="patient-side-effect-code",
+    ),
 ]
 
 # Clinician pages (web/clinician.py).
@@ -42,7 +48,9 @@ from kratomwatch.web import consent as consent_views  # noqa: E402
 assessment_patterns = [
     path("<str:code>/", assessment_views.patient_assessments, name="list"),
     path("<str:code>/results/<int:pk>/", assessment_views.assessment_result, name="result"),
-    path("<str:code>/<slug:instrument_id>/", assessment_views.assessment_form, name="form"),
+    path(
+        "<str:code>/<slug:instrument_id>/", _care_gate("questionnaire")(assessment_views.assessment_form), name="form"
+    ),
 ]
 consent_patterns = [path("<str:code>/", consent_views.consent_page, name="consent")]
 audit_patterns = [path("", audit_views.audit_log, name="audit-log")]
