@@ -26,13 +26,14 @@ from kratomwatch.alerts.models import Alert, AlertStatus
 from kratomwatch.assessments import actions as assessment_actions
 from kratomwatch.careplans import actions as careplan_actions
 from kratomwatch.consent import actions as consent_actions
-from kratomwatch.records import actions, corrections, writes
+from kratomwatch.core import trackers
+from kratomwatch.records import actions, corrections, tracker_import, writes
 from kratomwatch.records.models import Dose
 from tests.helpers import add_patient
 
 pytestmark = pytest.mark.django_db
 
-WRITE_MODULES = (actions, assessment_actions, consent_actions, careplan_actions, corrections)
+WRITE_MODULES = (actions, assessment_actions, consent_actions, careplan_actions, corrections, tracker_import)
 
 NOT_ALERT_INPUTS = {
     # A new product or lot has no doses yet; a dose of it is the input, and record_dose is declared.
@@ -100,7 +101,7 @@ def _walk(w: Any, system: Any) -> dict[str, tuple[Callable[[], Any], set[int]]]:
     doc = consent_actions.publish_document(
         actor=system, program=w.program, title="Consent v2", body="Monitoring consent, second version.", scopes=["care"]
     )
-    fix = _corrections_walk(w, system)
+    fix = _corrections_walk(w, system) | _tracker_walk(w, system)
     return fix | {
         "kratomwatch.records.actions.create_patient": (
             lambda: add_patient(w, "P-NEW"),
@@ -180,6 +181,20 @@ def _walk(w: Any, system: Any) -> dict[str, tuple[Callable[[], Any], set[int]]]:
                 actor=system, patient=p, clinician=w.alice, reason="Documented verbal consent by phone today."
             ),
             {p.pk},
+        ),
+    }
+
+
+def _tracker_walk(w: Any, system: Any) -> dict[str, tuple[Callable[[], Any], set[int]]]:
+    """records.tracker_import: a consumer tracker's file imported into the patient's record."""
+    when = (timezone.now() - dt.timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    parsed = trackers.parse(f'{{"days": {{"2026-01-01": {{"entries": [{{"id": "t1", "ts": "{when}", "ml": 50}}]}}}}}}')
+    return {
+        "kratomwatch.records.tracker_import.import_tracker_file": (
+            lambda: tracker_import.import_tracker_file(
+                actor=system, patient=w.patient, parsed=parsed, mapping={trackers.TEA_NAME: w.shot_lot.pk}
+            ),
+            {w.patient.pk},
         ),
     }
 
