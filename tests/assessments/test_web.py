@@ -174,7 +174,10 @@ def test_list_page_shows_due_and_overdue_questionnaires(world: Any, system: Any)
     due = html.split('id="due"')[1].split("</ul>")[0]
     assert "Overdue by" in due and "Patient Health Questionnaire-9" in due
     assert "kw-status-due" in due and "PEG" in due
-    assert "Next due" in due and "GAD-7" in due
+    assert "GAD-7" not in due  # due next month: "Coming up" with its date, not "Due now" (UX review finding 14)
+    coming = html.split('id="coming"')[1].split("</ul>")[0]
+    assert "GAD-7" in coming and "next due" in coming
+    assert 'href="/me/"' in html  # back to My day
     assert "COWS" not in due  # clinician-administered: not offered to the patient
     assert 'href="/assessments/P-001/cows/"' not in html
     clinician_html = client_for(world.alice).get("/assessments/P-001/").content.decode()
