@@ -144,6 +144,30 @@ def remove_membership(*, actor: Actor, program: Program, user_id: int) -> int:
 
 
 @transaction.atomic
+def change_role(*, actor: Actor, program: Program, user_id: int, role: str) -> Membership:
+    """Give a user who has a role in ``program`` a different one there (their roles there become just ``role``).
+
+    ``NotFound`` when the user has no role in the program; a patient's login is not a role (InputError)."""
+    if role not in Role.values:
+        raise InputError("role", role, f"role {role!r} is not one of: {', '.join(Role.values)}")
+    current = Membership.objects.select_for_update().filter(program=program, user_id=user_id)
+    before = sorted(current.values_list("role", flat=True))
+    if not before:
+        raise NotFound("user_id", user_id, f"user {user_id} has no role in this program")
+    current.exclude(role=role).delete()
+    membership, _ = Membership.objects.get_or_create(program=program, user_id=user_id, role=role)
+    record(
+        actor,
+        "membership.change",
+        object_type="user",
+        object_id=user_id,
+        program_id=program.pk,
+        detail={"before": before, "after": role},
+    )
+    return membership
+
+
+@transaction.atomic
 def confirm_totp_device(*, actor: Actor, device: Any) -> Any:
     """Confirm a TOTP device whose code the user just proved, and drop the user's other unconfirmed ones."""
     device.confirmed = True
