@@ -138,3 +138,7 @@ api.add_router("/", _careplans.router)
 from kratomwatch.api import accounts as _accounts  # noqa: E402
 
 api.add_router("/", _accounts.router)
+
+from kratomwatch.api import corrections as _corrections  # noqa: E402  (void and correct entries)
+
+api.add_router("/", _corrections.router)

@@ -176,7 +176,17 @@ class DoseIn(Schema):
     idempotency_key: str | None = Field(default=None, max_length=128)
 
 
-class DoseOut(Schema):
+class VoidMark(Schema):
+    """How an entry stands: ``voided_at`` is set on a voided entry (listed only with ``include_voided=true``), and
+    ``corrects_id`` names the entry a correction replaced."""
+
+    voided_at: dt.datetime | None = None
+    voided_by: str = ""
+    void_reason: str = ""
+    corrects_id: int | None = None
+
+
+class DoseOut(VoidMark):
     id: int
     lot_id: int
     taken_at: dt.datetime
@@ -206,7 +216,7 @@ class MedicationIn(Schema):
     stop: dt.date | None = None
 
 
-class MedicationOut(Schema):
+class MedicationOut(VoidMark):
     id: int
     name: str
     dose_text: str
@@ -222,7 +232,7 @@ class LabIn(Schema):
     taken_at: dt.datetime
 
 
-class LabOut(Schema):
+class LabOut(VoidMark):
     id: int
     test: str
     value: float
@@ -241,7 +251,7 @@ class AdverseEventIn(Schema):
     action_taken: ActionTaken = ActionTaken.UNKNOWN
 
 
-class AdverseEventOut(Schema):
+class AdverseEventOut(VoidMark):
     id: int
     term: str
     onset: dt.date
@@ -384,9 +394,9 @@ def _lot_fields(payload: LotIn | LotUpdate) -> dict[str, Any]:
 
 @router.get("/patients/{code}/doses", response=list[DoseOut], tags=["doses"])
 @paginate(PageNumberPagination, page_size=100)
-def list_doses(request: HttpRequest, code: str, since: dt.date | None = None) -> Any:
+def list_doses(request: HttpRequest, code: str, since: dt.date | None = None, include_voided: bool = False) -> Any:
     patient = access.get_patient_for(request.user, code, purpose="doses")
-    return queries.doses_of(patient, since=since)
+    return queries.doses_of(patient, since=since, include_voided=include_voided)
 
 
 @router.post("/patients/{code}/doses", response={201: DoseCreated, 200: DoseCreated}, tags=["doses"])
@@ -429,8 +439,9 @@ def _today(patient: Patient) -> dt.date:
 
 @router.get("/patients/{code}/medications", response=list[MedicationOut], tags=["medications"])
 @paginate(PageNumberPagination, page_size=100)
-def list_medications(request: HttpRequest, code: str) -> Any:
-    return queries.medications(access.get_patient_for(request.user, code, purpose="medications"))
+def list_medications(request: HttpRequest, code: str, include_voided: bool = False) -> Any:
+    patient = access.get_patient_for(request.user, code, purpose="medications")
+    return queries.medications(patient, include_voided=include_voided)
 
 
 @router.post("/patients/{code}/medications", response={201: MedicationOut}, tags=["medications"])
@@ -441,8 +452,8 @@ def create_medication(request: HttpRequest, code: str, payload: MedicationIn) ->
 
 @router.get("/patients/{code}/labs", response=list[LabOut], tags=["labs"])
 @paginate(PageNumberPagination, page_size=100)
-def list_labs(request: HttpRequest, code: str) -> Any:
-    return queries.labs(access.get_patient_for(request.user, code, purpose="labs"))
+def list_labs(request: HttpRequest, code: str, include_voided: bool = False) -> Any:
+    return queries.labs(access.get_patient_for(request.user, code, purpose="labs"), include_voided=include_voided)
 
 
 @router.post("/patients/{code}/labs", response={201: LabOut}, tags=["labs"])
@@ -453,8 +464,9 @@ def create_lab(request: HttpRequest, code: str, payload: LabIn) -> Any:
 
 @router.get("/patients/{code}/adverse-events", response=list[AdverseEventOut], tags=["adverse events"])
 @paginate(PageNumberPagination, page_size=100)
-def list_adverse_events(request: HttpRequest, code: str) -> Any:
-    return queries.adverse_events(access.get_patient_for(request.user, code, purpose="adverse_events"))
+def list_adverse_events(request: HttpRequest, code: str, include_voided: bool = False) -> Any:
+    patient = access.get_patient_for(request.user, code, purpose="adverse_events")
+    return queries.adverse_events(patient, include_voided=include_voided)
 
 
 @router.post("/patients/{code}/adverse-events", response={201: AdverseEventOut}, tags=["adverse events"])

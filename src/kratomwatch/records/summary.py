@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Count
 
 from kratomwatch.core import exposure
+from kratomwatch.records.corrections import ACTIVE
 from kratomwatch.records.models import Patient
 
 NOTE = (
@@ -20,7 +21,7 @@ NOTE = (
 
 def dose_events(patient: Patient, start: dt.date, end: dt.date) -> list[exposure.DoseEvent]:
     rows = patient.doses.filter(
-        local_date__gte=start - dt.timedelta(days=1), local_date__lte=end + dt.timedelta(days=1)
+        ACTIVE, local_date__gte=start - dt.timedelta(days=1), local_date__lte=end + dt.timedelta(days=1)
     )
     return [exposure.DoseEvent(t, m, s) for t, m, s in rows.values_list("taken_at", "mitragynine_mg", "seven_oh_mg")]
 
@@ -32,7 +33,7 @@ def exposure_summary(patient: Patient, as_of: dt.date, days: int = 35) -> dict[s
     events = dose_events(patient, start, as_of)
     daily = exposure.daily_exposure(events, tz, start=as_of - dt.timedelta(days=days - 1), end=as_of)
     trend = exposure.trend(events, tz, as_of)
-    by_basis = dict(patient.doses.values_list("basis").annotate(n=Count("id")).values_list("basis", "n"))
+    by_basis = dict(patient.doses.filter(ACTIVE).values_list("basis").annotate(n=Count("id")).values_list("basis", "n"))
     return {
         "patient_code": patient.code,
         "time_zone": patient.time_zone,

@@ -30,6 +30,7 @@ from kratomwatch.consent.guard import require_care_consent
 from kratomwatch.core import instruments as ins
 from kratomwatch.core.errors import InputError
 from kratomwatch.records.models import Patient
+from kratomwatch.web import corrections as correction_views
 from kratomwatch.web import forms, pages
 from kratomwatch.web.security import clinician_required
 from kratomwatch.web.visit_pdf import render_visit_summary
@@ -79,6 +80,7 @@ def patient_page(request: HttpRequest, code: str) -> HttpResponse:
             "instrument_titles": {i: ins.get(i).title for i in pages.OUTCOME_INSTRUMENTS},
             "grace_label": GRACE_LABEL,
             "next": request.get_full_path(),
+            "rec": correction_views.record_section_for(request.user, patient),
         },
     )
 

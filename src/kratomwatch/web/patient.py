@@ -39,6 +39,7 @@ from kratomwatch.records import actions
 from kratomwatch.records import queries as record_queries
 from kratomwatch.records.models import Dose, Patient
 from kratomwatch.web import charts, forms
+from kratomwatch.web import corrections as correction_views
 from kratomwatch.web.forms import ACTIONS, FIELD_LABELS, OUTCOMES, SERIOUS, SEVERITY
 from kratomwatch.web.security import login_and_access
 
@@ -75,6 +76,8 @@ class DoseRow:
     basis: str
     basis_words: str
     range_text: str
+    voided: str = ""  # "voided <when> by <who>: <reason>" for an undone or voided dose
+    undo_url: str = ""  # the patient's own Undo while the undo window is open
 
 
 def _amount(value: float, unit: str) -> str:
@@ -129,6 +132,7 @@ def home(request: HttpRequest, code: str | None = None) -> HttpResponse:
     patient = access.get_own_patient_for(request.user, code, purpose="patient_home")
     today = patient.local_today()
     doses = [_dose_row(d, patient) for d in record_queries.doses_on(patient, today)]
+    doses = [correction_views.with_status(r, r.dose, patient, request.user) for r in doses]
     daily = record_queries.daily_on(patient, today)
     titles = {d.id: d.title for d in ins.all_definitions()}
     due = [
@@ -260,13 +264,17 @@ def dose_logged(request: HttpRequest, pk: int) -> HttpResponse:
     if dose is None:
         raise Http404("dose not found")
     daily = record_queries.daily_on(patient, dose.local_date)
+    repeat = request.GET.get("repeat") == "1"
     return render(
         request,
         "web/patient/dose_logged.html",
         {
             "patient": patient,
             "row": _dose_row(dose, patient),
-            "repeat": request.GET.get("repeat") == "1",
+            "repeat": repeat,
+            "offer": correction_views.repeat_offer(dose, patient, _new_key()) if repeat else None,
+            "voided": correction_views.void_note(dose, patient),
+            "undo_url": correction_views.undo_url("dose", dose, patient, request.user),
             "daily": daily,
             "daily_mitragynine": _mg(daily.mitragynine_mg) if daily else "",
         },
