@@ -207,3 +207,18 @@ def test_upload_errors_are_in_plain_words(world: Any) -> None:
 
 def test_a_clinician_cannot_use_the_patient_import(world: Any) -> None:
     assert _client(world.alice).get(reverse("patient-import")).status_code == 404
+
+
+def test_home_offers_28_90_days_or_all(world: Any, system: Any) -> None:
+    from kratomwatch.records.models import Dose as DoseModel
+
+    _dose(world, system, world.patient, world.leaf_cert_lot, "old")
+    DoseModel.objects.filter(idempotency_key="old").update(
+        local_date=world.patient.local_today() - dt.timedelta(days=199)
+    )
+    client = _client(world.carol)
+    assert "My last 28 days" in client.get(reverse("patient-home")).content.decode()
+    ninety = client.get(reverse("patient-home"), {"days": "90"}).content.decode()
+    assert "My last 90 days" in ninety and 'href="?days=90#chart-h" aria-current="page"' in ninety
+    assert "My last 200 days" in client.get(reverse("patient-home"), {"days": "all"}).content.decode()
+    assert "My last 28 days" in client.get(reverse("patient-home"), {"days": "9999"}).content.decode()
