@@ -44,6 +44,18 @@ from kratomwatch.web.forms import ACTIONS, FIELD_LABELS, OUTCOMES, SERIOUS, SEVE
 from kratomwatch.web.security import login_and_access
 
 CHART_DAYS = 28
+CHART_RANGES = (("28", "28 days"), ("90", "90 days"), ("all", "All"))
+"""The periods a patient can choose for the chart and its table (``?days=``); "all" starts at the first dose."""
+
+
+def _range_days(choice: str, patient: Patient, today: dt.date) -> int:
+    """Days shown for the chosen period: 28 (default), 90, or from the first recorded dose (at most ten years)."""
+    if choice == "90":
+        return 90
+    if choice == "all":
+        first = record_queries.doses_of(patient).last()
+        return min(3650, max(CHART_DAYS, (today - first.local_date).days + 1)) if first else CHART_DAYS
+    return CHART_DAYS
 
 BASIS_WORDS = {
     "certificate": "from this lot's lab certificate",
@@ -101,10 +113,10 @@ def _dose_row(dose: Dose, patient: Patient) -> DoseRow:
     )
 
 
-def _chart(patient: Patient, today: dt.date, steps: list[TaperStep]) -> str:
-    start = today - dt.timedelta(days=CHART_DAYS - 1)
+def _chart(patient: Patient, today: dt.date, steps: list[TaperStep], window: int = CHART_DAYS) -> str:
+    start = today - dt.timedelta(days=window - 1)
     rows = {r.day: r for r in record_queries.daily_rows(patient, start, today)}
-    days = [start + dt.timedelta(days=i) for i in range(CHART_DAYS)]
+    days = [start + dt.timedelta(days=i) for i in range(window)]
     series = [
         charts.Series("mitragynine", [(d, rows[d].mitragynine_mg if d in rows else None) for d in days]),
         charts.Series("7-OH", [(d, rows[d].seven_oh_mg if d in rows else None) for d in days], color=charts.PALETTE[1]),
@@ -120,7 +132,7 @@ def _chart(patient: Patient, today: dt.date, steps: list[TaperStep]) -> str:
         today,
         [charts.Panel("My daily exposure", "mg per day", series, height=140)],
         width=480,
-        title=f"Daily mg of mitragynine and 7-OH over the last {CHART_DAYS} days",
+        title=f"Daily mg of mitragynine and 7-OH over the last {window} days",
     )
 
 
@@ -152,6 +164,8 @@ def home(request: HttpRequest, code: str | None = None) -> HttpResponse:
     scope_labels = dict(Scope.choices)
     statuses = consent_status.scope_status(patient)
     scopes = [{"s": s, "label": scope_labels.get(s.scope, s.scope).split(":")[0]} for s in statuses]
+    chart_range = request.GET.get("days", "28") if request.GET.get("days") in dict(CHART_RANGES) else "28"
+    chart_days = _range_days(chart_range, patient, today)
     return render(
         request,
         "web/patient/home.html",
@@ -163,8 +177,10 @@ def home(request: HttpRequest, code: str | None = None) -> HttpResponse:
             "daily_mitragynine": _mg(daily.mitragynine_mg) if daily else "",
             "daily_seven_oh": _mg(daily.seven_oh_mg) if daily else "",
             "due": due,
-            "chart": mark_safe(_chart(patient, today, steps)),  # noqa: S308 - built by charts.timeline, escaped there
-            "chart_days": CHART_DAYS,
+            "chart": mark_safe(_chart(patient, today, steps, chart_days)),  # noqa: S308 - built by charts.timeline, escaped there
+            "chart_days": chart_days,
+            "chart_range": chart_range,
+            "chart_ranges": CHART_RANGES,
             "plan": plan,
             "plan_modalities": [modality_labels.get(m, m) for m in (plan.modalities if plan else [])],
             "plan_has_taper": bool(steps),
