@@ -415,7 +415,10 @@ def test_care_plan_schedules_add_and_stop(clinic: Any) -> None:
         P001 + "care-plan/", {"form": "schedule", "instrument_id": "nope", "every_days": "7", "start": "2026-12-01"}
     )
     assert bad.status_code == 400
-    assert alice.post(P001 + "care-plan/", {"form": "deactivate", "instrument_id": "gad7"}).status_code == 302
+    assert (
+        alice.post(P001 + "care-plan/", {"form": "deactivate", "instrument_id": "gad7", "confirm": "yes"}).status_code
+        == 302
+    )
     schedule.refresh_from_db()
     assert not schedule.active
     assert "gad7" in alice.get(P001 + "care-plan/").content.decode()

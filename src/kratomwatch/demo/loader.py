@@ -18,6 +18,7 @@ from kratomwatch.alerts.actions import sweep
 from kratomwatch.audit.log import Actor
 from kratomwatch.demo._scope import dose_count, find_program, patients_of
 from kratomwatch.demo.assessments import load_demo_assessments
+from kratomwatch.demo.careplans import create_demo_care_plan
 from kratomwatch.demo.catalogue import DemoLot, create_catalogue, lot_for
 from kratomwatch.demo.clinical import record_clinical_data
 from kratomwatch.demo.consent import sign_consents
@@ -93,5 +94,6 @@ def _load(*, patients: int, days: int, seed: int, step: Step, now: dt.datetime) 
     create_logins(actor)
     load_demo_assessments(program, now, rng)
     sign_consents(actor, (program, other), now)
+    create_demo_care_plan(actor, program, now.date())
     sweep(actor=actor, program=program, now=now)
     return {"program": program.name, "status": "created", "patients": patients + 1, "doses": created}

@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 
 from kratomwatch.records.corrections import ACTIVE
 from kratomwatch.records.models import AdverseEvent, DailyExposure, Dose, LabResult, Medication, Patient
@@ -68,6 +69,42 @@ def daily_mg_rows(patient_ids: Iterable[int], start: dt.date, end: dt.date) -> l
     ``patient_ids`` must come from an access-scoped patient list."""
     rows = DailyExposure.objects.filter(patient_id__in=list(patient_ids), day__gte=start, day__lte=end)
     return list(rows.values_list("patient_id", "day", "mitragynine_mg"))
+
+
+def daily_exposure_values(
+    patient_ids: Iterable[int], start: dt.date, end: dt.date
+) -> list[tuple[int, dt.date, float, float]]:
+    """``(patient_id, day, mg mitragynine, mg 7-OH)`` for many patients in one query (the dashboard columns).
+
+    ``patient_ids`` must come from an access-scoped patient list."""
+    rows = DailyExposure.objects.filter(patient_id__in=list(patient_ids), day__gte=start, day__lte=end)
+    return list(rows.values_list("patient_id", "day", "mitragynine_mg", "seven_oh_mg"))
+
+
+def daily_estimate_ranges(
+    patient_ids: Iterable[int], start: dt.date, end: dt.date
+) -> list[tuple[int, dt.date, float, float]]:
+    """``(patient_id, day, low mg, high mg)`` of mitragynine for the days that hold an estimated dose with a range
+    (an uncalibrated teaspoon): a ranged dose counts its low and high, any other counted dose its mg on both sides.
+    Voided doses and doses of unknown potency are left out. ``patient_ids`` must come from an access-scoped list."""
+    rows = (
+        Dose.objects.filter(
+            patient_id__in=list(patient_ids),
+            local_date__gte=start,
+            local_date__lte=end,
+            voided_at__isnull=True,
+            mitragynine_mg__isnull=False,
+        )
+        .values("patient_id", "local_date")
+        .annotate(
+            low=Sum(Coalesce("mitragynine_low_mg", "mitragynine_mg")),
+            high=Sum(Coalesce("mitragynine_high_mg", "mitragynine_mg")),
+            ranged=Count("id", filter=Q(mitragynine_low_mg__isnull=False)),
+        )
+        .filter(ranged__gt=0)
+        .order_by()
+    )
+    return [(r["patient_id"], r["local_date"], float(r["low"]), float(r["high"])) for r in rows]
 
 
 # --- clinical record -------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ whatever the clinician entered).
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -43,13 +44,16 @@ TAPER_ROWS_EXTRA = 3
 
 @clinician_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    rows = pages.dashboard_rows(request.user)
-    access.audit_list(request.user, "clinic_dashboard", count=len(rows))
+    board = pages.dashboard(request.user)
+    access.audit_list(request.user, "clinic_dashboard", count=len(board.rows))
     return render(
         request,
         "web/clinician/dashboard.html",
         {
-            "rows": rows,
+            "rows": board.rows,
+            "scale_max": board.scale_max,
+            "programs": board.programs,
+            "mean_days": pages.MEAN_DAYS,
             "severities": pages.SEVERITIES,
             "instruments": [(i, ins.get(i).title) for i in pages.OUTCOME_INSTRUMENTS],
             "spark_days": pages.SPARK_DAYS,
@@ -72,6 +76,7 @@ def patient_page(request: HttpRequest, code: str) -> HttpResponse:
             "p": patient,
             "d": data,
             "timeline": mark_safe(pages.patient_timeline_svg(data)),  # noqa: S308 - escaped by charts
+            "timeline_table": mark_safe(pages.patient_timeline_table(data)),  # noqa: S308 - escaped by charts
             "timeline_days": pages.TIMELINE_DAYS,
             "table": data.exposure_table(),
             "stance": pages.STANCE,
@@ -92,16 +97,36 @@ def _error_line(errors: dict[str, str]) -> str:
     return "; ".join(f"{forms.field_label(field)}: {message}" for field, message in errors.items())
 
 
+SAVED_MESSAGES = {
+    "plan": "Care plan saved.",
+    "schedule": "Questionnaire schedule saved.",
+    "stopped": "Questionnaire schedule stopped.",
+}
+
+
+def taper_warnings(steps: list[tuple[Any, float]]) -> list[str]:
+    """A warning for each clinician-entered taper step that is higher than the step before it (the plan is saved
+    as entered: it is the clinician's plan; the page only points the increase out)."""
+    ordered = sorted(steps, key=lambda s: s[0])
+    return [
+        f"Step {i + 1} ({cur[1]:g} mg, from {cur[0]:%d %b %Y}) is higher than step {i} ({prev[1]:g} mg)."
+        for i, (prev, cur) in enumerate(itertools.pairwise(ordered), start=1)
+        if cur[1] > prev[1]
+    ]
+
+
 def _care_plan_context(
     patient: Patient, *, submitted: forms.CarePlanValues | None = None, error: str = ""
 ) -> dict[str, Any]:
     """The form filled from the stored plan, or from ``submitted`` when it is shown again with an error."""
     plan = careplan_queries.care_plan(patient)
+    stored_steps = careplan_queries.taper_steps(plan)
+    titles = {d.id: d.title for d in ins.all_definitions()}
     if submitted is not None:
         steps = submitted.rows
         goals, notes, modalities = submitted.goals, submitted.notes, set(submitted.modalities)
     else:
-        steps = [(s.start.isoformat(), f"{s.target_mg:g}") for s in careplan_queries.taper_steps(plan)]
+        steps = [(s.start.isoformat(), f"{s.target_mg:g}") for s in stored_steps]
         goals = plan.goals if plan else ""
         notes = plan.notes if plan else ""
         modalities = set(plan.modalities) if plan else set()
@@ -114,7 +139,11 @@ def _care_plan_context(
         "notes": notes,
         "modalities": [(m.value, m.label, m.value in modalities) for m in Modality],
         "taper_rows": rows,
-        "schedules": statuses_for(patient, now=timezone.now()),
+        "schedules": [
+            {"s": st, "title": titles.get(st.schedule.instrument_id, st.schedule.instrument_id)}
+            for st in statuses_for(patient, now=timezone.now())
+        ],
+        "taper_warnings": taper_warnings([(s.start, s.target_mg) for s in stored_steps]) if submitted is None else [],
         "instruments": [(d.id, d.title) for d in ins.all_definitions()],
         "today": patient.local_today(),
         "taper_note": pages.TAPER_NOTE,
@@ -149,6 +178,8 @@ def _save_care_plan_form(request: HttpRequest, patient: Patient) -> tuple[str, f
                 start=schedule.start,
             )
         elif form == "deactivate":
+            if post.get("confirm") != "yes":
+                return "Stopping a schedule needs confirmation: use the Stop button and confirm.", None
             assessment_actions.deactivate_schedule(
                 actor=actor, patient=patient, instrument_id=post.get("instrument_id", "")
             )
@@ -174,14 +205,21 @@ def _save_care_plan_form(request: HttpRequest, patient: Patient) -> tuple[str, f
 def care_plan(request: HttpRequest, code: str) -> HttpResponse:
     if request.method == "GET":
         patient = access.get_patient_for(request.user, code, purpose="care_plan")
-        return render(request, "web/clinician/care_plan.html", _care_plan_context(patient))
+        context = _care_plan_context(patient)
+        context["saved"] = SAVED_MESSAGES.get(request.GET.get("saved", ""), "")
+        stop = request.GET.get("stop", "")
+        context["confirm_stop"] = next(
+            (r for r in context["schedules"] if r["s"].schedule.instrument_id == stop and r["s"].schedule.active), None
+        )
+        return render(request, "web/clinician/care_plan.html", context)
     patient = access.get_patient_for(request.user, code, purpose="care_plan_edit")
     access.require_care_role(request.user, patient.program)
     error, submitted = _save_care_plan_form(request, patient)
     if error:
         context = _care_plan_context(patient, submitted=submitted, error=error)
         return render(request, "web/clinician/care_plan.html", context, status=400)
-    return redirect(reverse("clinic-care-plan", args=[patient.code]))
+    saved = {"schedule": "schedule", "deactivate": "stopped"}.get(request.POST.get("form", "plan"), "plan")
+    return redirect(reverse("clinic-care-plan", args=[patient.code]) + f"?saved={saved}")
 
 
 # --- visit summary PDF -------------------------------------------------------------------------------------------
@@ -192,7 +230,12 @@ def visit_summary_pdf(request: HttpRequest, code: str) -> HttpResponse:
     patient = access.get_patient_for(request.user, code, purpose="visit_summary")
     data = pages.load_patient_data(patient, user=request.user)
     pdf = render_visit_summary(
-        data, timeline_svg=pages.patient_timeline_svg(data), stance=pages.STANCE, legal_note=pages.LEGAL_NOTE
+        data,
+        timeline_svg=pages.patient_timeline_svg(data),
+        stance=pages.STANCE,
+        legal_note=pages.LEGAL_NOTE,
+        generated_by=request.user.get_username(),
+        generated_at=timezone.now(),
     )
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="visit-summary-{patient.code}-{data.today.isoformat()}.pdf"'

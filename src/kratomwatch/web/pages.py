@@ -17,7 +17,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from kratomwatch import access
+from kratomwatch.accounts import program_settings
 from kratomwatch.alerts import queries as alert_queries
 from kratomwatch.alerts.models import Alert, AlertSeverity
 from kratomwatch.assessments import queries as assessment_queries
@@ -148,6 +149,21 @@ def citation_link(c: ins.Citation) -> SourceLink:
 # --- outcome thresholds and evidence ----------------------------------------------------------------------------
 
 
+BASIS_LABELS = {"author_defined": "author-defined"}
+
+
+def basis_label(basis: str) -> str:
+    """A threshold basis in words: "author-defined", "validated", "consensus", "conventional"."""
+    return BASIS_LABELS.get(basis, basis.replace("_", " "))
+
+
+def score_text(value: float | None) -> str:
+    """A score as its instrument publishes it: whole-number totals as integers, a mean (PEG) to one decimal."""
+    if value is None:
+        return "-"
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+
+
 @dataclass(frozen=True)
 class ThresholdInfo:
     instrument_id: str
@@ -155,6 +171,10 @@ class ThresholdInfo:
     label: str
     basis: str
     source: SourceLink
+
+    @property
+    def basis_label(self) -> str:
+        return basis_label(self.basis)
 
 
 def instrument_thresholds(instrument_id: str) -> list[ThresholdInfo]:
@@ -254,10 +274,31 @@ class DashboardRow:
     sparkline: SafeString
     last_mg: float | None
     scores: dict[str, Assessment]
+    mean_mg: float = 0.0
+    """Mean mg mitragynine per day over the last 7 complete days (days without a record count 0)."""
+    mean_range: tuple[float, float] | None = None
+    """Low and high of that mean when estimated doses with a range (uncalibrated teaspoon) are in the window."""
+    today_range: tuple[float, float] | None = None
+    seven_oh_mean: float = 0.0
+    """Mean mg 7-OH per day over the last 7 complete days."""
+    seven_oh_share: float | None = None
+    """7-OH as a percent of recorded mitragynine + 7-OH over those days (None when nothing was recorded)."""
+    seven_oh_cap: float = 0.0
+    """The program's 7-OH share cap in percent (program setting)."""
 
     @property
-    def score_cells(self) -> list[tuple[str, Assessment | None]]:
-        return [(i, self.scores.get(i)) for i in OUTCOME_INSTRUMENTS]
+    def over_cap(self) -> bool:
+        return self.seven_oh_share is not None and self.seven_oh_share > self.seven_oh_cap
+
+    @property
+    def score_cells(self) -> list[tuple[str, Assessment | None, dt.date | None]]:
+        """(instrument, latest valid score, the day it was taken in the patient's zone) per outcome column."""
+        tz = exposure.zone(self.patient.time_zone)
+        out: list[tuple[str, Assessment | None, dt.date | None]] = []
+        for i in OUTCOME_INSTRUMENTS:
+            a = self.scores.get(i)
+            out.append((i, a, a.administered_at.astimezone(tz).date() if a else None))
+        return out
 
 
 def ranked_patients(user: Any, limit: int = DASHBOARD_LIMIT) -> list[Patient]:
@@ -314,23 +355,92 @@ def daily_mg(patients: Sequence[Patient], days: int, now: dt.datetime | None = N
     return out
 
 
+def daily_exposure(
+    patients: Sequence[Patient], days: int, now: dt.datetime | None = None
+) -> tuple[dict[int, list[float]], dict[int, list[float]], dict[int, list[tuple[float, float] | None]]]:
+    """``days`` daily mg mitragynine and mg 7-OH per patient ending on each patient's local today (one query), and
+    the low-high range of the days with ranged estimates (one query; None for a day without one).
+
+    A day with no recorded dose counts 0 recorded mg (doses of unknown potency are not imputed)."""
+    if not patients:
+        return {}, {}, {}
+    todays = {p.pk: p.local_today(now) for p in patients}
+    lo = min(todays.values()) - dt.timedelta(days=days - 1)
+    hi = max(todays.values())
+    by_day: dict[int, dict[dt.date, tuple[float, float]]] = defaultdict(dict)
+    for pid, day, mit, seven in record_queries.daily_exposure_values(list(todays), lo, hi):
+        by_day[pid][day] = (mit, seven)
+    ranged: dict[int, dict[dt.date, tuple[float, float]]] = defaultdict(dict)
+    for pid, day, low, high in record_queries.daily_estimate_ranges(list(todays), lo, hi):
+        ranged[pid][day] = (low, high)
+    mg: dict[int, list[float]] = {}
+    seven_oh: dict[int, list[float]] = {}
+    ranges: dict[int, list[tuple[float, float] | None]] = {}
+    for pid, today in todays.items():
+        span = [today - dt.timedelta(days=days - 1 - i) for i in range(days)]
+        mg[pid] = [by_day[pid].get(d, (0.0, 0.0))[0] for d in span]
+        seven_oh[pid] = [by_day[pid].get(d, (0.0, 0.0))[1] for d in span]
+        if ranged.get(pid):
+            ranges[pid] = [ranged[pid].get(d) for d in span]
+    return mg, seven_oh, ranges
+
+
 def latest_scores(patient_ids: Sequence[int]) -> dict[int, dict[str, Assessment]]:
     """Latest valid outcome score per (patient, instrument) for the dashboard columns."""
     return assessment_queries.latest_valid_scores(patient_ids, OUTCOME_INSTRUMENTS)
 
 
-def dashboard_rows(user: Any, now: dt.datetime | None = None) -> list[DashboardRow]:
-    """One row per patient of the user, most urgent first, in a fixed number of queries."""
+MEAN_DAYS = 7
+_T = TypeVar("_T")
+
+
+@dataclass
+class Dashboard:
+    rows: list[DashboardRow]
+    scale_max: float
+    """The one top of every sparkline's scale (mg mitragynine per day), shared by all rows."""
+    programs: list[str]
+    """The programs of the patients shown (the page names it once, or in a column when there are several)."""
+
+
+def _window(values: Sequence[_T]) -> list[_T]:
+    """The last ``MEAN_DAYS`` complete days of a series that ends on today (today left out)."""
+    return list(values[-MEAN_DAYS - 1 : -1])
+
+
+def dashboard(user: Any, now: dt.datetime | None = None) -> Dashboard:
+    """One row per patient of the user, most urgent first, in a fixed number of queries.
+
+    Every sparkline is drawn on one scale shared by the rows (zero to the highest complete day shown), today is a
+    day in progress (a hollow point, never a drop to zero), and the numbers are printed beside it."""
     patients = ranked_patients(user)
     ids = [p.pk for p in patients]
     counts = alert_counts(user, ids)
-    mg = daily_mg(patients, SPARK_DAYS, now)
+    mg, seven, ranges = daily_exposure(patients, SPARK_DAYS, now)
     scores = latest_scores(ids)
+    caps = program_settings.for_programs({p.program_id for p in patients})
+    complete = [v for values in mg.values() for v in values[:-1]]
+    scale_max = charts.nice_max(max(complete, default=0.0)) if any(complete) else 1.0
     rows = []
     for p in patients:
         values = mg.get(p.pk, [])
         c = counts.get(p.pk, {})
-        spark = charts.sparkline(values, label=f"{p.code}: daily mg mitragynine, last {SPARK_DAYS} days")
+        mean = sum(_window(values)) / MEAN_DAYS if values else 0.0
+        seven_mean = sum(_window(seven.get(p.pk, []))) / MEAN_DAYS if values else 0.0
+        total = mean + seven_mean
+        low_high = ranges.get(p.pk, [])
+        window_ranges = _window(low_high) if low_high else []
+        mean_range = None
+        if any(r is not None for r in window_ranges):
+            lows = [r[0] if r is not None else v for r, v in zip(window_ranges, _window(values), strict=True)]
+            highs = [r[1] if r is not None else v for r, v in zip(window_ranges, _window(values), strict=True)]
+            mean_range = (sum(lows) / MEAN_DAYS, sum(highs) / MEAN_DAYS)
+        today_range = low_high[-1] if low_high else None
+        label = (
+            f"{p.code}: mg mitragynine per day, last {SPARK_DAYS} days on a shared scale 0 to {scale_max:g}; "
+            f"{MEAN_DAYS}-day mean {mean:.1f} mg/day; today so far {values[-1] if values else 0:.1f} mg"
+        )
+        spark = charts.sparkline(values, y_max=scale_max, label=label)
         rows.append(
             DashboardRow(
                 p,
@@ -339,9 +449,21 @@ def dashboard_rows(user: Any, now: dt.datetime | None = None) -> list[DashboardR
                 mark_safe(spark),  # noqa: S308 - charts escapes every text it embeds
                 values[-1] if values else None,
                 scores.get(p.pk, {}),
+                mean_mg=mean,
+                mean_range=mean_range,
+                today_range=today_range,
+                seven_oh_mean=seven_mean,
+                seven_oh_share=100 * seven_mean / total if total > 0 else None,
+                seven_oh_cap=caps[p.program_id].seven_oh_cap_percent,
             )
         )
-    return rows
+    programs = sorted({p.program.name for p in patients})
+    return Dashboard(rows, scale_max, programs)
+
+
+def dashboard_rows(user: Any, now: dt.datetime | None = None) -> list[DashboardRow]:
+    """The dashboard's rows (see :func:`dashboard`)."""
+    return dashboard(user, now).rows
 
 
 # --- one patient: the patient page and the visit summary ----------------------------------------------------------
@@ -453,6 +575,7 @@ def load_patient_data(patient: Patient, *, user: Any, now: dt.datetime | None = 
     medications, findings, unmatched = _medication_rows(record_queries.medications(patient, current_on=today))
     legal, legal_error = _legal(patient, today)
     alerts = alert_queries.apply(access.alerts_for(user), alert_queries.AlertFilter(patient_id=patient.pk))
+    assessments = assessment_queries.valid_since(patient, OUTCOME_INSTRUMENTS, window_start)
     return PatientData(
         patient=patient,
         today=today,
@@ -460,9 +583,9 @@ def load_patient_data(patient: Patient, *, user: Any, now: dt.datetime | None = 
         daily=list(record_queries.daily_rows(patient, start, today)),
         plan=plan,
         taper=[(s.start, s.target_mg) for s in careplan_queries.taper_steps(plan)],
-        assessments=assessment_queries.valid_since(patient, OUTCOME_INSTRUMENTS, window_start),
+        assessments=assessments,
         latest=latest_scores([patient.pk]).get(patient.pk, {}),
-        thresholds={i: instrument_thresholds(i) for i in OUTCOME_INSTRUMENTS},
+        thresholds={i: instrument_thresholds(i) for i in OUTCOME_INSTRUMENTS if assessments.get(i)},
         adverse_events=record_queries.adverse_events(patient),
         labs=record_queries.labs(patient),
         medications=medications,
@@ -480,20 +603,75 @@ def load_patient_data(patient: Patient, *, user: Any, now: dt.datetime | None = 
 # --- the patient timeline -----------------------------------------------------------------------------------------
 
 
-def _taper_series(data: PatientData) -> charts.Series | None:
-    if not data.taper:
+#: How far past today the patient timeline reaches to show planned taper steps (at most).
+PLAN_AHEAD_DAYS = 90
+
+
+def timeline_end(today: dt.date, taper: Sequence[tuple[dt.date, float]]) -> dt.date:
+    """The last day of a timeline: today, or a week past the last planned taper step (at most
+    ``PLAN_AHEAD_DAYS`` ahead) so that future steps are drawn."""
+    future = [s for s, _ in taper if s > today]
+    if not future:
+        return today
+    return min(max(future) + dt.timedelta(days=7), today + dt.timedelta(days=PLAN_AHEAD_DAYS))
+
+
+def taper_series(
+    taper: Sequence[tuple[dt.date, float]], start: dt.date, end: dt.date, *, name: str = "clinician's taper target"
+) -> charts.Series | None:
+    """The clinician's taper target as a step line from ``start`` to ``end`` (past and planned steps alike)."""
+    if not taper:
         return None
     points: list[tuple[dt.date, float | None]] = []
-    first = data.target_on(data.start)
-    if first is not None:
-        points.append((data.start, first))
-    points += [(s, t) for s, t in data.taper if data.start <= s <= data.today]
-    last = data.target_on(data.today)
-    if last is not None:
-        points.append((data.today, last))
+    before = [t for s, t in taper if s <= start]
+    if before:
+        points.append((start, before[-1]))
+    points += [(s, t) for s, t in taper if start < s <= end]
+    held = [t for s, t in taper if s <= end]
+    if held and points and points[-1][0] < end:
+        points.append((end, held[-1]))
     if not points:
         return None
-    return charts.Series("clinician's taper target", points, color=charts.PALETTE[1], step=True, dashed=True)
+    return charts.Series(name, points, color=charts.PLAN_COLOR, step=True, dashed=True)
+
+
+def _daily_points(
+    daily: Iterable[DailyExposure], start: dt.date, today: dt.date
+) -> tuple[list[tuple[dt.date, float | None]], list[tuple[dt.date, float | None]]]:
+    """Daily mg mitragynine and mg 7-OH from ``start`` to today; a day without a record is a gap (None)."""
+    rows = {d.day: d for d in daily}
+    days = [start + dt.timedelta(days=i) for i in range((today - start).days + 1)]
+    mit: list[tuple[dt.date, float | None]] = [(d, rows[d].mitragynine_mg if d in rows else None) for d in days]
+    seven: list[tuple[dt.date, float | None]] = [(d, rows[d].seven_oh_mg if d in rows else None) for d in days]
+    return mit, seven
+
+
+def exposure_panels(
+    daily: Iterable[DailyExposure],
+    start: dt.date,
+    today: dt.date,
+    taper: Sequence[tuple[dt.date, float]],
+    end: dt.date,
+    *,
+    titles: tuple[str, str] = ("Daily mitragynine", "Daily 7-hydroxymitragynine (7-OH)"),
+    heights: tuple[int, int] = (120, 80),
+) -> list[charts.Panel]:
+    """Mitragynine (with the clinician's taper target) and 7-OH, each on its own zero-based axis; today is a day
+    in progress; planned taper steps reach ``end``. Shared by the clinician's patient page and the patient's page."""
+    mit, seven = _daily_points(daily, start, today)
+    series = [charts.Series("mg mitragynine", mit, partial_day=today)]
+    plan = taper_series(taper, start, end)
+    if plan is not None:
+        series.append(plan)
+    return [
+        charts.Panel(titles[0], "mg/day", series=series, height=heights[0]),
+        charts.Panel(
+            titles[1],
+            "mg/day",
+            series=[charts.Series("mg 7-OH", seven, color=charts.SEVEN_OH_COLOR, partial_day=today)],
+            height=heights[1],
+        ),
+    ]
 
 
 def _score_panel(data: PatientData, instrument_id: str, rows: list[Assessment], color: str) -> charts.Panel:
@@ -529,35 +707,37 @@ def _event_markers(data: PatientData) -> list[charts.Marker]:
 
 
 def timeline_panels(data: PatientData) -> list[charts.Panel]:
-    """The panels of the patient's shared time axis: exposure, taper target, outcome scores, events."""
-    mit: list[tuple[dt.date, float | None]] = [(d.day, d.mitragynine_mg) for d in data.daily]
-    seven: list[tuple[dt.date, float | None]] = [(d.day, d.seven_oh_mg) for d in data.daily]
-    exposure_series = [charts.Series("mg mitragynine", mit)]
-    taper = _taper_series(data)
-    if taper is not None:
-        exposure_series.append(taper)
-    panels = [
-        charts.Panel("Daily mitragynine", "mg/day", series=exposure_series),
-        charts.Panel(
-            "Daily 7-hydroxymitragynine",
-            "mg/day",
-            series=[charts.Series("mg 7-OH", seven, color=charts.PALETTE[3])],
-            height=80,
-        ),
-    ]
+    """The panels of the patient's shared time axis: exposure, taper target, 7-OH, outcome scores, events."""
+    end = timeline_end(data.today, data.taper)
+    panels = exposure_panels(data.daily, data.start, data.today, data.taper, end)
     for i, instrument_id in enumerate(OUTCOME_INSTRUMENTS):
         rows = data.assessments.get(instrument_id)
         if rows:
             color = charts.PALETTE[(i + 2) % len(charts.PALETTE)]
             panels.append(_score_panel(data, instrument_id, rows, color))
-    panels.append(charts.Panel("Adverse events and labs", "events", markers=_event_markers(data), height=30, y_max=1.0))
+    panels.append(charts.Panel("Adverse events and labs", "", markers=_event_markers(data), height=30, show_axis=False))
     return panels
+
+
+def _timeline_title(data: PatientData) -> str:
+    return f"{data.patient.code}: exposure, taper target, outcome scores and events, last {TIMELINE_DAYS} days"
 
 
 def patient_timeline_svg(data: PatientData) -> str:
     return charts.timeline(
         data.start,
-        data.today,
+        timeline_end(data.today, data.taper),
         timeline_panels(data),
-        title=f"{data.patient.code}: exposure, taper target, outcome scores and events, last {TIMELINE_DAYS} days",
+        title=_timeline_title(data),
+        today=data.today,
+    )
+
+
+def patient_timeline_table(data: PatientData) -> str:
+    """The timeline's numbers as a table in ``<details>`` (its text alternative)."""
+    return charts.data_table(
+        timeline_panels(data),
+        data.start,
+        timeline_end(data.today, data.taper),
+        caption=f"{data.patient.code}: daily exposure, the clinician's taper target and scores, newest first",
     )

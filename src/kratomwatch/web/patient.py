@@ -38,7 +38,7 @@ from kratomwatch.core.units import Unit
 from kratomwatch.records import actions
 from kratomwatch.records import queries as record_queries
 from kratomwatch.records.models import Dose, Patient
-from kratomwatch.web import charts, forms
+from kratomwatch.web import charts, forms, pages
 from kratomwatch.web import corrections as correction_views
 from kratomwatch.web.forms import ACTIONS, FIELD_LABELS, OUTCOMES, SERIOUS, SEVERITY
 from kratomwatch.web.security import login_and_access
@@ -113,27 +113,37 @@ def _dose_row(dose: Dose, patient: Patient) -> DoseRow:
     )
 
 
-def _chart(patient: Patient, today: dt.date, steps: list[TaperStep], window: int = CHART_DAYS) -> str:
-    start = today - dt.timedelta(days=window - 1)
-    rows = {r.day: r for r in record_queries.daily_rows(patient, start, today)}
-    days = [start + dt.timedelta(days=i) for i in range(window)]
-    series = [
-        charts.Series("mitragynine", [(d, rows[d].mitragynine_mg if d in rows else None) for d in days]),
-        charts.Series("7-OH", [(d, rows[d].seven_oh_mg if d in rows else None) for d in days], color=charts.PALETTE[1]),
-    ]
-    if steps:
-        points: list[tuple[dt.date, float | None]] = []
-        for d in days:
-            current = [s.target_mg for s in steps if s.start <= d]
-            points.append((d, current[-1] if current else None))
-        series.append(charts.Series("clinician's plan", points, color=charts.PALETTE[2], step=True, dashed=True))
-    return charts.timeline(
+#: The patient's chart is drawn narrow with large type so that its text stays readable on a phone (at 390 px
+#: the axis labels come out at about 11 px or more).
+CHART_WIDTH = 380
+CHART_FONT = 13
+
+
+def _chart(patient: Patient, today: dt.date, steps: list[TaperStep], days: int = CHART_DAYS) -> str:
+    """The patient's own chart: mitragynine with the clinician's plan (planned steps ahead shaded), 7-OH on its own
+    axis, today as a day in progress; followed by its numbers as a table in ``<details>``."""
+    start = today - dt.timedelta(days=days - 1)
+    taper = [(s.start, s.target_mg) for s in steps]
+    end = pages.timeline_end(today, taper)
+    panels = pages.exposure_panels(
+        record_queries.daily_rows(patient, start, today),
         start,
         today,
-        [charts.Panel("My daily exposure", "mg per day", series, height=140)],
-        width=480,
-        title=f"Daily mg of mitragynine and 7-OH over the last {window} days",
+        taper,
+        end,
+        titles=("Mitragynine", "7-OH"),
+        heights=(150, 80),
     )
+    svg = charts.timeline(
+        start,
+        end,
+        panels,
+        width=CHART_WIDTH,
+        font_size=CHART_FONT,
+        today=today,
+        title=f"My daily mg of mitragynine and 7-OH over the last {days} days",
+    )
+    return svg + charts.data_table(panels, start, end, caption=f"My daily mg, last {days} days, newest first")
 
 
 # --- home ------------------------------------------------------------------------------------
@@ -184,6 +194,7 @@ def home(request: HttpRequest, code: str | None = None) -> HttpResponse:
             "plan": plan,
             "plan_modalities": [modality_labels.get(m, m) for m in (plan.modalities if plan else [])],
             "plan_has_taper": bool(steps),
+            "plan_steps": [{"step": st, "ahead": st.start > today} for st in steps],
             "scopes": scopes,
             "needs_reconsent": any(s.needs_reconsent for s in statuses),
         },
@@ -208,6 +219,8 @@ def _record_dose(request: HttpRequest, patient: Patient, dose_in: actions.DoseIn
     A repeat tap or double submit carries the same form key and lands on the dose already recorded."""
     key = dose_in.idempotency_key or ""
     existing = record_queries.dose_by_key(patient, key)
+    if existing is None and not request.POST.get("confirm_new"):  # the form reloaded by the back button: ask
+        existing = correction_views.recent_repeat(patient, dose_in)
     if existing is not None:
         return _logged_url(existing, repeat=True), {}
     try:

@@ -17,7 +17,9 @@ from collections.abc import Sequence
 
 from fpdf import FPDF
 
-from kratomwatch.web.pages import PatientData
+from kratomwatch.core import exposure
+from kratomwatch.core import instruments as ins
+from kratomwatch.web.pages import AlertView, PatientData, score_text
 
 
 def _t(text: object) -> str:
@@ -31,27 +33,31 @@ def _mg(value: float | None) -> str:
 
 class _Doc(FPDF):
     code = ""
+    generated = ""
 
     def footer(self) -> None:
         self.set_y(-12)
         self.set_font("Helvetica", "", 8)
-        self.cell(0, 6, _t(f"kratomwatch visit summary - {self.code} - page {self.page_no()}"), align="C")
+        text = f"{self.generated} \u00b7 kratomwatch visit summary {self.code} \u00b7 page {self.page_no()} of {{nb}}"
+        self.cell(0, 6, _t(text), align="L")
 
 
 def _heading(pdf: FPDF, text: str) -> None:
     pdf.ln(2)
     pdf.set_font("Helvetica", "B", 12)
-    pdf.multi_cell(0, 7, _t(text), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 7, _t(text), new_x="LMARGIN", new_y="NEXT", align="L")
     pdf.set_font("Helvetica", "", 9)
 
 
 def _line(pdf: FPDF, text: str, *, bold: bool = False) -> None:
     pdf.set_font("Helvetica", "B" if bold else "", 9)
-    pdf.multi_cell(0, 5, _t(text), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 5, _t(text), new_x="LMARGIN", new_y="NEXT", align="L")
     pdf.set_font("Helvetica", "", 9)
 
 
 def _table(pdf: FPDF, header: Sequence[str], rows: Sequence[Sequence[object]], widths: Sequence[float]) -> None:
+    if pdf.get_y() > pdf.h - 40:  # never a header alone at the foot of a page
+        pdf.add_page()
     pdf.set_font("Helvetica", "B", 8)
     for h, w in zip(header, widths, strict=True):
         pdf.cell(w, 5, _t(h), border=1)
@@ -123,7 +129,7 @@ def _chart(pdf: FPDF, svg: str, data: PatientData) -> None:
 def _section_header(pdf: _Doc, data: PatientData, stance: str) -> None:
     p = data.patient
     pdf.set_font("Helvetica", "B", 15)
-    pdf.multi_cell(0, 8, _t(f"Visit summary: patient {p.code}"), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 8, _t(f"Visit summary: patient {p.code}"), new_x="LMARGIN", new_y="NEXT", align="L")
     _line(
         pdf,
         f"Program: {p.program.name}. Local date: {data.today.isoformat()} ({p.time_zone}). "
@@ -134,6 +140,8 @@ def _section_header(pdf: _Doc, data: PatientData, stance: str) -> None:
 
 
 def _section_timeline(pdf: _Doc, data: PatientData, timeline_svg: str) -> None:
+    if pdf.get_y() > pdf.h * 0.4:  # the chart starts a page rather than leave its heading behind
+        pdf.add_page()
     _heading(pdf, f"Timeline, {data.start.isoformat()} to {data.today.isoformat()}")
     _chart(pdf, timeline_svg, data)
 
@@ -163,41 +171,71 @@ def _section_daily_exposure(pdf: _Doc, data: PatientData) -> None:
 
 def _section_outcomes(pdf: _Doc, data: PatientData) -> None:
     _heading(pdf, "Outcome scores (last 90 days)")
-    score_rows = [
-        (
-            instrument_id.upper(),
-            a.administered_at.date().isoformat(),
-            f"{a.total:g}" if a.total is not None else "-",
-            a.band_label or "-",
-        )
-        for instrument_id, items in data.assessments.items()
-        for a in items
-    ]
-    if score_rows:
-        _table(pdf, ("Instrument", "Date", "Score", "Band"), score_rows, (30, 30, 20, 60))
-    else:
+    tz = exposure.zone(data.patient.time_zone)
+    if not any(data.assessments.values()):
         _line(pdf, "No valid PEG, PHQ-9, GAD-7 or COWS scores in the period.")
+    for instrument_id, items in data.assessments.items():
+        if not items:
+            continue
+        definition = ins.get(instrument_id)
+        banded = bool(definition.primary_scale.bands)
+        header = ("Date", "Score", "Band") if banded else ("Date", "Score")
+        rows = [
+            (a.administered_at.astimezone(tz).date().isoformat(), score_text(a.total), a.band_label or "-")[
+                : len(header)
+            ]
+            for a in items
+        ]
+        _line(pdf, definition.title, bold=True)
+        _table(pdf, header, rows, (30, 20, 60)[: len(header)])
     for marked in data.thresholds.values():
         for t in marked:
             _line(
-                pdf, f"Threshold {t.instrument_id.upper()} {t.value:g}: {t.label} ({t.basis}); source: {t.source.text}"
+                pdf,
+                f"Threshold {t.instrument_id.upper()} {t.value:g}: {t.label} ({t.basis_label}); "
+                f"source: {t.source.text}",
             )
     for e in data.evidence:
         _line(pdf, f"Evidence, {e.claim}: certainty {e.certainty} (as of {e.as_of}). {e.summary}")
 
 
-def _section_alerts(pdf: _Doc, data: PatientData) -> None:
-    _heading(pdf, "Open alerts")
-    if not data.alerts:
-        _line(pdf, "No open alerts.")
-    for av in data.alerts:
+URGENT = ("urgent", "high")
+NEW_AE_DAYS = 30
+
+
+def _alert_lines(pdf: _Doc, views: Sequence[AlertView]) -> None:
+    for av in views:
         alert = av.alert
-        _line(pdf, f"[{alert.severity}] {alert.title} ({alert.status}, rule {alert.rule_id})", bold=True)
+        _line(pdf, f"[{alert.severity.upper()}] {alert.title} ({alert.status}, rule {alert.rule_id})", bold=True)
         _line(pdf, alert.reason)
         if av.sources:
             _line(pdf, "Sources: " + "; ".join(s.text for s in av.sources))
         if av.program_settings:
             _line(pdf, "Program setting (not published evidence): " + ", ".join(av.program_settings))
+
+
+def _section_needs_attention(pdf: _Doc, data: PatientData) -> None:
+    """Page 1: urgent and high open alerts and adverse events with onset in the last 30 days, before anything."""
+    _heading(pdf, "Needs attention")
+    urgent = [av for av in data.alerts if av.alert.severity in URGENT]
+    since = data.today - dt.timedelta(days=NEW_AE_DAYS)
+    new_aes = [ae for ae in data.adverse_events if ae.onset >= since]
+    if not urgent and not new_aes:
+        _line(pdf, f"No urgent or high open alert and no adverse event with onset in the last {NEW_AE_DAYS} days.")
+    _alert_lines(pdf, urgent)
+    if new_aes:
+        _line(pdf, f"New adverse events (onset in the last {NEW_AE_DAYS} days):", bold=True)
+        for ae in new_aes:
+            serious = ", ".join(ae.seriousness) or "not serious"
+            _line(pdf, f"{ae.onset.isoformat()}: {ae.term}, grade {ae.grade} ({serious}); outcome {ae.outcome}")
+
+
+def _section_alerts(pdf: _Doc, data: PatientData) -> None:
+    others = [av for av in data.alerts if av.alert.severity not in URGENT]
+    _heading(pdf, "Other open alerts (moderate and info)")
+    if not others:
+        _line(pdf, "None.")
+    _alert_lines(pdf, others)
 
 
 def _section_medications(pdf: _Doc, data: PatientData) -> None:
@@ -235,27 +273,40 @@ def _section_adverse_events(pdf: _Doc, data: PatientData) -> None:
     )
 
 
+def lab_flag(value: float, lower: float | None, upper: float | None) -> str:
+    """H above the laboratory's own upper limit, L below its lower limit, "" inside or without limits."""
+    if upper is not None and value > upper:
+        return "H"
+    if lower is not None and value < lower:
+        return "L"
+    return ""
+
+
 def _section_labs(pdf: _Doc, data: PatientData) -> None:
     _heading(pdf, "Labs")
     if not data.labs:
         _line(pdf, "None recorded.")
         return
+    tz = exposure.zone(data.patient.time_zone)
     _table(
         pdf,
-        ("Taken", "Test", "Value", "Unit", "ULN", "x ULN"),
+        ("Taken", "Test", "Value", "Unit", "Lower limit", "Upper limit", "Flag", "x ULN"),
         [
             (
-                lab.taken_at.date().isoformat(),
+                lab.taken_at.astimezone(tz).date().isoformat(),
                 lab.get_test_display(),
                 f"{lab.value:g}",
                 lab.unit,
+                f"{lab.lower_limit_normal:g}" if lab.lower_limit_normal is not None else "-",
                 f"{lab.upper_limit_normal:g}" if lab.upper_limit_normal else "-",
+                lab_flag(lab.value, lab.lower_limit_normal, lab.upper_limit_normal) or "-",
                 f"{lab.value / lab.upper_limit_normal:.1f}" if lab.upper_limit_normal else "-",
             )
             for lab in data.labs
         ],
-        (26, 40, 20, 20, 20, 20),
+        (22, 38, 18, 18, 22, 22, 12, 16),
     )
+    _line(pdf, "Flags compare each value with the limits the laboratory reported (H above, L below); none without.")
 
 
 def _section_legal(pdf: _Doc, data: PatientData, legal_note: str) -> None:
@@ -291,14 +342,28 @@ def _section_care_plan(pdf: _Doc, data: PatientData) -> None:
         )
 
 
-def render_visit_summary(data: PatientData, *, timeline_svg: str, stance: str, legal_note: str) -> bytes:
-    """The visit summary as PDF bytes: header and stance, then one section per heading, and the stance again."""
+def render_visit_summary(
+    data: PatientData,
+    *,
+    timeline_svg: str,
+    stance: str,
+    legal_note: str,
+    generated_by: str = "",
+    generated_at: dt.datetime | None = None,
+) -> bytes:
+    """The visit summary as PDF bytes: header and stance, what needs attention, then one section per heading, and
+    the stance again. Every page's footer says when (in the patient's zone) and by whom it was generated."""
     pdf = _Doc(format="A4")
     pdf.code = data.patient.code
+    when = (generated_at or dt.datetime.now(dt.UTC)).astimezone(exposure.zone(data.patient.time_zone))
+    pdf.generated = f"Generated {when:%a %d %b %Y, %H:%M} {when.tzname()}" + (
+        f" by {generated_by}" if generated_by else ""
+    )
     pdf.set_auto_page_break(True, margin=15)
     pdf.set_title(_t(f"Visit summary {data.patient.code}"))
     pdf.add_page()
     _section_header(pdf, data, stance)
+    _section_needs_attention(pdf, data)
     _section_timeline(pdf, data, timeline_svg)
     _section_daily_exposure(pdf, data)
     _section_outcomes(pdf, data)
