@@ -86,6 +86,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "kratomwatch.web.security.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Styled 403/404 pages in DEBUG too, and core NotFound/Forbidden a view let through as 404/403 (web/errors.py).
+    "kratomwatch.web.errors.ErrorPagesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # django-axes must come last: it turns a lockout raised during authentication into a 429 page.
     "axes.middleware.AxesMiddleware",
@@ -110,6 +112,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "kratomwatch.web.nav.menu",  # the header menu of the user's roles (web/nav.py)
             ]
         },
     }
@@ -152,7 +155,7 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 
 LOGIN_URL = "/login/"
-LOGIN_REDIRECT_URL = "/"
+LOGIN_REDIRECT_URL = "/"  # "/" (name home) sends each role to its home (web/views.py, web/nav.py)
 LOGOUT_REDIRECT_URL = "/login/"
 
 # Login throttling (django-axes): the 5th failure within the cool-off window locks that username from that
@@ -207,6 +210,10 @@ KRATOMWATCH = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # An ordinary 403/404 is one WARNING line without a traceback (web/errors.py); 5xx keep theirs.
+    "filters": {"no_4xx_traceback": {"()": "kratomwatch.web.errors.NoTracebackFor4xx"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["no_4xx_traceback"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("KRATOMWATCH_LOG_LEVEL", "INFO")},
+    # Django's own default sends "django" records to a second console handler in DEBUG: log them once.
+    "loggers": {"django": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }

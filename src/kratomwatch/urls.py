@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from kratomwatch.api.app import api
 from kratomwatch.web import urls as web_urls
+from kratomwatch.web import views as web_views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -11,5 +12,13 @@ urlpatterns = [
     path("consent/", include(web_urls.consent_patterns)),
     path("account/", include("kratomwatch.accounts.urls")),
     path("audit/", include(web_urls.audit_patterns)),
+    path("research/", web_views.researcher_home, name="researcher-home"),
+    path("staff/", web_views.staff_home, name="staff-home"),
+    path("favicon.ico", web_views.favicon, name="favicon"),
     path("", include("kratomwatch.web.urls")),
 ]
+
+# Styled error pages that say why and link home (web/errors.py).
+handler403 = "kratomwatch.web.errors.page_403"
+handler404 = "kratomwatch.web.errors.page_404"
+handler500 = "kratomwatch.web.errors.page_500"

@@ -29,6 +29,7 @@ NON_PATIENT = (
     "/static/",
     "/login/",
     "/logout/",
+    "/favicon.ico",
     "/account/2fa/",
     "/admin/login/",
     "/admin/logout/",

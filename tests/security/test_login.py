@@ -54,8 +54,8 @@ def test_web_reads_record_the_remote_address(world: Any) -> None:
     assert event.remote_addr == "192.0.2.44"
     listing = Client(REMOTE_ADDR="2001:db8::1")
     listing.force_login(world.alice)
-    assert listing.get("/").status_code == 200
-    assert AuditEvent.objects.filter(action="list.patients").latest("id").remote_addr == "2001:db8::1"
+    assert listing.get("/clinic/").status_code == 200
+    assert AuditEvent.objects.filter(action="list.clinic_dashboard").latest("id").remote_addr == "2001:db8::1"
 
 
 def test_actor_outside_a_request_has_no_address(world: Any) -> None:

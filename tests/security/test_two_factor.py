@@ -20,7 +20,7 @@ def _client(user: Any) -> Client:
 
 def test_off_mode_lets_demo_logins_straight_in(world: Any, settings: Any) -> None:
     settings.KRATOMWATCH_REQUIRE_2FA = False
-    assert _client(world.alice).get("/").status_code == 200
+    assert _client(world.alice).get("/clinic/").status_code == 200
 
 
 def test_default_follows_debug() -> None:
@@ -54,7 +54,7 @@ def test_required_roles_are_sent_to_enrolment(world: Any, require_2fa: Any, who:
 
 
 def test_patient_is_not_required(world: Any, require_2fa: Any) -> None:
-    assert _client(world.carol).get("/").status_code == 200
+    assert _client(world.carol).get("/me/").status_code == 200
 
 
 def test_enrol_then_pages_open_and_next_login_asks_for_code(world: Any, require_2fa: Any) -> None:
@@ -70,7 +70,7 @@ def test_enrol_then_pages_open_and_next_login_asks_for_code(world: Any, require_
     device.throttle_reset()  # django-otp delays the next try after a failure
     response = client.post("/account/2fa/setup/", {"otp_token": totp_now(device), "next": "/audit/"})
     assert response.status_code == 302 and response["Location"] == "/audit/"
-    assert client.get("/").status_code == 200
+    assert client.get("/clinic/").status_code == 200
     assert AuditEvent.objects.filter(action="auth.2fa.enrol", actor_label="alice").exists()
 
     fresh = _client(world.alice)  # a new session: password only, not yet verified
