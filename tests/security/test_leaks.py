@@ -33,6 +33,7 @@ NON_PATIENT = (
     "/account/2fa/",
     "/admin/login/",
     "/admin/logout/",
+    "/invite/",  # a patient's one-time invitation: no login yet; an unknown token shows only "not known"
     "/admin/jsi18n/",
     "/api/v1/health",
     "/api/v1/docs",

@@ -85,3 +85,28 @@ class ProgramSettings(models.Model):
 
     def __str__(self) -> str:
         return f"settings of program {self.program_id}"
+
+
+class PatientInvite(models.Model):
+    """A one-time invitation for a patient to create their own login (``accounts/invites.py``).
+
+    Only the SHA-256 of the token is stored; the token is shown once, to the clinician who made it. An invite
+    expires, is used at most once and can be revoked. The patient is referred to by name only: ``accounts`` sits
+    below ``records`` and imports nothing from it.
+    """
+
+    patient = models.ForeignKey("records.Patient", on_delete=models.CASCADE, related_name="invites")
+    digest = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"invite {self.pk} for patient {self.patient_id}"

@@ -584,6 +584,7 @@ def record_lab(
     upper_limit_normal: float | None,
     taken_at: dt.datetime,
     now: dt.datetime | None = None,
+    lower_limit_normal: float | None = None,
 ) -> LabResult:
     unit = validation.lab_unit(test, unit)
     exposure.check_not_future(taken_at, now or timezone.now(), field="taken_at")
@@ -593,6 +594,14 @@ def record_lab(
         raise InputError("upper_limit_normal", None, f"{test} needs the laboratory's upper limit of normal")
     if upper_limit_normal is not None and upper_limit_normal <= 0:
         raise InputError("upper_limit_normal", upper_limit_normal, "upper_limit_normal must be greater than zero")
+    if lower_limit_normal is not None and lower_limit_normal < 0:
+        raise InputError("lower_limit_normal", lower_limit_normal, "lower_limit_normal must not be negative")
+    if lower_limit_normal is not None and upper_limit_normal is not None and lower_limit_normal >= upper_limit_normal:
+        raise InputError(
+            "lower_limit_normal",
+            lower_limit_normal,
+            f"lower_limit_normal {lower_limit_normal} must be below upper_limit_normal {upper_limit_normal}",
+        )
     if test == "qtc" and not (200 <= value <= 800):
         raise InputError("value", value, f"QTc {value} ms is outside the plausible 200-800 ms range")
     if test == "sodium" and not (80 <= value <= 200):
@@ -603,6 +612,7 @@ def record_lab(
         value=value,
         unit=unit,
         upper_limit_normal=upper_limit_normal,
+        lower_limit_normal=lower_limit_normal,
         taken_at=taken_at,
     )
     record(

@@ -68,3 +68,5 @@ from kratomwatch.web import (  # noqa: E402
 
 for _area in (urls_entry, urls_corrections, urls_program_admin, urls_alert_queue, urls_patient_data):
     urlpatterns += _area.urlpatterns
+# Entry first: /clinic/patients/new/ would otherwise open the patient page of a patient coded "new".
+urlpatterns[:0] = urls_entry.urlpatterns[:1]
