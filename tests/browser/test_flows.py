@@ -95,6 +95,7 @@ def _clinician_handles_alert(desktop: Any, base: str, device: Any) -> None:
     ack = f"form[action='/clinic/alerts/{alert.pk}/acknowledge/'] button"
     with page.expect_navigation():
         page.click(ack)
+    page.click(f"#alert-{alert.pk} details.resolve summary")
     page.fill(f"#note-{alert.pk}", "Same-day safety assessment done; follow-up booked.")
     with page.expect_navigation():
         page.click(f"form[action='/clinic/alerts/{alert.pk}/resolve/'] button")
@@ -124,9 +125,11 @@ def test_withdrawing_research_consent_hides_patient_from_research(
     page.click("a[href='/consent/KW-001/']")
     page.wait_for_load_state()
     check_page(page, "consent")
-    page.select_option("#scope", "research")
-    page.click("button[value=withdraw]")
-    page.wait_for_load_state()
+    page.select_option("#withdraw", "research")
+    with page.expect_navigation():
+        page.click("main form[method=get] button[type=submit]")
+    with page.expect_navigation():
+        page.click("#confirm-withdraw")
     assert not with_active_scope(patients, "research").exists()
     assert has_active(demo["patient"], "care")
     page.goto(f"{live_server.url}/me/")
