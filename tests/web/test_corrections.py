@@ -354,3 +354,22 @@ def test_api_lists_of_medications_labs_and_adverse_events_hide_voided_unless_ask
     items = api(world, "alice", "get", "/patients/P-001/medications?include_voided=true").json()["items"]
     assert items[0]["void_reason"] == "never taken" and items[0]["voided_at"]
     assert Medication.objects.filter(pk=med.pk).exists()
+
+
+def test_back_button_reloads_the_form_with_a_new_key_and_the_patient_is_asked(world: Any, system: Any) -> None:
+    client = _login(world.carol)
+    data, first = _quick_post_first(world, client)
+    assert first.status_code == 302
+    fresh, second = _quick_post_first(world, client)  # the form fetched again (back button), same entry
+    assert fresh["idempotency_key"] != data["idempotency_key"]
+    assert second.status_code == 302 and second["Location"].endswith("?repeat=1")
+    assert Dose.objects.filter(patient=world.patient).count() == 1
+    page = client.get(second["Location"]).content.decode()
+    assert "This dose was already saved at" in page
+    offer = dict(re.findall(r'name="([a-z_]+)" value="([^"]*)"', page.split('id="repeat-form"', 1)[1]))
+    assert offer["confirm_new"] == "1"
+    assert client.post(reverse("patient-dose"), offer).status_code == 302
+    assert Dose.objects.filter(patient=world.patient).count() == 2
+    other_amount = dict(fresh, idempotency_key="web:another", amount="1")
+    client.post(reverse("patient-dose"), other_amount)
+    assert Dose.objects.filter(patient=world.patient).count() == 3, "a different amount is saved at once"

@@ -173,8 +173,10 @@ def void_entry(
 
 
 def _keep(action: Callable[..., Any], original: Model, new_values: dict[str, Any], skip: set[str]) -> dict[str, Any]:
-    """The action's keyword arguments: the new values, else the original's (only those the action accepts)."""
-    params = set(inspect.signature(action).parameters) - {"actor", "patient", "now", "today", *skip}
+    """The action's keyword arguments that are fields of the entry: the new values, else the original's (options of
+    the action that are not stored on the entry keep the action's defaults)."""
+    fields = {f.name for f in original._meta.concrete_fields}
+    params = (set(inspect.signature(action).parameters) & fields) - {"patient", *skip}
     unknown = set(new_values) - params
     if unknown:
         name = sorted(unknown)[0]

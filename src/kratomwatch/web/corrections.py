@@ -557,3 +557,23 @@ def record_section_for(user: Any, patient: Patient) -> RecordSection | None:
     except Forbidden:
         return None
     return record_section(patient)
+
+
+REPEAT_GUARD = dt.timedelta(minutes=10)
+"""How recent a dose logged from the web form must be for the same product and amount to be asked about.
+
+A product choice: the back button reloads the dose form with a new key, so a second submit of the same entry
+within this time is shown as "already saved at ..." with a button to log it again as a new dose, instead of being
+saved twice silently. Later repeats (the two-tap "log this dose now") save at once."""
+
+
+def recent_repeat(patient: Patient, dose_in: Any, now: dt.datetime | None = None) -> Dose | None:
+    """The patient's last web-form dose if ``dose_in`` repeats it (same product, amount and unit) within
+    :data:`REPEAT_GUARD`, else None."""
+    last = record_queries.last_dose(patient)
+    if last is None or not last.idempotency_key.startswith("web:"):
+        return None
+    if last.created_at < (now or timezone.now()) - REPEAT_GUARD:
+        return None
+    same = last.lot_id == dose_in.lot_id and last.amount == float(dose_in.amount) and last.unit == dose_in.unit
+    return last if same else None
