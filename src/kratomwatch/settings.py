@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_tasks",  # background tasks (backport of Django 6's django.tasks); docs/operations.md
+    "django_tasks_db",  # ... stored in the database and run by `kratomwatch worker`
     "kratomwatch.accounts",
     "kratomwatch.audit",
     "kratomwatch.records",
@@ -72,6 +74,8 @@ INSTALLED_APPS = [
     "kratomwatch.alerts",
     "kratomwatch.consent",
     "kratomwatch.careplans",
+    "kratomwatch.notifications",
+    "kratomwatch.jobs",
     "kratomwatch.web",
 ]
 
@@ -217,3 +221,31 @@ LOGGING = {
     # Django's own default sends "django" records to a second console handler in DEBUG: log them once.
     "loggers": {"django": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }
+
+# Background work and notifications (kratomwatch.jobs, kratomwatch.notifications; docs/operations.md).
+# Tasks are rows in this database, run by `kratomwatch worker` (several workers may share it on PostgreSQL).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Daily jobs run at these local times in KRATOMWATCH_SWEEP_ZONE: a program choice, not evidence.
+KRATOMWATCH_SWEEP_AT = os.environ.get("KRATOMWATCH_SWEEP_AT", "02:00")
+KRATOMWATCH_SWEEP_ZONE = os.environ.get("KRATOMWATCH_SWEEP_ZONE", "UTC")
+KRATOMWATCH_REMINDERS_AT = os.environ.get("KRATOMWATCH_REMINDERS_AT", "09:00")
+KRATOMWATCH_DIGEST_AT = os.environ.get("KRATOMWATCH_DIGEST_AT", "07:00")
+# Links in messages point here (the address clinicians and patients use to reach kratomwatch).
+KRATOMWATCH_BASE_URL = os.environ.get("KRATOMWATCH_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+KRATOMWATCH_ALERT_WEBHOOK_URL = os.environ.get("KRATOMWATCH_ALERT_WEBHOOK_URL", "")
+KRATOMWATCH_ALERT_WEBHOOK_SECRET = os.environ.get("KRATOMWATCH_ALERT_WEBHOOK_SECRET", "")
+KRATOMWATCH_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("KRATOMWATCH_NOTIFY_MAX_ATTEMPTS", "5"))
+KRATOMWATCH_NOTIFY_BACKOFF_SECONDS = float(os.environ.get("KRATOMWATCH_NOTIFY_BACKOFF_SECONDS", "30"))
+# Email: files under KRATOMWATCH_HOME/mail/ unless a backend or an SMTP host is given.
+EMAIL_HOST = os.environ.get("KRATOMWATCH_EMAIL_HOST", "")
+EMAIL_BACKEND = os.environ.get("KRATOMWATCH_EMAIL_BACKEND") or (
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.filebased.EmailBackend"
+)
+EMAIL_FILE_PATH = BASE_DIR / "mail"
+EMAIL_PORT = int(os.environ.get("KRATOMWATCH_EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("KRATOMWATCH_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("KRATOMWATCH_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("KRATOMWATCH_EMAIL_TLS", True)
+EMAIL_USE_SSL = _env_bool("KRATOMWATCH_EMAIL_SSL", False)
+EMAIL_TIMEOUT = int(os.environ.get("KRATOMWATCH_EMAIL_TIMEOUT", "20"))
+DEFAULT_FROM_EMAIL = os.environ.get("KRATOMWATCH_FROM_EMAIL", "kratomwatch <kratomwatch@localhost>")

@@ -1,0 +1,71 @@
+"""The worker loop of ``kratomwatch worker``: scheduler tick, lost-message recovery, then the queued tasks.
+
+Tasks are claimed by django-tasks-db's worker (``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL, an exclusive
+transaction on SQLite), so several workers on several machines share one queue without running a task twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from django.db import close_old_connections
+from django.utils import timezone
+from django.utils.crypto import get_random_string
+from django_tasks_db.management.commands.db_worker import Worker
+
+from kratomwatch.jobs import scheduler
+from kratomwatch.notifications import actions as notify
+
+log = logging.getLogger("kratomwatch.worker")
+
+
+@dataclass
+class Report:
+    worker_id: str
+    scheduled: list[str] = field(default_factory=list)
+    """``job@local-date`` of each daily job this worker enqueued."""
+    requeued: int = 0
+    tasks_run: int = 0
+
+
+def run(
+    *,
+    once: bool = False,
+    burst: bool = False,
+    interval: float = 5.0,
+    worker_id: str | None = None,
+    handle_signals: bool = False,
+) -> Report:
+    """Loop: tick the schedule, requeue lost messages, run ready tasks; sleep ``interval`` seconds between rounds.
+
+    ``once``: one round, at most one task. ``burst``: one round, every ready task (also those queued meanwhile).
+    Otherwise forever (SIGTERM/SIGINT stop it after the current task when ``handle_signals``).
+    """
+    report = Report(worker_id=worker_id or get_random_string(32))
+    worker = Worker(
+        queue_names=["default"],
+        interval=0.2,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=1 if once else None,
+        worker_id=report.worker_id,
+        excluded_queue_names=[],
+    )
+    if handle_signals:
+        worker.configure_signals()
+    while worker.running:
+        close_old_connections()
+        now = timezone.now()
+        for run_ in scheduler.tick(now, worker_id=report.worker_id):
+            report.scheduled.append(f"{run_.job}@{run_.local_date.isoformat()}")
+            log.info("scheduled %s for %s", run_.job, run_.local_date)
+        report.requeued += notify.requeue_stale(now=now)
+        worker.run()
+        report.tasks_run = worker._run_tasks  # the library's own counter of tasks run
+        if once or burst:
+            break
+        time.sleep(interval)
+    return report
