@@ -208,7 +208,7 @@ def test_side_effect_form_stores_an_adverse_event(world: Any) -> None:
         reverse("patient-side-effect"),
         {
             "term": "Vomiting",
-            "onset": "2026-01-02",
+            "onset": world.patient.local_today().isoformat(),  # not before the patient joined (the date floor)
             "grade": "3",
             "seriousness": ["hospitalization"],
             "outcome": "recovering",

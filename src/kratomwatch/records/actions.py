@@ -409,8 +409,13 @@ def _same(a: Dose, b: Dose) -> bool:
 
 
 @alert_input_write()
-def record_dose(*, actor: Actor, patient: Patient, dose: DoseIn, now: dt.datetime | None = None) -> tuple[Dose, bool]:
+def record_dose(
+    *, actor: Actor, patient: Patient, dose: DoseIn, now: dt.datetime | None = None, since_enrolment: bool = False
+) -> tuple[Dose, bool]:
     """Record one dose. Idempotent on (patient, idempotency_key): a repeat returns the stored dose.
+
+    A dose more than a year old is refused; with ``since_enrolment`` (the patient's own entry) so is one dated
+    before the patient joined the program (``validation.check_not_too_old``).
 
     A repeat of the same key with a different payload is a conflict, never a silent overwrite.
     """
@@ -418,7 +423,11 @@ def record_dose(*, actor: Actor, patient: Patient, dose: DoseIn, now: dt.datetim
         lot = Lot.objects.select_related("product").get(pk=dose.lot_id)
     except (Lot.DoesNotExist, ValueError, TypeError):
         raise InputError("lot_id", dose.lot_id, f"lot {dose.lot_id!r} does not exist") from None
-    new = _build_dose(dose, patient, lot, now or timezone.now(), program_settings.for_program(patient.program_id))
+    now = now or timezone.now()
+    new = _build_dose(dose, patient, lot, now, program_settings.for_program(patient.program_id))
+    validation.check_not_too_old(
+        "taken_at", new.local_date, patient, patient.local_today(now), since_enrolment=since_enrolment
+    )
     existing = Dose.objects.filter(patient=patient, idempotency_key=new.idempotency_key).first()
     if existing is not None:
         if not _same(existing, new):
@@ -640,13 +649,19 @@ def record_adverse_event(
     causality: str = "unassessable",
     action_taken: str = "unknown",
     today: dt.date | None = None,
+    since_enrolment: bool = False,
 ) -> AdverseEvent:
+    """Record an adverse event. An onset more than a year old is refused; with ``since_enrolment`` (the patient's
+    own report) so is one before the patient joined the program."""
     if not term.strip():
         raise InputError("term", term, "adverse event term must not be empty")
     validation.ae_fields(outcome, causality, action_taken, grade)
     criteria = validation.seriousness(list(seriousness))
     if onset > (today or timezone.localdate()) + dt.timedelta(days=1):
         raise InputError("onset", onset.isoformat(), f"onset {onset} is in the future")
+    validation.check_not_too_old(
+        "onset", onset, patient, today or patient.local_today(), since_enrolment=since_enrolment
+    )
     if grade == 5 and "death" not in criteria:
         criteria = sorted({*criteria, "death"})
     ae = AdverseEvent.objects.create(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pycountry
 from django.conf import settings
@@ -16,6 +17,7 @@ from kratomwatch.records.models import (
     AeOutcome,
     Causality,
     Condition,
+    Patient,
     Seriousness,
     Sex,
 )
@@ -110,6 +112,50 @@ def future_tolerance() -> dt.timedelta:
     """How far past now a recorded time may lie before it is refused as a data-entry error (a system setting)."""
     config: dict[str, Any] = getattr(settings, "KRATOMWATCH", {})
     return dt.timedelta(minutes=int(config.get("FUTURE_TOLERANCE_MINUTES", 10)))
+
+
+#: How far back a single new entry (a dose, a side-effect onset) may lie: older than this is a typing error.
+PAST_LIMIT = dt.timedelta(days=365)
+
+
+def _day_text(day: dt.date) -> str:
+    return f"{day.day} {day:%b %Y}"
+
+
+def enrolment_date(patient: Patient) -> dt.date:
+    """The patient's enrolment day in their own zone (``Patient.created_at``)."""
+    return patient.created_at.astimezone(ZoneInfo(patient.time_zone or "UTC")).date()
+
+
+def past_floor(patient: Patient, today: dt.date) -> dt.date:
+    """The earliest day a new dose or side effect may be dated: not before the patient joined the program and
+    not more than a year before ``today`` (the patient's local date)."""
+    return max(enrolment_date(patient), today - PAST_LIMIT)
+
+
+def check_not_too_old(
+    field: str, day: dt.date, patient: Patient, today: dt.date, *, since_enrolment: bool = False
+) -> None:
+    """Refuse a date more than a year before ``today`` and, with ``since_enrolment`` (a patient reporting for
+    themselves), a date before :func:`enrolment_date`; in words a patient reads (the year is the usual slip).
+
+    Clinic entry and imports may record history from before enrolment (a side effect that started the week
+    before, a tracker's past doses), so the enrolment floor is the patient pages' rule, the year floor everyone's."""
+    joined = enrolment_date(patient)
+    if since_enrolment and day < joined:
+        raise InputError(
+            field,
+            day.isoformat(),
+            f"That date ({_day_text(day)}) is before you joined the program ({_day_text(joined)}). Check the year.",
+            code="before_enrolment",
+        )
+    if day < today - PAST_LIMIT:
+        raise InputError(
+            field,
+            day.isoformat(),
+            f"That date ({_day_text(day)}) is more than a year ago. Check the year.",
+            code="too_old",
+        )
 
 
 def patient_code(code: str) -> str:

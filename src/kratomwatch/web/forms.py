@@ -15,13 +15,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from kratomwatch.alerts.queries import SEVERITIES, SORTS, STATUS_FILTERS, AlertFilter
 from kratomwatch.core import exposure
-from kratomwatch.core.units import Unit
+from kratomwatch.core.errors import InputError
+from kratomwatch.core.units import ALLOWED_UNITS, Form, Unit
 from kratomwatch.records.actions import DoseIn
 from kratomwatch.records.models import ActionTaken, AeOutcome, DoseSource, Patient
 
@@ -171,11 +172,102 @@ def dose_submitted(post: PostData) -> dict[str, str]:
     return {k: str(post.get(k, "")) for k in DOSE_FIELDS}
 
 
+def _day_words(day: dt.date) -> str:
+    return f"{day.day} {day:%b %Y}"
+
+
+def when_words(when: dt.datetime, zone: str) -> str:
+    """An instant as the patient reads it: ``1 Jan 2030, 10:00`` in their zone (never an ISO offset)."""
+    here = when.astimezone(exposure.zone(zone))
+    return f"{_day_words(here.date())}, {here:%H:%M}"
+
+
+def local_wall_time(raw: str, zone: str) -> tuple[dt.datetime | None, str]:
+    """A ``datetime-local`` value (``2026-11-01T10:00``, no offset) read as a wall-clock time in ``zone``.
+
+    Returns the aware instant, or an error in the patient's words. Daylight saving time:
+    - a time the clocks skip (02:30 on the US spring-forward day) did not happen there, so it is refused;
+    - a time that happens twice (01:30 on the US fall-back day) is read as the *first* occurrence (``fold=0``,
+      still daylight time); the confirmation page shows the zone abbreviation (CDT or CST) it was read in.
+    A value with its own offset is taken as that instant."""
+    try:
+        typed = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        return None, "Enter the date and time you took it, or leave it blank for now."
+    if typed.tzinfo is not None:
+        return typed, ""
+    tz = exposure.zone(zone)
+    first = typed.replace(tzinfo=tz, fold=0)
+    back = first.astimezone(dt.UTC).astimezone(tz)
+    if back.replace(tzinfo=None) != typed:
+        return None, (
+            f"{typed:%H:%M} did not exist on {_day_words(typed.date())} in your time zone: the clocks went forward "
+            "that night. Check the time."
+        )
+    return first, ""
+
+
+def lot_units(form: str) -> list[str]:
+    """The units that fit a product form (``core.units.ALLOWED_UNITS``), in the order the unit list shows them."""
+    try:
+        allowed = ALLOWED_UNITS[Form(form)]
+    except ValueError:
+        allowed = frozenset(Unit)
+    return [u.value for u in Unit if u in allowed]
+
+
+def form_words(form: str) -> str:
+    """A product form as people say it (``leaf_powder`` -> "leaf powder", ``seven_oh_product`` -> "7-OH product")."""
+    return {"seven_oh_product": "7-OH product"}.get(form, form.replace("_", " "))
+
+
+#: Refusals whose patient wording does not depend on the value: InputError code -> (form field, message).
+_PATIENT_WORDS = {
+    "consent_required": (
+        "form",
+        "You have no active care consent, so nothing can be recorded yet. Sign the consent from your page "
+        "(My consent), or ask your care team.",
+    ),
+    "unit_form_mismatch": ("unit", "That unit does not fit this product. Choose one of the units listed for it."),
+    "implausible_amount": ("amount", "That amount is far more than one dose could be. Check the amount and the unit."),
+}
+
+
+def patient_message(exc: InputError, *, zone: str) -> tuple[str, str]:
+    """An action's refusal as ``(form field, message)`` in the words of the patient filling the form: no field
+    ids, no product form ids, no ISO timestamps. Unknown refusals get a plain fallback, never the raw text."""
+    code = getattr(exc, "code", "")
+    field = exc.field if exc.field in FIELD_LABELS else "form"
+    if code in _PATIENT_WORDS:
+        return _PATIENT_WORDS[code]
+    if code in {"before_enrolment", "too_old"}:
+        return field, exc.message
+    if exc.field == "taken_at" and isinstance(exc.value, str) and "future" in exc.message:
+        try:
+            when = dt.datetime.fromisoformat(exc.value)
+        except ValueError:
+            return "taken_at", "That time is in the future. Enter when you took it, or leave it blank for now."
+        return "taken_at", (
+            f"That time ({when_words(when, zone)}) is in the future. Enter when you took it, or leave it blank for now."
+        )
+    if exc.field == "onset" and "future" in exc.message:
+        return "onset", "That date is in the future. Enter the day it started."
+    if exc.field == "lot_id":
+        return "lot_id", "Choose a product from the list."
+    return field, "This could not be saved. Check what you entered and try again, or ask your care team."
+
+
 def parse_dose(
-    post: PostData, *, patient: Patient, lot_ids: Collection[int], now: dt.datetime
+    post: PostData,
+    *,
+    patient: Patient,
+    lot_ids: Collection[int],
+    now: dt.datetime,
+    lot_forms: Mapping[int, str] | None = None,
 ) -> tuple[DoseIn | None, dict[str, str]]:
-    """A self-reported dose. ``lot_ids`` are the lots the patient may choose; a blank time means ``now`` and a
-    time without an offset is read in the patient's time zone. Returns no dose when any field is wrong."""
+    """A self-reported dose. ``lot_ids`` are the lots the patient may choose (``lot_forms``: their product
+    forms, to check the unit fits); a blank time means ``now`` and a time without an offset is read in the
+    patient's time zone (:func:`local_wall_time`). Returns no dose when any field is wrong."""
     errors: dict[str, str] = {}
     key = str(post.get("idempotency_key", "")).strip()
     if not key or len(key) > 128:
@@ -204,14 +296,17 @@ def parse_dose(
     taken_at = now.replace(microsecond=0)
     raw_when = str(post.get("taken_at", "")).strip()
     if raw_when:
-        try:
-            naive = dt.datetime.fromisoformat(raw_when)
-        except ValueError:
-            errors["taken_at"] = "Enter the date and time you took it, or leave it blank for now."
+        when, problem = local_wall_time(raw_when, patient.time_zone)
+        if when is None:
+            errors["taken_at"] = problem
         else:
-            if naive.tzinfo is None:
-                naive = naive.replace(tzinfo=exposure.zone(patient.time_zone))
-            taken_at = naive
+            taken_at = when
+    if lot_forms is not None and lot_id is not None and lot_id in lot_forms and "unit" not in errors:
+        fits = lot_units(lot_forms[lot_id])
+        if unit not in fits:
+            errors["unit"] = (
+                f"{unit} does not fit a {form_words(lot_forms[lot_id])} product. Choose one of: {', '.join(fits)}."
+            )
     if errors or lot_id is None:
         return None, errors
     dose = DoseIn(
@@ -324,11 +419,16 @@ __all__ = [
     "ScheduleValues",
     "SideEffectValues",
     "dose_submitted",
+    "form_words",
+    "local_wall_time",
+    "lot_units",
     "parse_care_plan",
     "parse_dose",
     "parse_queue_filter",
     "parse_schedule",
     "parse_side_effect",
+    "patient_message",
+    "when_words",
 ]
 
 

@@ -225,14 +225,16 @@ def _record_dose(request: HttpRequest, patient: Patient, dose_in: actions.DoseIn
         return _logged_url(existing, repeat=True), {}
     try:
         require_care_consent(patient)
-        dose, created = actions.record_dose(actor=Actor.of(request.user), patient=patient, dose=dose_in)
+        dose, created = actions.record_dose(
+            actor=Actor.of(request.user), patient=patient, dose=dose_in, since_enrolment=True
+        )
     except Conflict as exc:
         again = record_queries.dose_by_key(patient, key)
         if exc.field == "idempotency_key" and again is not None:  # the other submit won the race
             return _logged_url(again, repeat=True), {}
-        return "", {exc.field: exc.message}
+        return "", dict([forms.patient_message(exc, zone=patient.time_zone)])
     except InputError as exc:
-        return "", {exc.field if exc.field in FIELD_LABELS else "form": exc.message}
+        return "", dict([forms.patient_message(exc, zone=patient.time_zone)])
     return _logged_url(dose, repeat=not created), {}
 
 
@@ -248,7 +250,11 @@ def log_dose(request: HttpRequest, code: str | None = None) -> HttpResponse:
     if request.method == "POST":
         submitted = forms.dose_submitted(request.POST)
         dose_in, errors = forms.parse_dose(
-            request.POST, patient=patient, lot_ids={lot.pk for lot in catalogue}, now=timezone.now()
+            request.POST,
+            patient=patient,
+            lot_ids={lot.pk for lot in catalogue},
+            now=timezone.now(),
+            lot_forms={lot.pk: lot.product.form for lot in catalogue},
         )
         if dose_in is not None:
             url, errors = _record_dose(request, patient, dose_in)
@@ -269,6 +275,7 @@ def log_dose(request: HttpRequest, code: str | None = None) -> HttpResponse:
                     "id": lot.pk,
                     "label": f"{lot.product} (lot {lot.lot_code}){' - recalled' if lot.recalled else ''}",
                     "selected": str(lot.pk) == submitted.get("lot_id", str(last_lot_id)),
+                    "units": " ".join(forms.lot_units(lot.product.form)),
                 }
                 for lot in catalogue
             ],
@@ -330,9 +337,10 @@ def _record_side_effect(
             causality="unassessable",  # a patient reports what happened; causality is the clinician's call
             action_taken=values.action_taken,
             today=today,
+            since_enrolment=True,
         )
     except InputError as exc:
-        return None, {exc.field if exc.field in FIELD_LABELS else "form": exc.message}
+        return None, dict([forms.patient_message(exc, zone=patient.time_zone)])
     return ae.pk, {}
 
 
