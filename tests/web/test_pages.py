@@ -113,9 +113,16 @@ def test_schedule_needs_whole_days_and_a_date() -> None:
 
 def test_queue_filter_falls_back_to_all_for_unknown_values() -> None:
     flt, selected = forms.parse_queue_filter(
-        post(severity="catastrophic", status="lost", rule=" suicidality ", program="7"), program_ids={3}
+        post(severity="catastrophic", status="lost", rule=" suicidality ", program="7", sort="random"), program_ids={3}
     )
-    assert selected == {"severity": "", "status": "all", "rule": "suicidality", "program": ""}
+    assert selected == {
+        "severity": "",
+        "status": "all",
+        "rule": "suicidality",
+        "program": "",
+        "patient": "",
+        "sort": "severity",
+    }
     assert (flt.status, flt.severity, flt.rule, flt.program_id) == ("all", None, "suicidality", None)
     flt, selected = forms.parse_queue_filter(post(severity="urgent", program="3"), program_ids={3})
     assert (flt.status, flt.severity, flt.program_id) == ("active", "urgent", 3)
