@@ -16,8 +16,8 @@ def test_create_show_once_use_and_revoke(world: Any) -> None:
     client.force_login(world.carol)
     page = client.get("/account/tokens/")
     assert page.status_code == 200 and "no-store" in page["Cache-Control"]
-    response = client.post("/account/tokens/", {"name": "my phone"})
-    assert response.status_code == 200
+    response = client.post("/account/tokens/", {"name": "my phone"}, follow=True)  # post-redirect-get
+    assert response.redirect_chain == [("/account/tokens/", 302)]
     raw = re.search(r'id="new-token">(kw_[^<]+)<', response.content.decode()).group(1)
     assert raw not in client.get("/account/tokens/").content.decode()  # shown once
     api = Client()

@@ -31,19 +31,25 @@ def _next_url(request: HttpRequest) -> str:
 
 # ---- API tokens ---------------------------------------------------------------------------------------------
 
+#: Session key holding a just-created token until the page after the redirect has shown it once.
+NEW_TOKEN_KEY = "kw_new_api_token"  # noqa: S105 - a session key name, not a secret
+
 
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def tokens(request: HttpRequest) -> HttpResponse:
-    raw: str | None = None
+    """Post-redirect-get: a new token is kept in the session for the one page view that shows it, then dropped,
+    so reloading the page neither shows it again nor creates a second token."""
+    raw: str | None = request.session.pop(NEW_TOKEN_KEY, None) if request.method == "GET" else None
     error: str | None = None
     if request.method == "POST":
         name = request.POST.get("name", "").strip()
         if not name or len(name) > 100:
             error = "Give the token a name of 1 to 100 characters (for example the device or script using it)."
         else:
-            raw = issue_token(actor=Actor.of(request.user), user=request.user, name=name)
+            request.session[NEW_TOKEN_KEY] = issue_token(actor=Actor.of(request.user), user=request.user, name=name)
+            return redirect("account-tokens")
     rows = ApiToken.objects.filter(user_id=int(request.user.pk or 0)).order_by("-created_at", "-id")
     status = 400 if error else 200
     return render(request, "web/account_tokens.html", {"tokens": rows, "raw": raw, "error": error}, status=status)

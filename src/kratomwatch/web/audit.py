@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import io
+
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.http import urlencode
@@ -14,9 +19,42 @@ from django.views.decorators.http import require_GET
 from kratomwatch import access
 from kratomwatch.audit import queries
 from kratomwatch.audit.log import Actor, record
+from kratomwatch.audit.models import AuditEvent
 from kratomwatch.core.errors import InputError
 
 PAGE_SIZE = 50
+
+FILTER_LABELS = {"since": "From", "until": "To"}
+DATE_ERROR = "{label}: “{value}” is not a date. Pick a day, or type it as year-month-day (2026-12-01)."
+CSV_HEADER = ("id", "at_utc", "actor", "action", "object_type", "object_id", "patient_code", "remote_addr")
+
+
+def _cell(value: object) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula (a leading ``=``, ``+``, ``-`` or ``@``)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def _csv_download(request: HttpRequest, events: QuerySet[AuditEvent], flt: queries.AuditFilter) -> HttpResponse:
+    """The filtered events as CSV (times in UTC), itself audited as an export of the audit trail."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    count = 0
+    for e in events.iterator():
+        count += 1
+        at = e.at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+        row = (e.id, at, e.actor_label, e.action, e.object_type, e.object_id, e.patient_code, e.remote_addr)
+        writer.writerow([_cell(v) for v in row])
+    record(
+        Actor.of(request.user),
+        "audit.export",
+        object_type="audit_log",
+        detail={"filters": flt.as_detail(), "rows": count, "format": "csv"},
+    )
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="audit-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M}.csv"'
+    return response
 
 
 @never_cache
@@ -28,6 +66,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("the audit trail is for staff and program admins")
     get = request.GET
     error = None
+    error_field = ""
     try:
         flt = queries.AuditFilter(
             actor=get.get("actor", "").strip()[:150],
@@ -37,9 +76,14 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             until=queries.parse_date("until", get.get("until")),
         )
     except InputError as exc:
-        error = exc.message
+        error = DATE_ERROR.format(label=FILTER_LABELS.get(exc.field, exc.field), value=str(exc.value)[:40])
+        error_field = exc.field
         flt = queries.AuditFilter()
     events = queries.apply(access.audit_events_for(request.user), flt).order_by("-id")
+    if error:
+        events = events.none()  # a filter that could not be read matches nothing, never everything
+    elif get.get("download") == "csv":
+        return _csv_download(request, events, flt)
     page = Paginator(events, PAGE_SIZE).get_page(get.get("page"))
     record(
         Actor.of(request.user),
@@ -47,6 +91,6 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         object_type="audit_log",
         detail={"filters": flt.as_detail(), "page": page.number},
     )
-    query = urlencode({k: str(v) for k, v in get.items() if k != "page" and v})
-    context = {"page": page, "filters": get, "query": query, "error": error}
+    query = urlencode({k: str(v) for k, v in get.items() if k not in ("page", "download") and v})
+    context = {"page": page, "filters": get, "query": query, "error": error, "error_field": error_field}
     return render(request, "web/audit_log.html", context, status=400 if error else 200)

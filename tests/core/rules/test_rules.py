@@ -449,6 +449,15 @@ def test_no_benefit_is_silent_at_thirty_percent_improvement() -> None:
     assert keys(no_benefit_rule(snapshot(pain=pain(70, 10.0, 7.01)), CFG)) == {"pain:pain_nrs": "moderate"}
 
 
+def test_no_benefit_reason_says_worsened_or_improved_in_words() -> None:
+    worse = no_benefit_rule(snapshot(pain=pain(70, 6.0, 7.0)), CFG)[0].reason
+    assert "worsened by 16.7%" in worse and "-16" not in worse and "% improvement," not in worse
+    better = no_benefit_rule(snapshot(pain=pain(70, 8.0, 7.0)), CFG)[0].reason
+    assert "improved by 12.5%, below the 30% improvement looked for" in better
+    same = no_benefit_rule(snapshot(pain=pain(70, 6.0, 6.0)), CFG)[0].reason
+    assert "no change" in same
+
+
 def test_no_benefit_with_zero_baseline_is_silent() -> None:
     assert no_benefit_rule(snapshot(pain=pain(70, 0.0, 3.0)), CFG) == []
 

@@ -911,6 +911,15 @@ def dependence_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Findi
 # ---------------------------------------------------------------------------------------- no benefit
 
 
+def _change_words(improvement: float) -> str:
+    """A percent change in pain as a person says it: "improved by 12.5%", "worsened by 16.7%", "no change"."""
+    if improvement > 0:
+        return f"improved by {improvement:.1f}%"
+    if improvement < 0:
+        return f"worsened by {-improvement:.1f}%"
+    return "no change"
+
+
 def no_benefit_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Finding]:
     """>= N weeks between the pain baseline and the latest value without >= 30% improvement: moderate."""
     pain = snapshot.pain
@@ -941,7 +950,8 @@ def no_benefit_rule(snapshot: PatientSnapshot, config: RuleConfig) -> list[Findi
             reason=(
                 f"{pain.instrument_id} pain went from {num(pain.baseline_value)} ({pain.baseline_on.isoformat()}) to "
                 f"{num(pain.latest_value)} ({pain.latest_on.isoformat()}), {elapsed // 7} weeks later: "
-                f"{num(improvement)}% improvement, below {num(config.no_benefit_percent)}%. Review the care plan."
+                f"{_change_words(improvement)}, below the {num(config.no_benefit_percent)}% improvement looked for. "
+                "Review the care plan."
                 f"{basis}"
             ),
             sources=percent_sources,
