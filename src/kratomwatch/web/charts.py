@@ -313,7 +313,8 @@ def data_table(panels: Sequence[Panel], start: dt.date, end: dt.date, *, caption
         )
         events = f"<p>Events:</p><ul>{items}</ul>"
     table = (
-        f'<div class="table-wrap"><table><caption>{escape(caption)}</caption><thead><tr><th scope="col">Day</th>'
+        f'<div class="table-wrap" tabindex="0" role="region" aria-label="{escape(caption)}">'
+        f'<table><caption>{escape(caption)}</caption><thead><tr><th scope="col">Day</th>'
         f"{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
         if body
         else "<p>No recorded data in this period.</p>"
@@ -337,7 +338,7 @@ def sparkline(
     so a day with nothing logged yet is not a drop to zero."""
     known = [v for v in values if v is not None]
     hi = y_max if y_max is not None and y_max > 0 else (nice_max(max(known, default=0.0)) if any(known) else 1.0)
-    gutter = 26
+    gutter = 30
     plot_w = width - gutter - (10 if partial_last else 2)
     full = list(values[:-1]) if partial_last and values else list(values)
     n = max(len(full) - 1, 1)
@@ -348,10 +349,10 @@ def sparkline(
     pts = [f"{gutter + plot_w * i / n:.1f},{y(v):.1f}" for i, v in enumerate(full) if v is not None]
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-        f'role="img" aria-label="{escape(label or "trend")}" font-family="sans-serif" font-size="9">',
+        f'role="img" aria-label="{escape(label or "trend")}" font-family="sans-serif" font-size="11">',
         f'<line x1="{gutter}" x2="{width}" y1="{y(0):.1f}" y2="{y(0):.1f}" stroke="#999" stroke-width="0.8"/>',
         f'<text x="{gutter - 3}" y="{y(0) + 3:.1f}" text-anchor="end" fill="#444">0</text>',
-        f'<text x="{gutter - 3}" y="{y(hi) + 6:.1f}" text-anchor="end" fill="#444">{_num(hi)}</text>',
+        f'<text x="{gutter - 3}" y="{y(hi) + 8:.1f}" text-anchor="end" fill="#444">{_num(hi)}</text>',
     ]
     if len(pts) == 1:
         cx, cy = pts[0].split(",")

@@ -655,12 +655,13 @@ def exposure_panels(
     *,
     titles: tuple[str, str] = ("Daily mitragynine", "Daily 7-hydroxymitragynine (7-OH)"),
     heights: tuple[int, int] = (120, 80),
+    plan_name: str = "clinician's taper target",
 ) -> list[charts.Panel]:
     """Mitragynine (with the clinician's taper target) and 7-OH, each on its own zero-based axis; today is a day
     in progress; planned taper steps reach ``end``. Shared by the clinician's patient page and the patient's page."""
     mit, seven = _daily_points(daily, start, today)
     series = [charts.Series("mg mitragynine", mit, partial_day=today)]
-    plan = taper_series(taper, start, end)
+    plan = taper_series(taper, start, end, name=plan_name)
     if plan is not None:
         series.append(plan)
     return [

@@ -133,6 +133,7 @@ def _chart(patient: Patient, today: dt.date, steps: list[TaperStep], days: int =
         end,
         titles=("Mitragynine", "7-OH"),
         heights=(150, 80),
+        plan_name="your clinician's plan",
     )
     svg = charts.timeline(
         start,

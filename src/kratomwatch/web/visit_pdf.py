@@ -27,6 +27,14 @@ def _t(text: object) -> str:
     return str(text).replace("\u2013", "-").replace("\u2014", "-").encode("latin-1", "replace").decode("latin-1")
 
 
+def _title(instrument_id: str) -> str:
+    """An instrument's name as published ("Patient Health Questionnaire-9 (PHQ-9)"), or its id if unknown."""
+    try:
+        return ins.get(instrument_id).title
+    except (KeyError, LookupError):
+        return instrument_id
+
+
 def _mg(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
@@ -43,6 +51,8 @@ class _Doc(FPDF):
 
 
 def _heading(pdf: FPDF, text: str) -> None:
+    if pdf.get_y() > pdf.h - 45:  # a heading never stands alone at the foot of a page
+        pdf.add_page()
     pdf.ln(2)
     pdf.set_font("Helvetica", "B", 12)
     pdf.multi_cell(0, 7, _t(text), new_x="LMARGIN", new_y="NEXT", align="L")
@@ -337,7 +347,7 @@ def _section_care_plan(pdf: _Doc, data: PatientData) -> None:
     for s in data.schedules:
         _line(
             pdf,
-            f"Questionnaire {s.schedule.instrument_id} every {s.schedule.every_days} days: {s.status}, "
+            f"Questionnaire {_title(s.schedule.instrument_id)} every {s.schedule.every_days} days: {s.status}, "
             f"next due {s.next_due}",
         )
 
