@@ -79,16 +79,19 @@ def patient_assessments(request: HttpRequest, code: str) -> HttpResponse:
         }
         for a in assessment_queries.assessments_of(patient)[:RECENT]
     ]
-    scheduled = [
-        {"s": s, "title": titles.get(s.schedule.instrument_id, s.schedule.instrument_id)}
-        for s in statuses
-        if s.schedule.instrument_id not in CLINICIAN_ADMINISTERED or not is_self
-    ]
+    scheduled = [s for s in statuses if s.schedule.instrument_id not in CLINICIAN_ADMINISTERED or not is_self]
     # "Due now" is only what is due on the patient's local today (ScheduleStatus.today is in their zone);
     # the rest of the schedule is "Coming up" with its date, and the unscheduled instruments are "Other".
-    due = [d for d in scheduled if d["s"].is_due]
-    coming = sorted((d for d in scheduled if not d["s"].is_due), key=lambda d: d["s"].next_due)
-    scheduled_ids = {d["s"].schedule.instrument_id for d in scheduled}
+    due = [
+        {"s": s, "title": titles.get(s.schedule.instrument_id, s.schedule.instrument_id)}
+        for s in scheduled
+        if s.is_due
+    ]
+    coming = [
+        {"s": s, "title": titles.get(s.schedule.instrument_id, s.schedule.instrument_id)}
+        for s in sorted((s for s in scheduled if not s.is_due), key=lambda s: s.next_due)
+    ]
+    scheduled_ids = {s.schedule.instrument_id for s in scheduled}
     others = [d for d in definitions if d.id not in scheduled_ids]
     return render(
         request,
