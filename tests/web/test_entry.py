@@ -51,7 +51,7 @@ def assert_bad(response: Any, field: str, words: str) -> None:
     assert field in errors, errors
     assert words.lower() in errors[field].lower(), errors[field]
     html = response.content.decode()
-    summary = html.split('id="form-errors"', 1)[1].split("</article>", 1)[0]
+    summary = html.split('id="form-errors"', 1)[1].split("</div>", 1)[0]
     assert f'href="#f-{field}"' in summary
     words_shown = re.sub(r"<[^>]+>", " ", summary) + " ".join(errors.values())
     assert not INTERNAL.search(words_shown), words_shown

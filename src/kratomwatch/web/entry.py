@@ -230,7 +230,7 @@ ENROL_LABELS = {
     "birth_year": "Year of birth",
     "sex": "Sex",
     "time_zone": "Time zone",
-    "jurisdiction": "Where the patient lives",
+    "jurisdiction": "State or country",
     "conditions": "Conditions",
     **HISTORY_LABELS,
 }
@@ -842,7 +842,7 @@ def invite_accept(request: HttpRequest, invite_code: str) -> HttpResponse:
     context = {"form": form, "errors": form.errors, "summary": form.summary(), "raw": form.raw, "invite": invite}
     response = render(request, "web/entry/invite_accept.html", context, status=status)
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"  # the token never leaves the site; "no-referrer" breaks CSRF
     return response
 
 
