@@ -27,13 +27,22 @@ from kratomwatch.assessments import actions as assessment_actions
 from kratomwatch.careplans import actions as careplan_actions
 from kratomwatch.consent import actions as consent_actions
 from kratomwatch.core import trackers
+from kratomwatch.notifications import actions as notification_actions
 from kratomwatch.records import actions, corrections, tracker_import, writes
 from kratomwatch.records.models import Dose
 from tests.helpers import add_patient
 
 pytestmark = pytest.mark.django_db
 
-WRITE_MODULES = (actions, assessment_actions, consent_actions, careplan_actions, corrections, tracker_import)
+WRITE_MODULES = (
+    actions,
+    assessment_actions,
+    consent_actions,
+    careplan_actions,
+    corrections,
+    tracker_import,
+    notification_actions,
+)
 
 NOT_ALERT_INPUTS = {
     # A new product or lot has no doses yet; a dose of it is the input, and record_dose is declared.
@@ -50,6 +59,11 @@ NOT_ALERT_INPUTS = {
     "kratomwatch.careplans.actions.save_care_plan",
     # Dispatches to the declared correction of each kind (correct_dose, correct_lab, ...).
     "kratomwatch.records.corrections.correct_entry",
+    # Notifications: a patient's reminder choice, a login's email address and a retry of failed messages change
+    # nothing a rule reads.
+    "kratomwatch.notifications.actions.set_questionnaire_reminders",
+    "kratomwatch.notifications.actions.set_contact_email",
+    "kratomwatch.notifications.actions.retry_failed",
 }
 
 
