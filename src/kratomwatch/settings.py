@@ -67,8 +67,6 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_tasks",  # background tasks (backport of Django 6's django.tasks); docs/operations.md
     "django_tasks_db",  # ... stored in the database and run by `kratomwatch worker`
-    "django_tasks",  # background tasks (backport of Django 6's django.tasks); docs/operations.md
-    "django_tasks_db",  # ... stored in the database and run by `kratomwatch worker`
     "kratomwatch.accounts",
     "kratomwatch.audit",
     "kratomwatch.records",
@@ -76,8 +74,6 @@ INSTALLED_APPS = [
     "kratomwatch.alerts",
     "kratomwatch.consent",
     "kratomwatch.careplans",
-    "kratomwatch.notifications",
-    "kratomwatch.jobs",
     "kratomwatch.notifications",
     "kratomwatch.jobs",
     "kratomwatch.web",

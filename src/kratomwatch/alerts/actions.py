@@ -26,7 +26,6 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models.constants import OnConflict
 from django.dispatch import Signal
-from django.dispatch import Signal
 from django.utils import timezone
 
 from kratomwatch.accounts import program_settings
@@ -145,7 +144,6 @@ def _reconcile(
     result.unchanged += sum(1 for key, alert in existing.items() if key not in seen and alert.condition_cleared_at)
     result.created = _insert_alerts(new)
     _announce_urgent(new, now)
-    _announce_urgent(new, now)
     _update_alerts(changed, UPDATE_FIELDS)
     for day, pks in seen_again.items():
         for part in _chunks(pks):
@@ -155,23 +153,6 @@ def _reconcile(
     result.updated = len(changed) + sum(len(pks) for pks in seen_again.values())
     result.cleared = len(cleared)
     return result
-
-
-urgent_alerts_raised = Signal()
-"""Sent inside the evaluation's transaction with ``alert_ids``, the alerts it just created as urgent.
-``kratomwatch.notifications`` listens (it sits above alerts) and notifies the care team once the write commits."""
-
-
-def _announce_urgent(new: Sequence[Alert], now: dt.datetime) -> None:
-    keys = {(a.patient_id, a.rule_id, a.subject_key) for a in new if a.severity == AlertSeverity.URGENT}
-    if not keys:
-        return
-    rows = Alert.objects.filter(
-        patient_id__in={k[0] for k in keys}, severity=AlertSeverity.URGENT, first_seen_at=now
-    ).exclude(status=AlertStatus.RESOLVED)
-    ids = [pk for pk, *key in rows.values_list("pk", "patient_id", "rule_id", "subject_key") if tuple(key) in keys]
-    if ids:
-        urgent_alerts_raised.send(sender=Alert, alert_ids=sorted(ids))
 
 
 urgent_alerts_raised = Signal()

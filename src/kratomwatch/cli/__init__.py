@@ -114,7 +114,6 @@ def main() -> None:
 
 from kratomwatch.cli import alerts, audit, fhir, knowledge, records, site  # noqa: E402  (registers the commands)
 from kratomwatch.cli import jobs as jobs_cli  # noqa: E402  (worker, jobs, notifications)
-from kratomwatch.cli import jobs as jobs_cli  # noqa: E402  (worker, jobs, notifications)
 
 site.register(app)
 records.register(app)
@@ -122,5 +121,4 @@ knowledge.register(app)
 alerts.register(app)
 audit.register(app)
 fhir.register(app)
-jobs_cli.register(app)
 jobs_cli.register(app)
