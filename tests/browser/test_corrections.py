@@ -66,6 +66,7 @@ def test_clinician_corrects_a_dose_with_a_reason_and_sees_both_versions(
     page = desktop.new_page()
     clinician_login(page, base, "clinician", demo["devices"]["clinician"])
     page.goto(f"{base}/clinic/patients/KW-001/")
+    page.click("#entries-dose summary")  # the doses list is folded under its count
     link = page.locator("#entries a:text-is('Correct')").first
     href = link.get_attribute("href")
     assert href and "/dose/" in href

@@ -94,7 +94,8 @@ def test_clinician_corrects_a_dose_with_a_reason_and_sees_both_versions(world: A
     new_row = page.split(f'id="entry-dose-{fixed.pk}"', 1)[1].split("</tr>", 1)[0]
     assert "corrects entry of" in new_row and "<del>" not in new_row
     changes = page.split('id="h-changes"', 1)[1]
-    assert "Dose corrected" in changes and "Patient said 2 g, not 3" in changes and "Dose entered" in changes
+    assert f"Dose {dose.pk} corrected; replaced by dose {fixed.pk}" in changes and "Patient said 2 g, not 3" in changes
+    assert f"Dose {fixed.pk} entered" in changes and re.search(r"C[SD]T</td><td>alice</td>", changes)
 
 
 def test_a_correction_without_a_reason_shows_the_error_and_saves_nothing(world: Any, system: Any) -> None:

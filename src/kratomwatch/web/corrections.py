@@ -156,13 +156,14 @@ class ChangeRow:
 
 def _change(event: Any, patient: Patient) -> ChangeRow:
     noun, _, verb = event.action.partition(".")
-    what = f"{AUDIT_KINDS.get(noun, noun)} {AUDIT_VERBS.get(verb, verb)}"
+    kind = AUDIT_KINDS.get(noun, noun)
+    what = f"{kind} {event.object_id} {AUDIT_VERBS.get(verb, verb)}"
     if verb == "correct" and event.detail.get("replacement"):
-        what += f" (replaced by entry {event.detail['replacement']})"
+        what += f"; replaced by {kind} {event.detail['replacement']}"
     return ChangeRow(
         when=_local(event.at, patient),
         who=event.actor_label,
-        what=f"{what[:1].upper()}{what[1:]}, entry {event.object_id}",
+        what=f"{what[:1].upper()}{what[1:]}",
         reason=str(event.detail.get("reason", "")),
     )
 
@@ -176,7 +177,7 @@ class RecordSection:
     changes: list[ChangeRow]
     dose_days: int = RECORD_DOSE_DAYS
     zone: str = ""
-    kinds: list[tuple[str, str, list[EntryRow]]] = field(default_factory=list)
+    kinds: list[tuple[str, str, list[EntryRow], bool]] = field(default_factory=list)
 
 
 def record_section(patient: Patient) -> RecordSection:
@@ -203,10 +204,16 @@ def record_section(patient: Patient) -> RecordSection:
         changes=[_change(e, patient) for e in audit_queries.record_changes(patient.code)],
         zone=patient.time_zone,
         kinds=[
-            (f"Doses, last {RECORD_DOSE_DAYS} days", "dose", rows["dose"]),
-            ("Medications", "medication", rows["medication"]),
-            ("Labs", "lab", rows["lab"]),
-            ("Adverse events", "adverse-event", rows["adverse-event"]),
+            # The long dose list opens by itself only when it holds a voided or corrected dose.
+            (
+                f"Doses, last {RECORD_DOSE_DAYS} days",
+                "dose",
+                rows["dose"],
+                any(r.voided or r.corrects for r in rows["dose"]),
+            ),
+            ("Medications", "medication", rows["medication"], True),
+            ("Labs", "lab", rows["lab"], True),
+            ("Adverse events", "adverse-event", rows["adverse-event"], True),
         ],
     )
 
@@ -537,7 +544,7 @@ def repeat_offer(dose: Dose, patient: Patient, fresh_key: str) -> RepeatOffer:
     created = dose.created_at.astimezone(_zone(patient))
     return RepeatOffer(
         saved_at=f"{created:%H:%M}" if created.date() == patient.local_today() else _local(dose.created_at, patient),
-        undone=void_note(dose, patient),
+        undone=f"undone ({_local(dose.voided_at, patient)})" if dose.voided_at else "",
         lot_id=dose.lot_id,
         amount=f"{dose.amount:g}",
         unit=dose.unit,
@@ -547,7 +554,17 @@ def repeat_offer(dose: Dose, patient: Patient, fresh_key: str) -> RepeatOffer:
 
 def with_status(row: Any, entry: Correctable, patient: Patient, user: Any) -> Any:
     """A patient page row (a frozen dataclass with ``voided`` and ``undo_url``) with its void note and Undo link."""
-    return dataclasses.replace(row, voided=void_note(entry, patient), undo_url=undo_url("dose", entry, patient, user))
+    return dataclasses.replace(
+        row, voided=patient_void_note(entry, patient, user), undo_url=undo_url("dose", entry, patient, user)
+    )
+
+
+def patient_void_note(entry: Correctable, patient: Patient, user: Any) -> str:
+    """The void note in the patient's words: "<when> by you: <reason>" or "<when> by your care team: <reason>"."""
+    if entry.voided_at is None:
+        return ""
+    who = "by you" if entry.voided_by == user.get_username() else "by your care team"
+    return f"{_local(entry.voided_at, patient)} {who}: {entry.void_reason}"
 
 
 def record_section_for(user: Any, patient: Patient) -> RecordSection | None:

@@ -310,7 +310,7 @@ def dose_logged(request: HttpRequest, pk: int) -> HttpResponse:
             "row": _dose_row(dose, patient),
             "repeat": repeat,
             "offer": correction_views.repeat_offer(dose, patient, _new_key()) if repeat else None,
-            "voided": correction_views.void_note(dose, patient),
+            "voided": correction_views.patient_void_note(dose, patient, request.user),
             "undo_url": correction_views.undo_url("dose", dose, patient, request.user),
             "daily": daily,
             "daily_mitragynine": _mg(daily.mitragynine_mg) if daily else "",
