@@ -836,8 +836,7 @@ def invite_accept(request: HttpRequest, invite_code: str) -> HttpResponse:
                 message = "That username is taken; choose another." if name == "username" else exc.message
                 form.error(name, message)
             else:
-                messages.success(request, "Your login is ready. Log in with the username and password you chose.")
-                return redirect(reverse("login") + "?next=" + reverse("patient-home"))
+                return render(request, "web/entry/invite_done.html", {"username": username})
         status = 400
     context = {"form": form, "errors": form.errors, "summary": form.summary(), "raw": form.raw, "invite": invite}
     response = render(request, "web/entry/invite_accept.html", context, status=status)
