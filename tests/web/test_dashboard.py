@@ -170,3 +170,20 @@ def test_care_plan_save_confirms_warns_on_rising_targets_and_stop_needs_confirma
     done = client.post(url, {"form": "deactivate", "instrument_id": "phq9", "confirm": "yes"}, follow=True)
     assert "Questionnaire schedule stopped." in done.content.decode()
     assert not Schedule.objects.get(patient=p, instrument_id="phq9").active
+
+
+def test_estimated_teaspoon_doses_show_their_range(board: Any) -> None:
+    w = board
+    p = w.zero
+    for k in (1, 2):
+        _dose(w, p, w.leaf_plain_lot, k, 2, unit="teaspoon")  # no certificate, uncalibrated spoon: a range
+    row = next(r for r in pages.dashboard(w.alice).rows if r.patient.code == p.code)
+    assert row.mean_range is not None
+    low, high = row.mean_range
+    assert low < row.mean_mg < high
+    client = Client()
+    client.force_login(w.alice)
+    dashboard = client.get("/clinic/").content.decode()
+    assert f"est. {low:.0f}&ndash;{high:.0f}" in dashboard
+    page = client.get(f"/clinic/patients/{p.code}/").content.decode()
+    assert "est. " in page

@@ -508,6 +508,8 @@ class PatientData:
     alerts: list[AlertView]
     consent: list[ScopeStatus]
     schedules: list[ScheduleStatus]
+    estimate_ranges: dict[dt.date, tuple[float, float]] = field(default_factory=dict)
+    """Low and high mg mitragynine of the days that count estimated doses with a range (uncalibrated teaspoon)."""
 
     def target_on(self, day: dt.date) -> float | None:
         """The clinician's taper target in force on ``day`` (None before the first step or without a taper)."""
@@ -531,6 +533,7 @@ class PatientData:
                     "doses": row.doses if row else 0,
                     "unknown_doses": row.unknown_doses if row else 0,
                     "estimated_doses": row.estimated_doses if row else 0,
+                    "estimate_range": self.estimate_ranges.get(day),
                     "target_mg": self.target_on(day),
                 }
             )
@@ -597,6 +600,12 @@ def load_patient_data(patient: Patient, *, user: Any, now: dt.datetime | None = 
         alerts=alert_views(alerts),
         consent=scope_status(patient),
         schedules=statuses_for(patient, now=now),
+        estimate_ranges={
+            day: (low, high)
+            for _, day, low, high in record_queries.daily_estimate_ranges(
+                [patient.pk], today - dt.timedelta(days=TABLE_DAYS - 1), today
+            )
+        },
     )
 
 

@@ -161,7 +161,8 @@ def _section_daily_exposure(pdf: _Doc, data: PatientData) -> None:
     rows = [
         (
             r["day"].isoformat(),
-            _mg(r["mitragynine_mg"]),
+            _mg(r["mitragynine_mg"])
+            + (f" ({r['estimate_range'][0]:.0f}-{r['estimate_range'][1]:.0f})" if r["estimate_range"] else ""),
             _mg(r["seven_oh_mg"]),
             r["doses"],
             r["unknown_doses"],
@@ -176,7 +177,11 @@ def _section_daily_exposure(pdf: _Doc, data: PatientData) -> None:
         rows,
         (24, 28, 20, 16, 18, 20, 30),
     )
-    _line(pdf, "Unknown-potency doses are counted, never imputed. Taper targets are the clinician's entries.")
+    _line(
+        pdf,
+        "Unknown-potency doses are counted, never imputed. (low-high): the range of a day with estimated doses "
+        "(an uncalibrated teaspoon). Taper targets are the clinician's entries.",
+    )
 
 
 def _section_outcomes(pdf: _Doc, data: PatientData) -> None:
