@@ -32,7 +32,20 @@ if TYPE_CHECKING:
     from kratomwatch.access import Operator
     from kratomwatch.audit.log import Actor
 
-__all__ = ["app", "boot", "console", "err", "fail", "main", "operator", "operator_actor", "parse_date", "progress"]
+__all__ = [
+    "app",
+    "boot",
+    "console",
+    "database_ready",
+    "err",
+    "fail",
+    "main",
+    "operator",
+    "operator_actor",
+    "parse_date",
+    "progress",
+    "require_database",
+]
 
 app = typer.Typer(
     help="kratomwatch: clinical monitoring of kratom use. It never recommends a dose.",
@@ -52,8 +65,31 @@ def boot() -> None:
     django.setup()
 
 
+NOT_SET_UP = "The database is not set up yet: run `kratomwatch migrate` first."
+
+
+def database_ready() -> bool:
+    """Whether the schema exists (needs :func:`boot`). A missing SQLite file is not created by asking."""
+    from django.db import connection
+
+    name = str(connection.settings_dict.get("NAME") or "")
+    sqlite_file = connection.vendor == "sqlite" and name and not name.startswith(("file:", ":memory:"))
+    if sqlite_file and not os.path.exists(name):
+        return False
+    return "accounts_program" in connection.introspection.table_names()
+
+
+def require_database() -> None:
+    """Exit 1 with one plain line when the schema is missing (``demo`` or any database command before ``migrate``)."""
+    if not database_ready():
+        err.print(NOT_SET_UP, markup=False, highlight=False)
+        raise typer.Exit(1)
+
+
 def operator() -> Operator:
-    """The operator at the command line, as ``kratomwatch.access`` knows it (needs :func:`boot`)."""
+    """The operator at the command line, as ``kratomwatch.access`` knows it (needs :func:`boot`; exits with a
+    plain message when the database is not set up)."""
+    require_database()
     from kratomwatch import access
 
     return access.operator()

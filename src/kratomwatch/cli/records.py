@@ -281,11 +281,20 @@ _EXPORT_FIELDS = ("patient__code", *EXPORT_COLUMNS[1:-1], "lot__product__form")
 _CHUNK = 5000
 
 
+def _rounded(value: object) -> object:
+    """Amounts and mg to 3 decimals: 0.3, not 0.30000000000000004 (float noise from unit conversion)."""
+    return round(value, 3) if isinstance(value, float) else value
+
+
 def export_doses(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output CSV (default: stdout)")] = None,
     program: Annotated[str | None, typer.Option(help="Program slug")] = None,
 ) -> None:
-    """Export doses as CSV (streams; re-importable with `kratomwatch import doses`)."""
+    """Export doses as CSV for the care team: IDENTIFIED care data (patient codes), not a research export.
+
+    Every dose you may see (voided doses left out), amounts and mg rounded to 3 decimals; streams, and is
+    re-importable with `kratomwatch import doses`. It does not apply research consent: de-identified research
+    exports are a separate, later feature. Audited as an export."""
     boot()
     from kratomwatch import access
     from kratomwatch.records import queries
@@ -306,7 +315,7 @@ def export_doses(
         count = 0
         batch: list[Any] = []
         for row in rows.iterator(chunk_size=_CHUNK):
-            batch.append((row[0], row[1], row[2].isoformat(), *row[3:]))
+            batch.append((row[0], row[1], row[2].isoformat(), *(_rounded(v) for v in row[3:])))
             if len(batch) >= _CHUNK:
                 writer.writerows(batch)
                 count += len(batch)

@@ -10,23 +10,44 @@ import os
 from typing import Annotated
 
 import typer
+from rich.progress import TaskID
 from rich.table import Table
 
-from kratomwatch.cli import boot, console, operator, operator_actor, progress, reporting
+from kratomwatch.cli import (
+    boot,
+    console,
+    database_ready,
+    operator,
+    operator_actor,
+    progress,
+    reporting,
+    require_database,
+)
 
 
 def migrate() -> None:
     """Create or upgrade the database schema."""
     boot()
     from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
 
+    fresh = not database_ready()
+    executor = MigrationExecutor(connection)
+    pending = len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
     call_command("migrate", interactive=False, verbosity=0)
-    console.print("database is up to date")
+    if fresh:
+        console.print(f"created the database schema ({pending} migrations applied)")
+    elif pending:
+        console.print(f"upgraded the database schema ({pending} migration{'s' if pending != 1 else ''} applied)")
+    else:
+        console.print("database is up to date")
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve the site and API (development server; use a WSGI server such as gunicorn in production)."""
     boot()
+    require_database()
     from django.core.management import call_command
 
     call_command("runserver", f"{host}:{port}", use_reloader=False)
@@ -39,18 +60,24 @@ def demo(
 ) -> None:
     """Load the synthetic demo program (idempotent: a second run changes nothing) and print the logins."""
     boot()
+    require_database()  # before any progress bar: one plain line, exit 1
     from kratomwatch.demo import DEMO_LOGINS, load_demo
 
-    with progress() as bar:
-        task = bar.add_task("demo data", total=None)
-        summary = load_demo(
-            patients=patients,
-            days=days,
-            seed=seed,
-            step=lambda n, total: bar.update(task, completed=n, total=total),
-        )
+    bar = progress()
+    task: list[TaskID] = []
+
+    def step(n: int, total: int) -> None:
+        if not task:  # the bar appears only when there is data to load (not on a rerun)
+            bar.start()
+            task.append(bar.add_task("demo data", total=total))
+        bar.update(task[0], completed=n, total=total)
+
+    try:
+        summary = load_demo(patients=patients, days=days, seed=seed, step=step)
+    finally:
+        bar.stop()
     console.print(
-        f"demo program: {summary['program']} ({summary['status']}): {summary['patients']} patients, "
+        f"demo ({summary['status']}): {summary['patients']} patients in {summary.get('programs', 2)} programs, "
         f"{summary['doses']} doses"
     )
     table = Table(title="Demo logins (synthetic data only)")

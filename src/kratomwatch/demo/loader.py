@@ -46,11 +46,14 @@ def load_demo(
     """
     existing = find_program(DEMO_SLUG)
     if existing is not None:
+        # Count both demo programs, as the first run does (the other clinic has one patient).
+        programs = [p for p in (existing, find_program(OTHER_SLUG)) if p is not None]
         return {
             "program": existing.name,
             "status": "already loaded",
-            "patients": patients_of(existing).count(),
-            "doses": dose_count(existing),
+            "patients": sum(patients_of(p).count() for p in programs),
+            "programs": len(programs),
+            "doses": sum(dose_count(p) for p in programs),
         }
     with transaction.atomic():
         return _load(
@@ -96,4 +99,4 @@ def _load(*, patients: int, days: int, seed: int, step: Step, now: dt.datetime) 
     sign_consents(actor, (program, other), now)
     create_demo_care_plan(actor, program, now.date())
     sweep(actor=actor, program=program, now=now)
-    return {"program": program.name, "status": "created", "patients": patients + 1, "doses": created}
+    return {"program": program.name, "status": "created", "patients": patients + 1, "programs": 2, "doses": created}
