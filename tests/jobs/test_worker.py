@@ -61,6 +61,7 @@ def test_two_workers_run_each_scheduled_job_once_and_the_urgent_email_arrives(
     env = {
         **os.environ,
         "KRATOMWATCH_HOME": str(tmp_path),
+        "KRATOMWATCH_DEBUG": "1",  # a development key under KRATOMWATCH_HOME; the worker serves no page
         "DATABASE_URL": database_url,
         "KRATOMWATCH_SWEEP_AT": "00:00",
         "KRATOMWATCH_DIGEST_AT": "00:00",

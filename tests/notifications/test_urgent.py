@@ -208,3 +208,21 @@ def test_a_lost_task_is_queued_again_and_a_claimed_message_is_not_sent_twice(
     assert actions.requeue_stale(now=later + dt.timedelta(minutes=11)) >= 1
     note.refresh_from_db()
     assert note.status == Status.PENDING
+
+
+def test_an_open_alert_raised_to_urgent_is_announced_once(addressed: Any, system: Any) -> None:
+    from kratomwatch.alerts.actions import evaluate_patients
+
+    alert = serious_event(addressed, system)
+    # As if an earlier evaluation had graded it high and nobody had been told yet.
+    Alert.objects.filter(pk=alert.pk).update(severity="high", severity_rank=3)
+    Notification.objects.filter(alert_id=alert.pk).delete()
+    evaluate_patients([addressed.patient.pk])
+    alert.refresh_from_db()
+    assert alert.severity == "urgent"
+    assert sorted(Notification.objects.filter(alert_id=alert.pk).values_list("recipient", flat=True)) == [
+        "alice@clinic.example",
+        "pa@clinic.example",
+    ]
+    evaluate_patients([addressed.patient.pk])  # still urgent: nothing more
+    assert Notification.objects.filter(alert_id=alert.pk).count() == 2

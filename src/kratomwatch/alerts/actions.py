@@ -103,6 +103,7 @@ def _reconcile(
             resolved[(pid, rule_id, subject)] = (severity, reason)  # the last one wins: the latest resolution
     new: list[Alert] = []
     changed: list[Alert] = []
+    escalated: list[int] = []  # existing alerts that become urgent: announced like new ones
     seen_again: dict[dt.date, list[int]] = defaultdict(list)
     seen: set[tuple[int, str, str]] = set()
     for pid in ids:
@@ -129,6 +130,8 @@ def _reconcile(
                 )
                 continue
             if any(getattr(alert, name) != value for name, value in content.items()) or alert.condition_cleared_at:
+                if content["severity"] == AlertSeverity.URGENT != alert.severity:
+                    escalated.append(alert.pk)
                 for name, value in content.items():
                     setattr(alert, name, value)
                 alert.condition_cleared_at = None
@@ -143,7 +146,7 @@ def _reconcile(
     cleared = [alert.pk for key, alert in existing.items() if key not in seen and alert.condition_cleared_at is None]
     result.unchanged += sum(1 for key, alert in existing.items() if key not in seen and alert.condition_cleared_at)
     result.created = _insert_alerts(new)
-    _announce_urgent(new, now)
+    _announce_urgent(new, now, escalated)
     _update_alerts(changed, UPDATE_FIELDS)
     for day, pks in seen_again.items():
         for part in _chunks(pks):
@@ -156,20 +159,22 @@ def _reconcile(
 
 
 urgent_alerts_raised = Signal()
-"""Sent inside the evaluation's transaction with ``alert_ids``, the alerts it just created as urgent.
+"""Sent inside the evaluation's transaction with ``alert_ids``, the alerts it just created as (or raised to) urgent.
 ``kratomwatch.notifications`` listens (it sits above alerts) and notifies the care team once the write commits."""
 
 
-def _announce_urgent(new: Sequence[Alert], now: dt.datetime) -> None:
+def _announce_urgent(new: Sequence[Alert], now: dt.datetime, escalated: Sequence[int] = ()) -> None:
     keys = {(a.patient_id, a.rule_id, a.subject_key) for a in new if a.severity == AlertSeverity.URGENT}
     if not keys:
+        if escalated:
+            urgent_alerts_raised.send(sender=Alert, alert_ids=sorted(escalated))
         return
     rows = Alert.objects.filter(
         patient_id__in={k[0] for k in keys}, severity=AlertSeverity.URGENT, first_seen_at=now
     ).exclude(status=AlertStatus.RESOLVED)
     ids = [pk for pk, *key in rows.values_list("pk", "patient_id", "rule_id", "subject_key") if tuple(key) in keys]
-    if ids:
-        urgent_alerts_raised.send(sender=Alert, alert_ids=sorted(ids))
+    if ids or escalated:
+        urgent_alerts_raised.send(sender=Alert, alert_ids=sorted([*ids, *escalated]))
 
 
 def _chunks(items: Sequence[Any], size: int = 900) -> Iterable[Sequence[Any]]:
