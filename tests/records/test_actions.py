@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from kratomwatch.audit.guard import triggers_removed
 from kratomwatch.audit.log import verify_chain
 from kratomwatch.audit.models import AuditEvent
 from kratomwatch.core.errors import InputError
@@ -322,7 +323,8 @@ def test_audit_chain_verifies_and_detects_tampering(world: Any, system: Any) -> 
     report = verify_chain()
     assert report.ok and report.events >= 10
     victim = AuditEvent.objects.order_by("id")[3]
-    AuditEvent.objects.filter(pk=victim.pk).update(action="tampered")
+    with triggers_removed():  # the database refuses the edit; play someone who can drop its triggers
+        AuditEvent.objects.filter(pk=victim.pk).update(action="tampered")
     broken = verify_chain()
     assert not broken.ok and broken.first_bad_id == victim.pk
 

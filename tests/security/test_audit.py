@@ -9,6 +9,7 @@ import typer
 from django.test import Client
 from typer.testing import CliRunner
 
+from kratomwatch.audit.guard import triggers_removed
 from kratomwatch.audit.models import AuditEvent
 from kratomwatch.cli import audit as cli_audit
 
@@ -27,7 +28,8 @@ def test_verify_ok_then_broken(world: Any) -> None:
     assert result.exit_code == 0, result.output
     assert "events checked: OK" in result.output
     victim = AuditEvent.objects.order_by("id")[3]
-    AuditEvent.objects.filter(pk=victim.pk).update(action="tampered")
+    with triggers_removed():  # the database refuses the edit; play someone who can drop its triggers
+        AuditEvent.objects.filter(pk=victim.pk).update(action="tampered")
     result = runner.invoke(_app(), ["audit", "verify"])
     assert result.exit_code == 1
     assert f"BROKEN at event id {victim.pk}" in result.output

@@ -1,4 +1,10 @@
-"""Append-only audit trail with a hash chain (each event commits to the one before it)."""
+"""Append-only audit trail with a hash chain (each event commits to the one before it), and signed checkpoints.
+
+Hash versions: 1 (events written before 2026-12) covers every column but the actor's user id; 2 adds the actor's
+user id. A chain never goes back from 2 to 1. The database refuses UPDATE, DELETE and TRUNCATE on both tables
+(migration 0003, ``audit/guard.py``); ``audit/checkpoints.py`` signs (last id, count, head hash) and anchors it in a
+file outside the database.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +31,7 @@ class AuditEvent(models.Model):
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    hash_version = models.PositiveSmallIntegerField(default=1)
 
     class Meta:
         ordering = ["id"]
@@ -42,6 +49,9 @@ class AuditEvent(models.Model):
             "remote_addr": self.remote_addr,
             "prev": self.prev_hash,
         }
+        if self.hash_version >= 2:
+            payload["actor_id"] = self.actor_id
+            payload["v"] = self.hash_version
         return json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
 
     def compute_hash(self) -> str:
@@ -54,3 +64,26 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("audit events are append-only")
+
+
+class AuditCheckpoint(models.Model):
+    """The state of the trail at one moment (last event id, number of events, head hash), signed with
+    HMAC-SHA256 under ``KRATOMWATCH_AUDIT_KEY``; each is also appended to the anchor file outside the database."""
+
+    created_at = models.DateTimeField()
+    last_event_id = models.BigIntegerField()
+    event_count = models.BigIntegerField()
+    head_hash = models.CharField(max_length=64)
+    key_id = models.CharField(max_length=16)
+    signature = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["id"]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise RuntimeError("audit checkpoints are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("audit checkpoints are append-only")

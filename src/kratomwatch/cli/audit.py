@@ -1,4 +1,8 @@
-"""``kratomwatch audit verify`` and ``kratomwatch audit list``: check and read the hash-chained audit trail.
+"""``kratomwatch audit verify``, ``audit checkpoint`` and ``audit list``: check, anchor and read the audit trail.
+
+``verify`` checks the hash chain, every signed checkpoint (in the table and in the anchor file outside the database)
+and that the table is not shorter than the latest anchor; ``checkpoint`` signs and anchors the trail's state now
+(``audit/checkpoints.py``).
 
 The operator reads the whole trail (``access.audit_events_for``) through the filters the /audit/ page uses;
 like that page, a listing is itself audited (``audit.read``).
@@ -19,16 +23,36 @@ audit_app = typer.Typer(help="Verify and read the hash-chained audit trail.", no
 
 @audit_app.command("verify")
 def verify() -> None:
-    """Recompute the whole hash chain; exit 1 and name the first broken link if it was tampered with."""
+    """Check the hash chain, the signed checkpoints and the anchors; exit 1 and name the first problem."""
     boot()
-    from kratomwatch.audit.log import verify_chain
+    from kratomwatch.audit.log import verify as verify_trail
 
-    report = verify_chain()
+    report = verify_trail()
+    also = f"{report.checkpoints} checkpoints, {report.anchors} anchors"
     if report.ok:
-        print(f"{report.events} events checked: OK")
+        print(f"{report.events} events checked: OK ({also})")
         return
-    print(f"{report.events} events checked: BROKEN at event id {report.first_bad_id}: {report.reason}")
+    where = f" at event id {report.first_bad_id}" if report.first_bad_id is not None else ""
+    print(f"{report.events} events checked ({also}): BROKEN{where}: {report.problems[0]}")
+    for problem in report.problems[1:10]:
+        print(f"  also: {problem}")
+    if len(report.problems) > 10:
+        print(f"  and {len(report.problems) - 10} more problems")
     raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def checkpoint() -> None:
+    """Sign the trail's state now (last id, count, head hash) and append it to the anchor file."""
+    boot()
+    from kratomwatch.audit.checkpoints import AuditKeyError, anchor_file, create_checkpoint
+
+    try:
+        cp = create_checkpoint()
+    except AuditKeyError as exc:
+        print(f"error: {exc}")
+        raise typer.Exit(1) from None
+    print(f"checkpoint {cp.id}: {cp.event_count} events up to id {cp.last_event_id}, anchored in {anchor_file()}")
 
 
 @audit_app.command("list")

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from kratomwatch.alerts import actions as alert_actions
+from kratomwatch.audit import checkpoints as audit_checkpoints
 from kratomwatch.audit.log import Actor
 from kratomwatch.jobs import progress
 from kratomwatch.notifications import actions as notify
@@ -35,7 +36,8 @@ def registry_sweep(local_date: str | None = None) -> dict[str, Any]:
         progress.finish(job, error=f"{type(exc).__name__}: {exc}")
         raise
     progress.finish(job)
-    return {"job_id": job, "local_date": local_date, **result.as_dict()}
+    checkpoint = audit_checkpoints.scheduled_checkpoint()  # signed and anchored daily (docs/security.md)
+    return {"job_id": job, "local_date": local_date, "audit_checkpoint": checkpoint, **result.as_dict()}
 
 
 @task()
