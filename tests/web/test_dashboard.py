@@ -187,3 +187,24 @@ def test_estimated_teaspoon_doses_show_their_range(board: Any) -> None:
     assert f"est. {low:.0f}&ndash;{high:.0f}" in dashboard
     page = client.get(f"/clinic/patients/{p.code}/").content.decode()
     assert "est. " in page
+
+
+def test_demo_kw011_on_a_7oh_product_shows_30_mg_7oh_above_the_cap(db: Any) -> None:
+    from django.contrib.auth import get_user_model
+
+    from kratomwatch.demo import load_demo
+
+    load_demo(patients=12, days=90)
+    clinician = get_user_model().objects.get(username="clinician")
+    rows = {r.patient.code: r for r in pages.dashboard(clinician).rows}
+    kw011 = rows["KW-011"]
+    assert kw011.seven_oh_mean == pytest.approx(30.0, abs=0.5)
+    assert kw011.mean_mg == pytest.approx(2.0, abs=0.5)
+    assert kw011.over_cap and kw011.seven_oh_cap == 2.0
+    assert not rows["KW-002"].over_cap
+    client = Client()
+    client.force_login(clinician)
+    page = client.get("/clinic/").content.decode()
+    row = re.search(r'data-code="KW-011">(.*?)</tr>', page, flags=re.DOTALL)
+    assert row is not None
+    assert "30.0" in row.group(1) and "94% 7-OH" in row.group(1)
