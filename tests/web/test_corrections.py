@@ -374,3 +374,26 @@ def test_back_button_reloads_the_form_with_a_new_key_and_the_patient_is_asked(wo
     other_amount = dict(fresh, idempotency_key="web:another", amount="1")
     client.post(reverse("patient-dose"), other_amount)
     assert Dose.objects.filter(patient=world.patient).count() == 3, "a different amount is saved at once"
+
+
+def test_patient_undoes_a_side_effect_they_just_reported(world: Any) -> None:
+    client = _login(world.carol)
+    saved = client.post(
+        reverse("patient-side-effect"),
+        {
+            "term": "Headache",
+            "onset": timezone.localdate().isoformat(),
+            "grade": "1",
+            "outcome": "recovering",
+            "action_taken": "none",
+        },
+    )
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    ae = AdverseEvent.objects.get(patient=world.patient, term="Headache")
+    page = client.get(saved["Location"]).content.decode()
+    undo = reverse("patient-side-effect-undo", kwargs={"pk": ae.pk})
+    assert f'href="{undo}"' in page
+    assert client.post(undo, {"reason": "other", "reason_other": "Wrong day"}).status_code == 302
+    ae.refresh_from_db()
+    assert ae.voided_at is not None and ae.void_reason == "Wrong day"
+    assert "by you: Wrong day" in client.get(saved["Location"]).content.decode()

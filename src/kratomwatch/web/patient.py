@@ -394,5 +394,7 @@ def side_effect_saved(request: HttpRequest, pk: int) -> HttpResponse:
             "ae": ae,
             "severity": words.get(ae.grade, f"grade {ae.grade}"),
             "serious": [serious.get(c, c) for c in ae.seriousness],
+            "undo_url": correction_views.undo_url("adverse-event", ae, patient, request.user),
+            "voided": correction_views.patient_void_note(ae, patient, request.user),
         },
     )
