@@ -153,7 +153,7 @@ def record_assessment(
 def _check_every_days(every_days: object) -> int:
     if isinstance(every_days, bool) or not isinstance(every_days, int) or not 1 <= every_days <= MAX_EVERY_DAYS:
         raise InputError(
-            "every_days", every_days, f"every_days must be a whole number of days from 1 to {MAX_EVERY_DAYS}"
+            "every_days", every_days, f"the interval must be a whole number of days from 1 to {MAX_EVERY_DAYS}"
         )
     return every_days
 
