@@ -106,3 +106,14 @@ def test_a_low_sodium_raises_the_hyponatraemia_alert(demo: dict[str, Any], db: A
     found = alerts("KW-016")
     assert found[("sodium", "lab:sodium")] == "moderate"
     assert Alert.objects.filter(patient__program__slug="demo", rule_id="sodium").count() == 1
+
+
+def test_the_demo_care_team_has_addresses_so_urgent_alerts_reach_an_inbox(demo: dict[str, Any], db: Any) -> None:
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.filter(username__in=["clinician", "programadmin", "researcher"])
+    assert dict(users.values_list("username", "email")) == {
+        "clinician": "clinician@demo.example",
+        "programadmin": "programadmin@demo.example",
+        "researcher": "",
+    }

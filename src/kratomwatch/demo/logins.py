@@ -1,5 +1,6 @@
 """One login per role: staff, clinician, program admin, researcher and patient (KW-001) in the demo program,
-and a clinician of the other clinic."""
+and a clinician of the other clinic. The care-team logins get a demo address (``<login>@demo.example``) so an
+urgent alert reaches an inbox (the file email backend writes it under KRATOMWATCH_HOME/mail/)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from kratomwatch.demo.data import (
     OTHER_SLUG,
     PATIENT_LOGIN_CODE,
 )
+from kratomwatch.notifications.actions import set_contact_email
 from kratomwatch.records import actions
+
+CARE_TEAM_ROLES = frozenset({"clinician", "program_admin"})
 
 
 def create_logins(actor: Actor) -> None:
@@ -28,7 +32,7 @@ def create_logins(actor: Actor) -> None:
                 actor=actor, patient=patient, username=username, password=password, check_password=False
             )
             continue
-        account_actions.create_user(
+        user, _token = account_actions.create_user(
             actor=actor,
             username=username,
             password=password,
@@ -36,3 +40,5 @@ def create_logins(actor: Actor) -> None:
             program_slug=OTHER_SLUG if username == OTHER_CLINIC_LOGIN else DEMO_SLUG,
             check_password=False,
         )
+        if role in CARE_TEAM_ROLES:
+            set_contact_email(actor=actor, user=user, email=f"{username}@demo.example")
