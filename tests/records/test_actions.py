@@ -336,3 +336,17 @@ def test_audit_events_are_append_only(world: Any) -> None:
         event.save()
     with pytest.raises(RuntimeError):
         event.delete()
+
+
+def test_enrolment_day_can_be_given_and_is_the_patients_own_date_floor(world: Any, system: Any) -> None:
+    from kratomwatch.records import validation
+
+    kwargs = {"actor": system, "program": world.program, "birth_year": 1980, "sex": "female",
+              "time_zone": "America/Chicago", "jurisdiction": "US-TX", "today": dt.date(2026, 12, 1)}  # fmt: skip
+    patient = actions.create_patient(code="KW-900", enrolled_on=dt.date(2026, 9, 1), **kwargs)
+    assert validation.enrolment_date(patient) == dt.date(2026, 9, 1)
+    for bad in (dt.date(2026, 12, 2), dt.date(1979, 12, 31)):
+        with pytest.raises(InputError) as info:
+            actions.create_patient(code="KW-901", enrolled_on=bad, **kwargs)
+        assert info.value.field == "enrolled_on"
+    assert not Patient.objects.filter(code="KW-901").exists()

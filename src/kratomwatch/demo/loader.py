@@ -76,7 +76,7 @@ def _patient_record(
     rng: np.random.Generator,
 ) -> list[DoseIn]:
     """Create patient ``index`` with its clinical data; returns its doses (imported later, in one batch)."""
-    patient = create_patient(actor, program, index, rng)
+    patient = create_patient(actor, program, index, rng, enrolled_on=now.date() - dt.timedelta(days=days))
     doses = dose_history(patient, lot_for(lots, index), index, days=days, today=now.date(), rng=rng)
     record_clinical_data(actor, patient, index, days=days, now=now, rng=rng)
     return doses

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 
 from kratomwatch.accounts.models import Program
@@ -15,8 +17,11 @@ def patient_code(index: int) -> str:
     return f"KW-{index + 1:03d}"
 
 
-def create_patient(actor: Actor, program: Program, index: int, rng: np.random.Generator) -> Patient:
-    """Demo patient ``index``: one of them is pregnant; some have liver, seizure, QT or respiratory history."""
+def create_patient(
+    actor: Actor, program: Program, index: int, rng: np.random.Generator, *, enrolled_on: dt.date | None = None
+) -> Patient:
+    """Demo patient ``index``: one of them is pregnant; some have liver, seizure, QT or respiratory history.
+    ``enrolled_on`` is the first day of the demo history, so the patient's own pages accept entries since then."""
     time_zone, jurisdiction = PLACES[index % len(PLACES)]
     return actions.create_patient(
         actor=actor,
@@ -32,6 +37,7 @@ def create_patient(actor: Actor, program: Program, index: int, rng: np.random.Ge
         seizure_disorder=index % 17 == 3,
         cardiac_qt=index % 11 == 7,
         respiratory_disease=index % 19 == 8,
+        enrolled_on=enrolled_on,
     )
 
 

@@ -71,15 +71,22 @@ def create_patient(
     respiratory_disease: bool = False,
     user: Any = None,
     today: dt.date | None = None,
+    enrolled_on: dt.date | None = None,
 ) -> Patient:
+    """A new patient record. ``enrolled_on`` (default: today) is the day they joined the program, for a record
+    entered after the fact; it may not be in the future or before the birth year."""
     code = validation.patient_code(code)
+    today = today or timezone.localdate()
+    if enrolled_on is not None and not (dt.date(birth_year, 1, 1) <= enrolled_on <= today):
+        why = "the enrolment day must be after the birth year and not in the future"
+        raise InputError("enrolled_on", enrolled_on.isoformat(), why)
     if Patient.objects.filter(code=code).exists():
         raise Conflict("code", code, f"patient code {code!r} is already in use")
     exposure.zone(time_zone)
     patient = Patient.objects.create(
         program=program,
         code=code,
-        birth_year=validation.birth_year(birth_year, today or timezone.localdate()),
+        birth_year=validation.birth_year(birth_year, today),
         sex=validation.sex(sex),
         time_zone=time_zone,
         jurisdiction=validation.jurisdiction(jurisdiction),
@@ -90,6 +97,7 @@ def create_patient(
         cardiac_qt=cardiac_qt,
         respiratory_disease=respiratory_disease,
         user=user,
+        enrolled_on=enrolled_on,
     )
     PatientCondition.objects.bulk_create(
         PatientCondition(patient=patient, code=c) for c in validation.conditions(list(conditions))

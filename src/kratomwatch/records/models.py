@@ -59,6 +59,9 @@ class Patient(models.Model):
     seizure_disorder = models.BooleanField(default=False)
     cardiac_qt = models.BooleanField(default=False, help_text="Cardiac disease or QT prolongation")
     respiratory_disease = models.BooleanField(default=False)
+    enrolled_on = models.DateField(
+        null=True, blank=True, help_text="Day the patient joined the program (their zone); empty = the day of entry"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

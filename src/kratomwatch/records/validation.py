@@ -123,7 +123,9 @@ def _day_text(day: dt.date) -> str:
 
 
 def enrolment_date(patient: Patient) -> dt.date:
-    """The patient's enrolment day in their own zone (``Patient.created_at``)."""
+    """The patient's enrolment day: ``Patient.enrolled_on``, else the day the record was made, in their zone."""
+    if patient.enrolled_on is not None:
+        return patient.enrolled_on
     return patient.created_at.astimezone(ZoneInfo(patient.time_zone or "UTC")).date()
 
 
