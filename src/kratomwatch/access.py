@@ -27,7 +27,7 @@ from django.db.models import Q, QuerySet
 
 from kratomwatch.accounts.models import Membership, Program, Role
 from kratomwatch.alerts.models import Alert
-from kratomwatch.audit.log import Actor, record
+from kratomwatch.audit.log import Actor, record, record_refused_read
 from kratomwatch.audit.models import AuditEvent
 from kratomwatch.consent.guard import require_care_consent
 from kratomwatch.core.errors import Forbidden, NotFound
@@ -145,8 +145,11 @@ def patients_for(user: Any) -> QuerySet[Patient]:
 
 def get_patient_for(user: Any, code: str, *, actor: Actor | None = None, purpose: str = "view") -> Patient:
     """Fetch one patient the user may see, and audit the read."""
-    patient = patients_for(user).select_related("program").filter(code=code).first()
+    # A NUL byte is never in a code (and PostgreSQL refuses it in a query): not found, like any unknown code.
+    patient = None if "\x00" in str(code) else patients_for(user).select_related("program").filter(code=code).first()
     if patient is None:
+        # Audited like a read (D15), the same event for "not yours" and "missing", so nothing is revealed.
+        record_refused_read(_actor(user, actor), code, purpose=purpose)
         raise NotFound("patient_code", code, f"patient {code!r} not found")
     record(
         _actor(user, actor),

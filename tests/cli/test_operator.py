@@ -47,10 +47,13 @@ def test_a_patient_read_is_audited_as_the_operator(world: Any, args: list[str], 
 
 
 @pytest.mark.django_db
-def test_a_missing_patient_is_not_found_and_not_audited(world: Any) -> None:
+def test_a_missing_patient_is_not_found_and_audited_as_a_refused_read(world: Any) -> None:
     result = runner.invoke(app, ["exposure", "NOPE"])
     assert result.exit_code == 2 and "patient_code='NOPE'" in result.output
-    assert not AuditEvent.objects.filter(patient_code="NOPE").exists()
+    # D15: the refused read is audited (the same event as for another program's code), and nothing else is
+    assert list(AuditEvent.objects.filter(patient_code="NOPE").values_list("action", flat=True)) == [
+        "patient.read_refused"
+    ]
 
 
 @pytest.mark.django_db
