@@ -149,6 +149,7 @@ def main() -> None:
 
 
 from kratomwatch.cli import alerts, audit, fhir, knowledge, records, site  # noqa: E402  (registers the commands)
+from kratomwatch.cli import backup as backup_cli  # noqa: E402  (backup, restore)
 from kratomwatch.cli import jobs as jobs_cli  # noqa: E402  (worker, jobs, notifications)
 
 site.register(app)
@@ -157,4 +158,5 @@ knowledge.register(app)
 alerts.register(app)
 audit.register(app)
 fhir.register(app)
+backup_cli.register(app)
 jobs_cli.register(app)
