@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
@@ -374,6 +375,18 @@ def test_back_button_reloads_the_form_with_a_new_key_and_the_patient_is_asked(wo
     other_amount = dict(fresh, idempotency_key="web:another", amount="1")
     client.post(reverse("patient-dose"), other_amount)
     assert Dose.objects.filter(patient=world.patient).count() == 3, "a different amount is saved at once"
+
+
+def test_the_same_product_and_amount_typed_for_another_time_is_a_new_dose(world: Any) -> None:
+    client = _login(world.carol)
+    _data, first = _quick_post_first(world, client)
+    assert first.status_code == 302
+    fresh, _ = _quick_post_first(world, client)  # asked, not saved
+    zone = ZoneInfo(world.patient.time_zone)
+    earlier = (timezone.now() - dt.timedelta(hours=3)).astimezone(zone).strftime("%Y-%m-%dT%H:%M")
+    later = client.post(reverse("patient-dose"), dict(fresh, idempotency_key="web:earlier", taken_at=earlier))
+    assert later.status_code == 302 and not later["Location"].endswith("?repeat=1")
+    assert Dose.objects.filter(patient=world.patient).count() == 2
 
 
 def test_patient_undoes_a_side_effect_they_just_reported(world: Any) -> None:

@@ -593,4 +593,7 @@ def recent_repeat(patient: Patient, dose_in: Any, now: dt.datetime | None = None
     if last.created_at < (now or timezone.now()) - REPEAT_GUARD:
         return None
     same = last.lot_id == dose_in.lot_id and last.amount == float(dose_in.amount) and last.unit == dose_in.unit
-    return last if same else None
+    # A repeat says it was taken when the first one was ("now" on both quick logs); a dose typed for another
+    # time is a different dose, however alike.
+    same_time = abs(last.taken_at - dose_in.taken_at) <= REPEAT_GUARD
+    return last if same and same_time else None
