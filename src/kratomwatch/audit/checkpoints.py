@@ -25,6 +25,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.test import utils as test_utils
 from django.utils import timezone
 
 from kratomwatch.audit.models import AuditCheckpoint, AuditEvent
@@ -91,9 +92,15 @@ def sign(key: bytes, last_event_id: int, event_count: int, head_hash: str, creat
     return hmac.new(key, message(last_event_id, event_count, head_hash, created_at), "sha256").hexdigest()
 
 
-def anchor_file() -> Path:
+def anchor_file() -> Path | None:
+    """The anchor file; None inside Django's test harness unless a test names one (test databases come and go,
+    and their anchors must not pile up in a shared KRATOMWATCH_HOME)."""
     configured = os.environ.get("KRATOMWATCH_AUDIT_ANCHOR_FILE", "").strip()
-    return Path(configured) if configured else Path(settings.BASE_DIR) / "audit-anchors.jsonl"
+    if configured:
+        return Path(configured)
+    if hasattr(test_utils._TestState, "saved_data"):
+        return None
+    return Path(settings.BASE_DIR) / "audit-anchors.jsonl"
 
 
 def database_id() -> str:
@@ -110,6 +117,8 @@ def _iso(when: dt.datetime) -> str:
 
 def _append_anchor(line: dict[str, Any]) -> None:
     path = anchor_file()
+    if path is None:
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -219,7 +228,7 @@ def file_anchors() -> tuple[list[Anchor], list[str]]:
     path = anchor_file()
     anchors: list[Anchor] = []
     problems: list[str] = []
-    if not path.exists():
+    if path is None or not path.exists():
         return anchors, problems
     me = database_id()
     with path.open(encoding="utf-8", errors="replace") as fh:

@@ -52,7 +52,9 @@ def checkpoint() -> None:
     except AuditKeyError as exc:
         print(f"error: {exc}")
         raise typer.Exit(1) from None
-    print(f"checkpoint {cp.id}: {cp.event_count} events up to id {cp.last_event_id}, anchored in {anchor_file()}")
+    where = anchor_file()
+    anchored = f", anchored in {where}" if where else ""
+    print(f"checkpoint {cp.id}: {cp.event_count} events up to id {cp.last_event_id}{anchored}")
 
 
 @audit_app.command("list")
