@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The demo runs with development settings (DEBUG on, no 2FA); production is `kratomwatch serve --production`.
+run: export KRATOMWATCH_DEBUG = 1
 run: install
 	$(BIN)/kratomwatch migrate
 	$(BIN)/kratomwatch demo

@@ -1,8 +1,11 @@
 """One settings module, driven by the environment.
 
 * ``DATABASE_URL`` selects the database (``postgres://...`` in production); SQLite under ./var/ is the default.
+* ``KRATOMWATCH_DEBUG`` is off unless set to 1 (``make run``, the demo and the test suite turn it on).
 * ``KRATOMWATCH_SECRET_KEY`` is required when ``KRATOMWATCH_DEBUG`` is off; a development key is
   generated per checkout otherwise (never committed).
+* ``KRATOMWATCH_CONN_MAX_AGE`` (default 0: one connection per request, never leaked by a threaded server);
+  ``kratomwatch serve --production`` sets 60 for its single-threaded workers (one connection each, health-checked).
 * ``KRATOMWATCH_ALLOWED_HOSTS`` is a comma-separated list.
 * ``KRATOMWATCH_REQUIRE_2FA`` (default: on unless ``KRATOMWATCH_DEBUG`` is on) makes clinicians, program
   admins and staff enrol and verify a TOTP device before they see any page (docs/security.md).
@@ -29,7 +32,7 @@ def _env_bool(name: str, default: bool) -> bool:
     return default if value is None else value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-DEBUG = _env_bool("KRATOMWATCH_DEBUG", True)
+DEBUG = _env_bool("KRATOMWATCH_DEBUG", False)
 
 
 def _secret_key() -> str:
@@ -37,7 +40,10 @@ def _secret_key() -> str:
     if key:
         return key
     if not DEBUG:
-        raise RuntimeError("KRATOMWATCH_SECRET_KEY must be set when KRATOMWATCH_DEBUG is off")
+        raise RuntimeError(
+            "KRATOMWATCH_SECRET_KEY must be set when KRATOMWATCH_DEBUG is off "
+            "(production; docs/operations.md), or set KRATOMWATCH_DEBUG=1 for development and the demo"
+        )
     path = VAR_DIR / "dev-secret-key"
     try:
         return path.read_text().strip()
@@ -80,7 +86,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "kratomwatch.requestlog.RequestLogMiddleware",  # one JSON line per request (outermost: times everything)
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files served by the app itself, DEBUG on or off
     "kratomwatch.web.security.SecurityHeadersMiddleware",
     "kratomwatch.web.security.RemoteAddrMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -125,7 +133,11 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'kratomwatch.sqlite3'}"),
-        conn_max_age=int(os.environ.get("KRATOMWATCH_CONN_MAX_AGE", "60")),
+        # 0 by default: Django's threaded development server would otherwise keep one connection per dead
+        # thread until PostgreSQL runs out (review D1). `serve --production` sets 60 for its sync workers.
+        conn_max_age=int(os.environ.get("KRATOMWATCH_CONN_MAX_AGE", "0")),
+        # A persistent connection is tested before each request reuses it: a restarted PostgreSQL is reconnected.
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
@@ -157,6 +169,14 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# WhiteNoise serves /static/ from the app. `serve --production` runs collectstatic (compressed copies in
+# STATIC_ROOT) and then serves only those (KRATOMWATCH_STATIC_FINDERS=0); elsewhere files come from the apps.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = _env_bool("KRATOMWATCH_STATIC_FINDERS", True)
+WHITENOISE_MAX_AGE = 3600
 
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"  # "/" (name home) sends each role to its home (web/views.py, web/nav.py)
@@ -197,6 +217,7 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = _env_bool("KRATOMWATCH_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # probes speak plain HTTP on the host itself
     SECURE_HSTS_SECONDS = int(os.environ.get("KRATOMWATCH_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
@@ -216,10 +237,24 @@ LOGGING = {
     "disable_existing_loggers": False,
     # An ordinary 403/404 is one WARNING line without a traceback (web/errors.py); 5xx keep theirs.
     "filters": {"no_4xx_traceback": {"()": "kratomwatch.web.errors.NoTracebackFor4xx"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["no_4xx_traceback"]}},
+    "formatters": {"bare": {"format": "%(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["no_4xx_traceback"]},
+        # kratomwatch.requestlog writes ready-made JSON lines: no prefix, so each line parses as JSON.
+        "requests": {"class": "logging.StreamHandler", "formatter": "bare"},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("KRATOMWATCH_LOG_LEVEL", "INFO")},
-    # Django's own default sends "django" records to a second console handler in DEBUG: log them once.
-    "loggers": {"django": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+    "loggers": {
+        # Django's own default sends "django" records to a second console handler in DEBUG: log them once.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # The request log replaces Django's per-request lines (django.request / django.server repeat 4xx/5xx).
+        "django.server": {"handlers": [], "level": "ERROR", "propagate": False},
+        "kratomwatch.requests": {
+            "handlers": ["requests"],
+            "level": os.environ.get("KRATOMWATCH_REQUEST_LOG_LEVEL", "INFO"),
+            "propagate": False,
+        },
+    },
 }
 
 # Background work and notifications (kratomwatch.jobs, kratomwatch.notifications; docs/operations.md).

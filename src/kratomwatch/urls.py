@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from kratomwatch import health
 from kratomwatch.api.app import api
 from kratomwatch.web import urls as web_urls
 from kratomwatch.web import views as web_views
@@ -15,6 +16,7 @@ urlpatterns = [
     path("research/", web_views.researcher_home, name="researcher-home"),
     path("staff/", web_views.staff_home, name="staff-home"),
     path("favicon.ico", web_views.favicon, name="favicon"),
+    *[path("healthz", health.healthz, name="healthz"), path("readyz", health.readyz, name="readyz")],
     path("", include("kratomwatch.web.urls")),
 ]
 

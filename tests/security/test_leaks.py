@@ -30,6 +30,8 @@ NON_PATIENT = (
     "/login/",
     "/logout/",
     "/favicon.ico",
+    "/healthz",  # probes: {"status": ...} only, no data (kratomwatch/health.py)
+    "/readyz",
     "/account/2fa/",
     "/admin/login/",
     "/admin/logout/",

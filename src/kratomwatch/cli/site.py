@@ -44,15 +44,6 @@ def migrate() -> None:
         console.print("database is up to date")
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve the site and API (development server; use a WSGI server such as gunicorn in production)."""
-    boot()
-    require_database()
-    from django.core.management import call_command
-
-    call_command("runserver", f"{host}:{port}", use_reloader=False)
-
-
 def demo(
     patients: int = typer.Option(36, min=30, max=5000, help="Number of synthetic patients"),
     days: int = typer.Option(90, min=30, max=730, help="Days of history"),
@@ -128,6 +119,5 @@ def createuser(
 
 def register(app: typer.Typer) -> None:
     app.command()(migrate)
-    app.command()(serve)
     app.command()(demo)
     app.command()(createuser)

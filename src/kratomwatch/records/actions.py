@@ -41,7 +41,7 @@ from kratomwatch.records.models import (
 )
 from kratomwatch.records.potency import compute_mg, lot_potency
 from kratomwatch.records.validation import future_tolerance
-from kratomwatch.records.writes import alert_input_write, touch
+from kratomwatch.records.writes import after_evaluation, alert_input_write, touch
 
 
 def _apply_mg(dose: Dose, mg: units.DoseMg) -> None:
@@ -437,6 +437,14 @@ def record_dose(
         "taken_at", new.local_date, patient, patient.local_today(now), since_enrolment=since_enrolment
     )
     existing = Dose.objects.filter(patient=patient, idempotency_key=new.idempotency_key).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                new.save()
+        except IntegrityError:
+            # A concurrent request stored the same key first (PostgreSQL makes this insert wait for it to commit):
+            # judge the repeat against what it stored, exactly as if it had come first.
+            existing = Dose.objects.get(patient=patient, idempotency_key=new.idempotency_key)
     if existing is not None:
         if not _same(existing, new):
             raise Conflict(
@@ -445,21 +453,18 @@ def record_dose(
                 "this idempotency_key was already used for a different dose",
             )
         return existing, False
-    try:
-        with transaction.atomic():
-            new.save()
-    except IntegrityError:
-        # A concurrent request stored the same key first.
-        return Dose.objects.get(patient=patient, idempotency_key=new.idempotency_key), False
     refresh_daily_exposure(patient_ids=[patient.pk], days=[new.local_date])
-    record(
-        actor,
-        "dose.create",
-        object_type="dose",
-        object_id=new.pk,
-        program_id=patient.program_id,
-        patient_code=patient.code,
-        detail={"basis": new.basis, "source": new.source},
+    # Appended after the alert re-evaluation, in the same transaction: the chain's lock is held only to commit.
+    after_evaluation(
+        lambda: record(
+            actor,
+            "dose.create",
+            object_type="dose",
+            object_id=new.pk,
+            program_id=patient.program_id,
+            patient_code=patient.code,
+            detail={"basis": new.basis, "source": new.source},
+        )
     )
     return new, True
 

@@ -36,6 +36,8 @@ R = TypeVar("R")
 Affects = Callable[[dict[str, Any], Any], Iterable[Any]]
 
 _touched: ContextVar[set[int] | None] = ContextVar("kratomwatch_touched_patients", default=None)
+_after: ContextVar[list[Callable[[], object]] | None] = ContextVar("kratomwatch_after_evaluation", default=None)
+_depth: ContextVar[int] = ContextVar("kratomwatch_write_depth", default=0)
 
 ALERT_INPUT_WRITES: dict[str, Callable[..., Any]] = {}
 """``module.function`` -> the declared action (wrapped)."""
@@ -70,6 +72,20 @@ def reevaluate(patient_ids: Iterable[int]) -> None:
     evaluate_patients(ids)
 
 
+def after_evaluation(step: Callable[[], object]) -> None:
+    """Run ``step`` right after the outermost write's alert re-evaluation, still in its transaction.
+
+    For the write's audit append: on PostgreSQL the audit chain's lock is then held from the append to the
+    commit only, not during the evaluation, so writes for different patients evaluate in parallel. Outside a
+    write, or in a write nested in another one (whose own events must follow it), the step runs at once.
+    """
+    pending = _after.get()
+    if pending is None or _depth.get() > 1:
+        step()
+    else:
+        pending.append(step)
+
+
 @contextmanager
 def batch() -> Iterator[None]:
     """Collect the patients touched by every write inside the block and evaluate them once at its end."""
@@ -77,11 +93,15 @@ def batch() -> Iterator[None]:
         yield
         return
     token = _touched.set(set())
+    after_token = _after.set([])
     try:
         with transaction.atomic():
             yield
             reevaluate(_touched.get() or ())
+            for step in _after.get() or ():
+                step()
     finally:
+        _after.reset(after_token)
         _touched.reset(token)
 
 
@@ -91,9 +111,13 @@ def alert_input_write(affects: Affects = _patient_kwarg) -> Callable[[Callable[P
     def decorate(action: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(action)
         def run(*args: P.args, **kwargs: P.kwargs) -> R:
-            with batch():
-                result = action(*args, **kwargs)
-                touch(affects(dict(kwargs), result))
+            depth = _depth.set(_depth.get() + 1)
+            try:
+                with batch():
+                    result = action(*args, **kwargs)
+                    touch(affects(dict(kwargs), result))
+            finally:
+                _depth.reset(depth)
             return result
 
         ALERT_INPUT_WRITES[f"{action.__module__}.{action.__name__}"] = run
