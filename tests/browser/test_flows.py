@@ -44,6 +44,15 @@ def _patient_logs_dose_and_phq9(phone: Any, base: str) -> None:
     page.wait_for_url("**/me/dose/*/")
     assert page.locator("#dose-logged h1").inner_text() == "Dose logged"
     assert page.locator("#mg-basis").inner_text().startswith("certificate")
+    # The time shown is the patient's own clock (America/Chicago), not the server's UTC.
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    hour, minute = (int(part) for part in page.locator("#dose-when").inner_text().split(":"))
+    chicago = dt.datetime.now(ZoneInfo("America/Chicago"))
+    minutes = abs((chicago.hour * 60 + chicago.minute) - (hour * 60 + minute)) % (24 * 60)
+    assert min(minutes, 24 * 60 - minutes) <= 2, (hour, minute, chicago)
+    assert chicago.tzname() in page.locator("#dose-logged").inner_text()
     check_page(page, "patient-dose-logged")
     # The same form submitted again (a double tap that reached the server twice) records nothing new.
     again = page.request.post(f"{base}/me/dose/", form=fields, headers={"Referer": f"{base}/me/dose/"})
