@@ -14,6 +14,27 @@ from kratomwatch.audit.log import Actor, record
 from kratomwatch.careplans.models import CarePlan, Modality, TaperStep
 from kratomwatch.core.errors import InputError
 from kratomwatch.records.models import Patient
+from kratomwatch.records.validation import enrolment_date
+
+TAPER_PAST = dt.timedelta(days=365)
+TAPER_AHEAD = dt.timedelta(days=5 * 365)
+"""A taper step starts no earlier than a year before the patient joined and no later than five years ahead: outside
+that window a date is a typing error (a product choice). Steps already on the plan are kept as they are."""
+
+
+def _check_step_dates(patient: Patient, steps: Sequence[tuple[dt.date, float]]) -> None:
+    kept = set(TaperStep.objects.filter(plan__patient=patient).values_list("start", flat=True))
+    earliest = enrolment_date(patient) - TAPER_PAST
+    latest = patient.local_today() + TAPER_AHEAD
+    for index, (start, _target) in enumerate(steps):
+        if start in kept or earliest <= start <= latest:
+            continue
+        raise InputError(
+            f"taper.{index}.start",
+            start.isoformat(),
+            f"{start:%d %b %Y} is outside the plausible range for a taper step ({earliest:%d %b %Y} to "
+            f"{latest:%d %b %Y}); check the year",
+        )
 
 
 @transaction.atomic
@@ -39,6 +60,7 @@ def save_care_plan(
         if not isinstance(target, int | float) or not math.isfinite(target) or target < 0 or target > 5000:
             raise InputError(f"taper.{index}.target_mg", target, "a daily target must be between 0 and 5000 mg")
         steps.append((start, float(target)))
+    _check_step_dates(patient, steps)
     starts = [s for s, _ in steps]
     if len(set(starts)) != len(starts):
         raise InputError("taper", [s.isoformat() for s in starts], "two taper steps start on the same day")
