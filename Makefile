@@ -53,6 +53,8 @@ test: lint typecheck imports pytest pytest-postgres
 bench: install
 	mkdir -p var
 	$(BIN)/python -m benchmarks.run --out var/bench.json
+	# HTTP load against `kratomwatch serve --production` (writes/s, mixed p50/p99, summary vs /healthz): merged into the same JSON
+	$(BIN)/python -m benchmarks.load --out var/bench.json
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* .mypy_cache .ruff_cache
