@@ -241,3 +241,42 @@ def test_checkpoints_every_n_events_and_count(trail: Any) -> None:
         assert b.last_event_id > a.last_event_id
     last = cps[-1]
     assert last.event_count == AuditEvent.objects.filter(id__lte=last.last_event_id).count()
+
+
+def _legacy_event(n: int) -> AuditEvent:
+    """An event as written before hash version 2 (its hash does not cover the actor's user id)."""
+    prev = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first() or checkpoints.GENESIS
+    event = AuditEvent(
+        at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+        actor_label="legacy",
+        action="legacy.event",
+        object_type="thing",
+        object_id=str(n),
+        detail={},
+        prev_hash=prev,
+        hash_version=1,
+    )
+    event.hash = event.compute_hash()
+    event.save()
+    return event
+
+
+@pytest.mark.django_db
+def test_an_upgraded_trail_with_legacy_events_verifies(system: Any) -> None:
+    from kratomwatch.audit.log import record
+
+    for n in range(3):
+        _legacy_event(n)
+    record(system, "test.event", object_type="thing")
+    assert verify().ok
+
+
+@pytest.mark.django_db
+def test_a_legacy_event_after_a_new_one_is_flagged(system: Any) -> None:
+    from kratomwatch.audit.log import record
+
+    record(system, "test.event", object_type="thing")
+    bad = _legacy_event(9)
+    report = verify()
+    assert not report.ok and report.first_bad_id == bad.id
+    assert "hash version went back" in report.problems[0]
