@@ -105,7 +105,8 @@ def _audit_events() -> int:
 # --- backup -------------------------------------------------------------------------------------------------
 
 
-def _backup_sqlite(out: Path) -> None:
+def _backup_sqlite(out: Path) -> int:
+    """Copy the live database page by page (SQLite's online backup); the number of audit events in the copy."""
     source = str(_settings()["NAME"])
     partial = out.with_name(out.name + ".partial")
     partial.unlink(missing_ok=True)
@@ -118,11 +119,13 @@ def _backup_sqlite(out: Path) -> None:
             check = dst.execute("PRAGMA quick_check").fetchone()
             if not check or check[0] != "ok":
                 raise BackupError(f"the copy failed its integrity check: {check}")
+            events = int(dst.execute("SELECT count(*) FROM audit_auditevent").fetchone()[0])
         finally:
             dst.close()
     finally:
         src.close()
     os.replace(partial, out)
+    return events
 
 
 def _backup_postgres(out: Path) -> None:
@@ -144,10 +147,10 @@ def backup(
     if not out.parent.is_dir():
         _stop(f"the folder {out.parent} does not exist")
     try:
-        events = _audit_events()
         if _vendor() == "sqlite":
-            _backup_sqlite(out)
+            events = _backup_sqlite(out)
         elif _vendor() == "postgresql":
+            events = _audit_events()  # pg_dump's snapshot starts just after: at least this many
             _backup_postgres(out)
         else:
             raise BackupError(f"backups of {_vendor()} databases are not supported")
