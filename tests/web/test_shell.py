@@ -297,11 +297,13 @@ def test_a_403_is_logged_once_without_a_traceback(world: Any) -> None:
     handlers = logging.getLogger("django").handlers
     assert len(handlers) == 1
     stream = io.StringIO()
-    old = handlers[0].setStream(stream)  # type: ignore[attr-defined]
+    # Swap the stream without setStream(), which would flush the old one (pytest may have closed it already).
+    old = handlers[0].stream  # type: ignore[attr-defined]
+    handlers[0].stream = stream  # type: ignore[attr-defined]
     try:
         client_for(world.carol).get("/clinic/")
     finally:
-        handlers[0].setStream(old)  # type: ignore[attr-defined]
+        handlers[0].stream = old  # type: ignore[attr-defined]
     out = stream.getvalue()
     assert out.count("Forbidden") == 1, out
     assert "Traceback" not in out
