@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from django.test import Client
@@ -28,3 +31,25 @@ def add_patient(w: Any, code: str, **overrides: Any) -> Any:
         "jurisdiction": "US-TX",
     }
     return actions.create_patient(actor=Actor.system("test"), program=w.program, code=code, **(fields | overrides))
+
+
+def new_database(tmp_path: Path, label: str) -> Iterator[str]:
+    """A DATABASE_URL for an empty database of the same kind as the test run's, for a subprocess to use: a SQLite
+    file under ``tmp_path``, or a new PostgreSQL database on the test server that is dropped afterwards."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        yield f"sqlite:///{tmp_path / f'{label}.sqlite3'}"
+        return
+    import psycopg
+
+    params = connection.settings_dict
+    name = f"kw_{label}_{uuid.uuid4().hex[:8]}"
+    base = f"postgres://{params['USER']}@{params['HOST']}:{params['PORT']}"
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

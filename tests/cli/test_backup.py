@@ -10,44 +10,26 @@ import hashlib
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
+
+from tests.helpers import new_database
 
 SEED = Path(__file__).parents[1] / "jobs" / "seed_worker_db.py"
 KRATOMWATCH = Path(sys.executable).with_name("kratomwatch")
 
 
-def _new_database(tmp_path: Path, label: str) -> Iterator[str]:
-    if connection.vendor != "postgresql":
-        yield f"sqlite:///{tmp_path / f'{label}.sqlite3'}"
-        return
-    import psycopg
-
-    params = connection.settings_dict
-    name = f"kw_backup_{label}_{uuid.uuid4().hex[:8]}"
-    base = f"postgres://{params['USER']}@{params['HOST']}:{params['PORT']}"
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture
 def source_url(tmp_path: Path) -> Iterator[str]:
-    yield from _new_database(tmp_path, "src")
+    yield from new_database(tmp_path, "backup_src")
 
 
 @pytest.fixture
 def target_url(tmp_path: Path) -> Iterator[str]:
-    yield from _new_database(tmp_path, "dst")
+    yield from new_database(tmp_path, "backup_dst")
 
 
 def _env(tmp_path: Path, url: str) -> dict[str, str]:

@@ -12,13 +12,13 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
+
+from tests.helpers import new_database
 
 SEED = Path(__file__).with_name("seed_worker_db.py")
 KRATOMWATCH = Path(sys.executable).with_name("kratomwatch")
@@ -26,21 +26,7 @@ KRATOMWATCH = Path(sys.executable).with_name("kratomwatch")
 
 @pytest.fixture
 def database_url(tmp_path: Path) -> Iterator[str]:
-    if connection.vendor != "postgresql":
-        yield f"sqlite:///{tmp_path / 'worker.sqlite3'}"
-        return
-    import psycopg
-
-    params = connection.settings_dict
-    name = f"kw_worker_{uuid.uuid4().hex[:10]}"
-    base = f"postgres://{params['USER']}@{params['HOST']}:{params['PORT']}"
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    yield from new_database(tmp_path, "worker")
 
 
 def query(url: str, sql: str) -> list[tuple[Any, ...]]:
