@@ -87,12 +87,12 @@ def serve(
     """Serve the site and API: the development server, or gunicorn with --production (docs/operations.md)."""
     if not production:
         if workers is not None:
-            err.print("--workers needs --production (the development server has no workers)")
+            err.print("--workers needs --production (the development server has no workers)", soft_wrap=True)
             raise typer.Exit(2)
         os.environ.setdefault("KRATOMWATCH_CONN_MAX_AGE", "0")
         boot()
         if _pending_migrations():
-            err.print("The database is not up to date: run `kratomwatch migrate` first.")
+            err.print("The database is not up to date: run `kratomwatch migrate` first.", soft_wrap=True, markup=False)
             raise typer.Exit(1)
         from django.core.management import call_command
 
@@ -102,11 +102,17 @@ def serve(
     boot()
     pending = _pending_migrations()
     if pending:
-        err.print(f"The database is not up to date ({pending} migrations pending): run `kratomwatch migrate` first.")
+        err.print(
+            f"The database is not up to date ({pending} migrations pending): run `kratomwatch migrate` first.",
+            soft_wrap=True,
+            markup=False,
+        )
         raise typer.Exit(1)
     files = _collectstatic()
     n = workers or default_workers()
-    console.print(f"static files: {files} collected; starting gunicorn with {n} workers on http://{host}:{port}")
+    console.print(
+        f"static files: {files} collected; starting gunicorn with {n} workers on http://{host}:{port}", soft_wrap=True
+    )
     # The workers read these at start; the operator's own values win.
     os.environ["KRATOMWATCH_STATIC_FINDERS"] = "0"  # serve the collected, compressed copies only
     os.environ.setdefault("KRATOMWATCH_CONN_MAX_AGE", "60")
