@@ -22,6 +22,7 @@ from rich.table import Table
 
 from kratomwatch.cli import boot, console, err, fail, operator, operator_actor, parse_date, progress, reporting
 from kratomwatch.core import units
+from kratomwatch.core.csvsafe import restore_cell, safe_row
 from kratomwatch.core.errors import InputError
 from kratomwatch.core.units import MG_COLUMNS
 
@@ -223,7 +224,7 @@ def _dose_row(raw: dict[Any, Any]) -> DoseIn:
         amount=amount,
         unit=values["unit"],
         source=values.get("source") or "import",
-        idempotency_key=values.get("idempotency_key") or None,
+        idempotency_key=restore_cell(values.get("idempotency_key") or "") or None,
     )
 
 
@@ -315,7 +316,7 @@ def export_doses(
         count = 0
         batch: list[Any] = []
         for row in rows.iterator(chunk_size=_CHUNK):
-            batch.append((row[0], row[1], row[2].isoformat(), *(_rounded(v) for v in row[3:])))
+            batch.append(safe_row((row[0], row[1], row[2].isoformat(), *(_rounded(v) for v in row[3:]))))
             if len(batch) >= _CHUNK:
                 writer.writerows(batch)
                 count += len(batch)

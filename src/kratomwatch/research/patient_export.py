@@ -32,6 +32,7 @@ from kratomwatch.assessments import queries as assessment_queries
 from kratomwatch.assessments.models import Assessment
 from kratomwatch.core import exposure
 from kratomwatch.core import instruments as ins
+from kratomwatch.core.csvsafe import safe_row
 from kratomwatch.records import queries as record_queries
 from kratomwatch.records.models import AdverseEvent, Dose, Medication, Patient
 from kratomwatch.research import fhir_instruments as fhir
@@ -85,7 +86,7 @@ def _csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows(safe_row(row) for row in rows)
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 

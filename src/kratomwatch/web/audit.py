@@ -20,6 +20,7 @@ from kratomwatch import access
 from kratomwatch.audit import queries
 from kratomwatch.audit.log import Actor, record
 from kratomwatch.audit.models import AuditEvent
+from kratomwatch.core.csvsafe import safe_row
 from kratomwatch.core.errors import InputError
 
 PAGE_SIZE = 50
@@ -27,12 +28,6 @@ PAGE_SIZE = 50
 FILTER_LABELS = {"since": "From", "until": "To"}
 DATE_ERROR = "{label}: “{value}” is not a date. Pick a day, or type it as year-month-day (2026-12-01)."
 CSV_HEADER = ("id", "at_utc", "actor", "action", "object_type", "object_id", "patient_code", "remote_addr")
-
-
-def _cell(value: object) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula (a leading ``=``, ``+``, ``-`` or ``@``)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 def _csv_download(request: HttpRequest, events: QuerySet[AuditEvent], flt: queries.AuditFilter) -> HttpResponse:
@@ -45,7 +40,7 @@ def _csv_download(request: HttpRequest, events: QuerySet[AuditEvent], flt: queri
         count += 1
         at = e.at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
         row = (e.id, at, e.actor_label, e.action, e.object_type, e.object_id, e.patient_code, e.remote_addr)
-        writer.writerow([_cell(v) for v in row])
+        writer.writerow(safe_row(row))
     record(
         Actor.of(request.user),
         "audit.export",
