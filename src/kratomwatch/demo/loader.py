@@ -77,7 +77,9 @@ def _patient_record(
 ) -> list[DoseIn]:
     """Create patient ``index`` with its clinical data; returns its doses (imported later, in one batch)."""
     patient = create_patient(actor, program, index, rng, enrolled_on=now.date() - dt.timedelta(days=days))
-    doses = dose_history(patient, lot_for(lots, index), index, days=days, today=now.date(), rng=rng)
+    # The patient's own calendar day: in the evening in America/Chicago, UTC is already tomorrow.
+    today = patient.local_today(now)
+    doses = dose_history(patient, lot_for(lots, index), index, days=days, today=today, rng=rng)
     record_clinical_data(actor, patient, index, days=days, now=now, rng=rng)
     return doses
 

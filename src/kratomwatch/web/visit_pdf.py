@@ -330,8 +330,10 @@ def _section_legal(pdf: _Doc, data: PatientData, legal_note: str) -> None:
         _line(
             pdf,
             f"{data.legal.name} ({data.legal.code}) on {data.legal.on}: {data.legal.status} "
-            f"(decided by {data.legal.decided_by}).",
+            f"(the record of {data.legal.decided_by}).",
         )
+        if data.legal.record is not None and data.legal.record.note:
+            _line(pdf, data.legal.record.note)
         _line(pdf, "Sources: " + "; ".join(data.legal.sources))
     else:
         _line(pdf, data.legal_error)
