@@ -472,4 +472,8 @@ def list_adverse_events(request: HttpRequest, code: str, include_voided: bool = 
 @router.post("/patients/{code}/adverse-events", response={201: AdverseEventOut}, tags=["adverse events"])
 def create_adverse_event(request: HttpRequest, code: str, payload: AdverseEventIn) -> Any:
     patient = access.get_writable_patient_for(request.user, code, self_report_ok=True)
-    return Status(201, actions.record_adverse_event(actor=Actor.of(request.user), patient=patient, **payload.dict()))
+    own = access.is_own_record(request.user, patient)
+    return Status(
+        201,
+        actions.record_adverse_event(actor=Actor.of(request.user), patient=patient, self_report=own, **payload.dict()),
+    )

@@ -649,6 +649,10 @@ def record_lab(
     return lab
 
 
+#: The highest CTCAE grade a patient may report about themself (3, severe); 4-5 are the care team's to record.
+SELF_REPORT_MAX_GRADE = 3
+
+
 @alert_input_write()
 def record_adverse_event(
     *,
@@ -663,12 +667,21 @@ def record_adverse_event(
     action_taken: str = "unknown",
     today: dt.date | None = None,
     since_enrolment: bool = False,
+    self_report: bool = False,
 ) -> AdverseEvent:
     """Record an adverse event. An onset more than a year old is refused; with ``since_enrolment`` (the patient's
-    own report) so is one before the patient joined the program."""
+    own report) so is one before the patient joined the program. A ``self_report`` (the patient's own entry, web
+    or API) is limited to CTCAE grades 1-3: grades 4-5 are recorded by the care team."""
     if not term.strip():
         raise InputError("term", term, "adverse event term must not be empty")
     validation.ae_fields(outcome, causality, action_taken, grade)
+    if self_report and grade > SELF_REPORT_MAX_GRADE:
+        raise InputError(
+            "grade",
+            grade,
+            f"you can report grades 1 to {SELF_REPORT_MAX_GRADE} (mild, moderate, severe); "
+            "a life-threatening event or a death is recorded by the care team: contact them or emergency services",
+        )
     criteria = validation.seriousness(list(seriousness))
     if onset > (today or timezone.localdate()) + dt.timedelta(days=1):
         raise InputError("onset", onset.isoformat(), f"onset {onset} is in the future")

@@ -339,6 +339,7 @@ def _record_side_effect(
             action_taken=values.action_taken,
             today=today,
             since_enrolment=True,
+            self_report=True,
         )
     except InputError as exc:
         return None, dict([forms.patient_message(exc, zone=patient.time_zone)])
