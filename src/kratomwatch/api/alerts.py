@@ -11,12 +11,13 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from kratomwatch import access
 from kratomwatch.accounts import program_settings
 from kratomwatch.alerts import actions, queries
 from kratomwatch.alerts.models import Alert
+from kratomwatch.api.limits import OptionalId, Pages
 from kratomwatch.audit.log import Actor
 from kratomwatch.core.errors import NotFound
 
@@ -98,7 +99,7 @@ class RuleConfigIn(Schema):
 
 
 @router.get("/patients/{code}/alerts", response=list[AlertOut])
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def list_patient_alerts(request: HttpRequest, code: str, status: StatusFilter = "active") -> Any:
     """A patient's alerts, most severe first (default: not resolved). Not for the patient's own login: 404."""
     if not access.is_care_user(request.user):
@@ -108,13 +109,13 @@ def list_patient_alerts(request: HttpRequest, code: str, status: StatusFilter = 
 
 
 @router.get("/alerts", response=list[AlertOut])
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def alert_queue(
     request: HttpRequest,
     status: StatusFilter = "active",
     severity: SeverityFilter | None = None,
     rule: str | None = None,
-    program_id: int | None = None,
+    program_id: OptionalId = None,
 ) -> Any:
     """The queue over the user's programs: most severe first, then most recently seen (default: not resolved)."""
     flt = queries.AlertFilter(status=status, severity=severity, rule=rule, program_id=program_id)

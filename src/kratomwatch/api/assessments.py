@@ -14,9 +14,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from kratomwatch import access
+from kratomwatch.api.limits import Pages
 from kratomwatch.assessments import actions, analysis, queries
 from kratomwatch.assessments.models import Assessment
 from kratomwatch.assessments.schedules import GRACE_LABEL, ScheduleStatus, statuses_for
@@ -383,7 +384,7 @@ def _assessments_of(
 
 
 @router.get("/patients/{code}/assessments", response=list[AssessmentOut])
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def list_assessments(request: HttpRequest, code: str, instrument: str | None = None) -> Any:
     return _assessments_of(request, code, instrument, "assessments")[1]
 

@@ -13,10 +13,11 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from kratomwatch import access
 from kratomwatch.accounts import actions as account_actions
+from kratomwatch.api.limits import Id, OptionalId, Pages, check_as_of
 from kratomwatch.audit.log import Actor
 from kratomwatch.core import exposure as core_exposure
 from kratomwatch.core.errors import Forbidden, InputError
@@ -299,7 +300,7 @@ class ExposureOut(Schema):
 
 
 @router.get("/programs", response=list[ProgramOut], tags=["programs"])
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def list_programs(request: HttpRequest) -> Any:
     return access.programs_for(request.user)
 
@@ -316,8 +317,8 @@ def create_program(request: HttpRequest, payload: ProgramIn) -> Any:
 
 
 @router.get("/patients", response=list[PatientOut], tags=["patients"])
-@paginate(PageNumberPagination, page_size=50)
-def list_patients(request: HttpRequest, program_id: int | None = None) -> Any:
+@paginate(Pages, page_size=50)
+def list_patients(request: HttpRequest, program_id: OptionalId = None) -> Any:
     qs = access.patients_for(request.user).prefetch_related("conditions").order_by("code")
     access.audit_list(request.user, "patients", program_id=program_id)
     return qs.filter(program_id=program_id) if program_id is not None else qs
@@ -347,8 +348,8 @@ def patch_patient(request: HttpRequest, code: str, payload: PatientPatch) -> Any
 
 
 @router.get("/products", response=list[ProductOut], tags=["products"])
-@paginate(PageNumberPagination, page_size=50)
-def list_products(request: HttpRequest, program_id: int | None = None) -> Any:
+@paginate(Pages, page_size=50)
+def list_products(request: HttpRequest, program_id: OptionalId = None) -> Any:
     return access.products_for(request.user, program_id)
 
 
@@ -361,14 +362,14 @@ def create_product(request: HttpRequest, payload: ProductIn) -> Any:
 
 
 @router.get("/products/{product_id}/lots", response=list[LotOut], tags=["products"])
-@paginate(PageNumberPagination, page_size=50)
-def list_lots(request: HttpRequest, product_id: int) -> Any:
+@paginate(Pages, page_size=50)
+def list_lots(request: HttpRequest, product_id: Id) -> Any:
     product = access.get_product_for(request.user, product_id)
     return access.lots_for(request.user, product_id=product.pk)
 
 
 @router.post("/products/{product_id}/lots", response={201: LotOut}, tags=["products"])
-def create_lot(request: HttpRequest, product_id: int, payload: LotIn) -> Any:
+def create_lot(request: HttpRequest, product_id: Id, payload: LotIn) -> Any:
     product = access.get_product_for(request.user, product_id)
     access.require_care_role(request.user, product.program, admin=True)
     lot = actions.create_lot(actor=Actor.of(request.user), product=product, **_lot_fields(payload))
@@ -376,7 +377,7 @@ def create_lot(request: HttpRequest, product_id: int, payload: LotIn) -> Any:
 
 
 @router.put("/lots/{lot_id}", response=LotUpdateOut, tags=["products"])
-def update_lot(request: HttpRequest, lot_id: int, payload: LotUpdate) -> Any:
+def update_lot(request: HttpRequest, lot_id: Id, payload: LotUpdate) -> Any:
     lot = access.get_lot_for(request.user, lot_id)
     access.require_care_role(request.user, lot.product.program, admin=True)
     lot, count = actions.update_lot(actor=Actor.of(request.user), lot=lot, **_lot_fields(payload))
@@ -393,7 +394,7 @@ def _lot_fields(payload: LotIn | LotUpdate) -> dict[str, Any]:
 
 
 @router.get("/patients/{code}/doses", response=list[DoseOut], tags=["doses"])
-@paginate(PageNumberPagination, page_size=100)
+@paginate(Pages, page_size=100)
 def list_doses(request: HttpRequest, code: str, since: dt.date | None = None, include_voided: bool = False) -> Any:
     patient = access.get_patient_for(request.user, code, purpose="doses")
     return queries.doses_of(patient, since=since, include_voided=include_voided)
@@ -426,7 +427,7 @@ def get_exposure(request: HttpRequest, code: str, as_of: dt.date | None = None, 
     if not (1 <= days <= 366):
         raise InputError("days", days, "days must be between 1 and 366")
     patient = access.get_patient_for(request.user, code, purpose="exposure")
-    return exposure_summary(patient, as_of or _today(patient), days)
+    return exposure_summary(patient, check_as_of(as_of) or _today(patient), days)
 
 
 def _today(patient: Patient) -> dt.date:
@@ -438,7 +439,7 @@ def _today(patient: Patient) -> dt.date:
 
 
 @router.get("/patients/{code}/medications", response=list[MedicationOut], tags=["medications"])
-@paginate(PageNumberPagination, page_size=100)
+@paginate(Pages, page_size=100)
 def list_medications(request: HttpRequest, code: str, include_voided: bool = False) -> Any:
     patient = access.get_patient_for(request.user, code, purpose="medications")
     return queries.medications(patient, include_voided=include_voided)
@@ -451,7 +452,7 @@ def create_medication(request: HttpRequest, code: str, payload: MedicationIn) ->
 
 
 @router.get("/patients/{code}/labs", response=list[LabOut], tags=["labs"])
-@paginate(PageNumberPagination, page_size=100)
+@paginate(Pages, page_size=100)
 def list_labs(request: HttpRequest, code: str, include_voided: bool = False) -> Any:
     return queries.labs(access.get_patient_for(request.user, code, purpose="labs"), include_voided=include_voided)
 
@@ -463,7 +464,7 @@ def create_lab(request: HttpRequest, code: str, payload: LabIn) -> Any:
 
 
 @router.get("/patients/{code}/adverse-events", response=list[AdverseEventOut], tags=["adverse events"])
-@paginate(PageNumberPagination, page_size=100)
+@paginate(Pages, page_size=100)
 def list_adverse_events(request: HttpRequest, code: str, include_voided: bool = False) -> Any:
     patient = access.get_patient_for(request.user, code, purpose="adverse_events")
     return queries.adverse_events(patient, include_voided=include_voided)

@@ -387,6 +387,12 @@ def default_idempotency_key(d: DoseIn) -> str:
 def _build_dose(d: DoseIn, patient: Patient, lot: Lot, now: dt.datetime, config: RuleConfig) -> Dose:
     unit = units.parse_unit(d.unit)
     tz = exposure.zone(patient.time_zone)
+    try:  # year 1 with a positive offset (or 9999 with a negative one) is before/after what a datetime holds in UTC
+        d.taken_at.astimezone(dt.UTC)
+    except OverflowError:
+        raise InputError(
+            "taken_at", d.taken_at.isoformat(), f"taken_at {d.taken_at.isoformat()} is not a date that can be recorded"
+        ) from None
     exposure.check_not_future(d.taken_at, now, tolerance=future_tolerance())
     if d.source not in DoseSource.values:
         raise InputError("source", d.source, f"source {d.source!r} is not one of: {', '.join(DoseSource.values)}")
