@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 import sys
 from collections.abc import Iterator
@@ -178,8 +179,8 @@ def parse_dose_rows(path: Path) -> tuple[list[tuple[int, DoseIn]], list[tuple[in
     """Parse a dose CSV into DoseIn rows; malformed rows are returned as errors with their line."""
     rows: list[tuple[int, DoseIn]] = []
     errors: list[tuple[int, InputError]] = []
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
+    reader = csv.DictReader(io.StringIO(_utf8_text(path), newline=""))
+    try:
         missing = [c for c in DOSE_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
             raise InputError(
@@ -192,7 +193,30 @@ def parse_dose_rows(path: Path) -> tuple[list[tuple[int, DoseIn]], list[tuple[in
                 rows.append((line, _dose_row(raw)))
             except InputError as exc:
                 errors.append((line, exc))
+    except csv.Error as exc:
+        line = reader.line_num + 1  # the line being read when the parser stopped
+        if "field larger than field limit" in str(exc):
+            message = f"line {line}: a field is longer than {csv.field_size_limit()} characters (is this a dose CSV?)"
+        else:
+            message = f"line {line}: the file is not a readable CSV ({exc})"
+        raise InputError("file", path.name, message) from None
     return rows, errors
+
+
+def _utf8_text(path: Path) -> str:
+    """The file as text, or an ``InputError`` naming the line where it stops being UTF-8 (UTF-16, Latin-1, binary)."""
+    data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError("file", path.name, "line 1: the file is UTF-16 text, not UTF-8 (save it as UTF-8 CSV)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError("file", path.name, f"line {line}: the file is not UTF-8 text (save it as UTF-8 CSV)") from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise InputError("file", path.name, f"line {line}: the file holds binary data, not CSV text")
+    return text
 
 
 def _dose_row(raw: dict[Any, Any]) -> DoseIn:
