@@ -162,3 +162,19 @@ def test_check_deploy_is_clean_with_a_secret_key(tmp_path: Path) -> None:
         [sys.executable, "-m", "django", "check"], env=env, capture_output=True, text=True, check=False
     )
     assert refused.returncode != 0 and "KRATOMWATCH_SECRET_KEY must be set" in refused.stderr
+
+
+def test_serve_without_a_secret_key_says_so_in_one_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KRATOMWATCH_") and k != "DJANGO_SETTINGS_MODULE"}
+    env["KRATOMWATCH_HOME"] = str(tmp_path)
+    for args in (["serve"], ["serve", "--production"]):
+        out = subprocess.run([load.KRATOMWATCH, *args], env=env, capture_output=True, text=True, check=False)
+        assert out.returncode == 2, out.stderr
+        assert out.stderr.strip().splitlines() == [
+            "error: KRATOMWATCH_SECRET_KEY must be set when KRATOMWATCH_DEBUG is off (production; "
+            "docs/operations.md), or set KRATOMWATCH_DEBUG=1 for development and the demo"
+        ]
+    out = subprocess.run(
+        [load.KRATOMWATCH, "serve", "--workers", "2"], env=env, capture_output=True, text=True, check=False
+    )
+    assert out.returncode == 2 and "--workers needs --production" in out.stderr

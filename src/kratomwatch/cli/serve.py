@@ -22,6 +22,15 @@ import typer
 from kratomwatch.cli import boot, console, err
 
 
+def _boot() -> None:
+    """Boot Django; a missing setting (the secret key with DEBUG off) is one plain line and exit 2."""
+    try:
+        boot()
+    except RuntimeError as exc:
+        err.print(f"error: {exc}", soft_wrap=True, markup=False)
+        raise typer.Exit(2) from None
+
+
 def default_workers() -> int:
     """2 x CPUs + 1 (gunicorn's rule of thumb: workers wait on the database as much as they compute)."""
     return 2 * (os.cpu_count() or 1) + 1
@@ -90,7 +99,7 @@ def serve(
             err.print("--workers needs --production (the development server has no workers)", soft_wrap=True)
             raise typer.Exit(2)
         os.environ.setdefault("KRATOMWATCH_CONN_MAX_AGE", "0")
-        boot()
+        _boot()
         if _pending_migrations():
             err.print("The database is not up to date: run `kratomwatch migrate` first.", soft_wrap=True, markup=False)
             raise typer.Exit(1)
@@ -99,7 +108,7 @@ def serve(
         call_command("runserver", f"{host}:{port}", use_reloader=False)
         return
 
-    boot()
+    _boot()
     pending = _pending_migrations()
     if pending:
         err.print(
