@@ -371,7 +371,7 @@ def test_a_lab_and_a_serious_adverse_event_raise_their_alerts(using: Any, system
         actor=system,
         patient=using.patient,
         term="Seizure",
-        onset=timezone.now().date(),
+        onset=using.patient.local_today(),  # the patient's day, not UTC's
         grade=3,
         seriousness=["hospitalization"],
     )
