@@ -148,6 +148,7 @@ def test_check_deploy_is_clean_with_a_secret_key(tmp_path: Path) -> None:
         "DJANGO_SETTINGS_MODULE": "kratomwatch.settings",
     }
     env.pop("KRATOMWATCH_DEBUG", None)  # the default is off
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests' conftest for Playwright, never in production
     out = subprocess.run(
         [sys.executable, "-m", "django", "check", "--deploy", "--fail-level", "WARNING"],
         env=env,
