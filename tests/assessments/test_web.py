@@ -222,3 +222,17 @@ def test_a_supervised_dsm5_result_shows_what_the_exclusion_covers(world: Any, sy
     assert "kw-warning" in shown and "supervis" in shown.lower()
     assert SUPERVISED_WARNING.split(".")[0] in shown.replace("&#x27;", "'")
     assert "kw-warning" not in client.get(f"/assessments/P-001/results/{plain.pk}/").content.decode()
+
+
+def test_recent_answers_print_a_peg_mean_to_one_decimal_as_published(world: Any, system: Any) -> None:
+    actions.record_assessment(
+        actor=system,
+        patient=world.patient,
+        instrument_id="peg",
+        answers=[4, 4, 5],  # mean 4.333...
+        administered_at=dt.datetime(2026, 11, 1, 15, tzinfo=dt.UTC),
+        source="clinician",
+    )
+    html = client_for(world.carol).get("/assessments/P-001/").content.decode()
+    recent = html.split("Recent answers", 1)[1]
+    assert "<td>4.3</td>" in recent and "4.33" not in recent
