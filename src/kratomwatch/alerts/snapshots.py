@@ -21,8 +21,8 @@ Legal status is computed once per (jurisdiction, as_of) and product legality onc
 (jurisdiction, product, 7-OH share, form). Then the pure rules run per patient in Python.
 
 Dates: with ``as_of`` omitted each patient is judged on today in their own time zone, and every stored record
-counts (no record can be in the future). With an explicit ``as_of`` records up to the end of that day (UTC)
-count.
+counts (no record can be in the future). With an explicit ``as_of`` records up to the end of that day in each
+patient's own time zone count (patients are then grouped by zone, so the queries stay one per family per zone).
 """
 
 from __future__ import annotations
@@ -208,12 +208,19 @@ def build_snapshots(
     """Snapshots keyed by patient id. Patients sharing an as_of date are read together, one query per family."""
     cache = cache or KnowledgeCache()
     now = now or timezone.now()
-    groups: dict[dt.date, list[Patient]] = defaultdict(list)
+    groups: dict[tuple[dt.date, str | None], list[Patient]] = defaultdict(list)
     for patient in patients:
-        groups[as_of or patient.local_today(now)].append(patient)
-    cutoff = None if as_of is None else dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), dt.UTC)
+        if as_of is None:
+            groups[(patient.local_today(now), None)].append(patient)
+        else:
+            groups[(as_of, patient.time_zone)].append(patient)
     out: dict[int, PatientSnapshot] = {}
-    for day, group in groups.items():
+    for (day, zone_name), group in groups.items():
+        cutoff = None
+        if zone_name is not None:
+            # The end of the as_of day where the patient lives, not in UTC: an evening record in Chicago is
+            # already "tomorrow" in UTC but belongs to the patient's as_of day.
+            cutoff = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), exposure.zone(zone_name))
         out.update(_build(group, day, cutoff, cache))
     return out
 
