@@ -6,6 +6,7 @@ read from ``KRATOMWATCH_AXE_JS`` (default: node_modules/axe-core/axe.min.js at t
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,10 +105,94 @@ def login(page: Any, base: str, username: str, password: str = "demo-password-1"
     page.wait_for_load_state()
 
 
-@pytest.fixture
-def demo(transactional_db: Any) -> dict[str, Any]:
-    """A small demo program (KW-001 is the patient login), a consent document signed for care and research,
-    and a confirmed TOTP device for each clinician (two-factor is enforced as in production)."""
+class _DemoSnapshot:
+    """The database as the demo fixture leaves it, taken once and restored before each browser test.
+
+    Building the demo costs seconds; restoring it costs milliseconds. Each test still gets the whole database
+    back exactly as built (every table, row and id; pytest-django flushes it after the test), so a test that
+    writes leaks nothing into the next. SQLite: the online backup API, into and out of a private in-memory
+    database. PostgreSQL: ``COPY`` of each table out and back in, and each sequence's position.
+
+    The demo is dated from the clock when it is built, so a snapshot older than ``MAX_AGE`` or from another
+    calendar day (in UTC or in any patient's zone) is built afresh.
+    """
+
+    MAX_AGE = dt.timedelta(minutes=10)
+
+    def __init__(self, connection: Any, built_at: dt.datetime) -> None:
+        from kratomwatch.records.models import Patient
+
+        self.vendor = connection.vendor
+        self.built_at = built_at
+        self.zones = {"UTC", *Patient.objects.values_list("time_zone", flat=True)}
+        self.days = self._days(built_at)
+        self.tables: list[tuple[str, bytes]] = []
+        self.sequences: list[tuple[str, int | None]] = []
+        self.sqlite: Any = None
+        if self.vendor == "sqlite":
+            import sqlite3
+
+            connection.ensure_connection()
+            self.sqlite = sqlite3.connect(":memory:", check_same_thread=False)
+            connection.connection.backup(self.sqlite)
+            return
+        quote = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            raw = cursor.cursor  # psycopg 3's cursor, for COPY
+            for table in connection.introspection.django_table_names(only_existing=True, include_views=False):
+                with raw.copy(f"COPY {quote(table)} TO STDOUT") as copy:
+                    self.tables.append((table, b"".join(bytes(chunk) for chunk in copy)))
+            cursor.execute(
+                "SELECT format('%I.%I', schemaname, sequencename), last_value FROM pg_sequences "
+                "WHERE schemaname = current_schema()"
+            )
+            self.sequences = list(cursor.fetchall())
+
+    def _days(self, now: dt.datetime) -> set[tuple[str, dt.date]]:
+        from zoneinfo import ZoneInfo
+
+        return {(zone, now.astimezone(ZoneInfo(zone)).date()) for zone in self.zones}
+
+    def fresh(self, connection: Any, now: dt.datetime) -> bool:
+        return connection.vendor == self.vendor and now - self.built_at < self.MAX_AGE and self._days(now) == self.days
+
+    def restore(self, connection: Any) -> None:
+        from kratomwatch.audit import guard
+
+        if self.vendor == "sqlite":
+            connection.ensure_connection()
+            self.sqlite.backup(connection.connection)
+            return
+        quote = connection.ops.quote_name
+        # One transaction; the audit tables' append-only triggers are off only for it, as in the test flush.
+        with guard.triggers_removed(connection.alias), connection.cursor() as cursor:
+            # The flush after the previous test emptied every table, then re-created content types and
+            # permissions; empty them again so each row comes back with its own id.
+            cursor.execute("TRUNCATE " + ", ".join(quote(table) for table, _ in self.tables) + " CASCADE")
+            raw = cursor.cursor
+            for table, data in self.tables:
+                with raw.copy(f"COPY {quote(table)} FROM STDIN") as copy:
+                    copy.write(data)
+            for sequence, last_value in self.sequences:
+                if last_value is None:
+                    cursor.execute("SELECT setval(%s::regclass, 1, false)", [sequence])
+                else:
+                    cursor.execute("SELECT setval(%s::regclass, %s, true)", [sequence, last_value])
+
+    def close(self) -> None:
+        if self.sqlite is not None:
+            self.sqlite.close()
+
+
+@pytest.fixture(scope="session")
+def _demo_snapshots() -> Iterator[dict[str, _DemoSnapshot]]:
+    snapshots: dict[str, _DemoSnapshot] = {}
+    yield snapshots
+    for snapshot in snapshots.values():
+        snapshot.close()
+
+
+def _build_demo() -> None:
     from django.contrib.auth import get_user_model
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -130,9 +215,37 @@ def demo(transactional_db: Any) -> dict[str, Any]:
         actor=actor, patient=patient, document=document, scopes=["care", "research"], typed_name="Demo Patient"
     )
     users = get_user_model().objects
+    for name in ("clinician", "otherclinician"):
+        TOTPDevice.objects.create(user=users.get(username=name), name="phone", confirmed=True)
+
+
+@pytest.fixture
+def demo(transactional_db: Any, _demo_snapshots: dict[str, _DemoSnapshot]) -> dict[str, Any]:
+    """A small demo program (KW-001 is the patient login), a consent document signed for care and research,
+    and a confirmed TOTP device for each clinician (two-factor is enforced as in production).
+
+    Built once and restored for each test (``_DemoSnapshot``): every test starts from the same database."""
+    from django.db import connection
+    from django.utils import timezone
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from kratomwatch.records.models import Patient
+
+    now = timezone.now()
+    snapshot = _demo_snapshots.get(connection.alias)
+    if snapshot is not None and snapshot.fresh(connection, now):
+        snapshot.restore(connection)
+    else:
+        if snapshot is not None:
+            snapshot.close()
+        _build_demo()
+        _demo_snapshots[connection.alias] = _DemoSnapshot(connection, now)
+    patient = Patient.objects.select_related("program").get(code="KW-001")
     devices = {
-        name: TOTPDevice.objects.create(user=users.get(username=name), name="phone", confirmed=True)
-        for name in ("clinician", "otherclinician")
+        device.user.username: device
+        for device in TOTPDevice.objects.select_related("user").filter(
+            user__username__in=("clinician", "otherclinician"), name="phone"
+        )
     }
     return {"patient": patient, "devices": devices}
 
