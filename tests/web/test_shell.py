@@ -161,7 +161,7 @@ def test_clinician_menu(world: Any) -> None:
 
 def test_program_admin_menu_adds_program_and_audit(world: Any) -> None:
     labels = menu_labels(client_for(world.admin).get("/clinic/").content.decode())
-    extra = expected_labels([("Program", "program-home")])
+    extra = expected_labels([("Program", "program-home"), ("My jobs", "jobs-list")])
     assert labels == [*expected_labels(CLINICIAN_ITEMS), *extra, "Audit", "Account", "Log out"]
 
 
@@ -173,7 +173,7 @@ def test_researcher_menu(researcher: Any) -> None:
 
 def test_staff_menu(world: Any) -> None:
     labels = menu_labels(client_for(world.staff).get("/staff/").content.decode())
-    program = expected_labels([("Program", "program-home")])
+    program = expected_labels([("Program", "program-home"), ("My jobs", "jobs-list")])
     assert labels == ["Staff home", *program, "Audit", "Django admin", "Account", "Log out"]
 
 

@@ -8,27 +8,20 @@ patients resolved through access.
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import io
 import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TextIO
+from typing import Annotated, TextIO
 
 import typer
 from rich.table import Table
 
 from kratomwatch.cli import boot, console, err, fail, operator, operator_actor, parse_date, progress, reporting
 from kratomwatch.core import units
-from kratomwatch.core.csvsafe import restore_cell, safe_row
 from kratomwatch.core.errors import InputError
-from kratomwatch.core.units import MG_COLUMNS
-
-if TYPE_CHECKING:
-    from kratomwatch.records.actions import DoseIn
+from kratomwatch.jobs.dose_csv import parse_dose_rows, write_doses_csv
 
 import_app = typer.Typer(help="Import data files (idempotent; each file is one transaction).", no_args_is_help=True)
 export_app = typer.Typer(help="Export data files.", no_args_is_help=True)
@@ -172,85 +165,6 @@ def exposure(
 
 # --- import --------------------------------------------------------------------------------------------------
 
-DOSE_COLUMNS = ("patient_code", "lot_id", "taken_at", "amount", "unit")
-
-
-def parse_dose_rows(path: Path) -> tuple[list[tuple[int, DoseIn]], list[tuple[int, InputError]]]:
-    """Parse a dose CSV into DoseIn rows; malformed rows are returned as errors with their line."""
-    rows: list[tuple[int, DoseIn]] = []
-    errors: list[tuple[int, InputError]] = []
-    reader = csv.DictReader(io.StringIO(_utf8_text(path), newline=""))
-    try:
-        missing = [c for c in DOSE_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise InputError(
-                "header",
-                ",".join(reader.fieldnames or []),
-                f"{path.name}: missing required column(s): {', '.join(missing)}",
-            )
-        for line, raw in enumerate(reader, start=2):
-            try:
-                rows.append((line, _dose_row(raw)))
-            except InputError as exc:
-                errors.append((line, exc))
-    except csv.Error as exc:
-        line = reader.line_num + 1  # the line being read when the parser stopped
-        if "field larger than field limit" in str(exc):
-            message = f"line {line}: a field is longer than {csv.field_size_limit()} characters (is this a dose CSV?)"
-        else:
-            message = f"line {line}: the file is not a readable CSV ({exc})"
-        raise InputError("file", path.name, message) from None
-    return rows, errors
-
-
-def _utf8_text(path: Path) -> str:
-    """The file as text, or an ``InputError`` naming the line where it stops being UTF-8 (UTF-16, Latin-1, binary)."""
-    data = path.read_bytes()
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InputError("file", path.name, "line 1: the file is UTF-16 text, not UTF-8 (save it as UTF-8 CSV)")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError("file", path.name, f"line {line}: the file is not UTF-8 text (save it as UTF-8 CSV)") from None
-    if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
-        raise InputError("file", path.name, f"line {line}: the file holds binary data, not CSV text")
-    return text
-
-
-def _dose_row(raw: dict[Any, Any]) -> DoseIn:
-    from kratomwatch.records.actions import DoseIn
-
-    if None in raw:
-        raise InputError("row", raw[None], "row has more fields than the header")
-    values = {k: (v or "").strip() for k, v in raw.items() if k is not None}
-    try:
-        lot_id = int(values["lot_id"])
-    except ValueError:
-        raise InputError("lot_id", values["lot_id"], f"lot_id {values['lot_id']!r} is not an integer") from None
-    try:
-        taken_at = dt.datetime.fromisoformat(values["taken_at"])
-    except ValueError:
-        raise InputError(
-            "taken_at", values["taken_at"], f"taken_at {values['taken_at']!r} is not an ISO 8601 timestamp"
-        ) from None
-    if taken_at.tzinfo is None:
-        raise InputError("taken_at", values["taken_at"], f"taken_at {values['taken_at']!r} has no UTC offset")
-    try:
-        amount = float(values["amount"])
-    except ValueError:
-        raise InputError("amount", values["amount"], f"amount {values['amount']!r} is not a number") from None
-    return DoseIn(
-        patient_code=values["patient_code"],
-        lot_id=lot_id,
-        taken_at=taken_at,
-        amount=amount,
-        unit=values["unit"],
-        source=values.get("source") or "import",
-        idempotency_key=restore_cell(values.get("idempotency_key") or "") or None,
-    )
-
 
 def import_doses(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV file")],
@@ -290,26 +204,6 @@ def import_doses(
 
 # --- export --------------------------------------------------------------------------------------------------
 
-EXPORT_COLUMNS = (
-    "patient_code",
-    "lot_id",
-    "taken_at",
-    "amount",
-    "unit",
-    "source",
-    "idempotency_key",
-    "local_date",
-    *MG_COLUMNS,
-    "product_form",
-)
-_EXPORT_FIELDS = ("patient__code", *EXPORT_COLUMNS[1:-1], "lot__product__form")
-_CHUNK = 5000
-
-
-def _rounded(value: object) -> object:
-    """Amounts and mg to 3 decimals: 0.3, not 0.30000000000000004 (float noise from unit conversion)."""
-    return round(value, 3) if isinstance(value, float) else value
-
 
 def export_doses(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output CSV (default: stdout)")] = None,
@@ -322,7 +216,6 @@ def export_doses(
     exports are a separate, later feature. Audited as an export."""
     boot()
     from kratomwatch import access
-    from kratomwatch.records import queries
 
     who = operator()
     patients = access.patients_for(who)
@@ -333,20 +226,8 @@ def export_doses(
             fail(InputError("program", program, f"program {program!r} not found"))
         program_id = found
         patients = patients.filter(program_id=program_id)
-    rows = queries.doses_of_patients(patients).values_list(*_EXPORT_FIELDS)
     with _output(out) as handle:
-        writer = csv.writer(handle)
-        writer.writerow(EXPORT_COLUMNS)
-        count = 0
-        batch: list[Any] = []
-        for row in rows.iterator(chunk_size=_CHUNK):
-            batch.append(safe_row((row[0], row[1], row[2].isoformat(), *(_rounded(v) for v in row[3:]))))
-            if len(batch) >= _CHUNK:
-                writer.writerows(batch)
-                count += len(batch)
-                batch.clear()
-        writer.writerows(batch)
-        count += len(batch)
+        count = write_doses_csv(handle, patients)
     access.audit_list(who, "doses.export", actor=operator_actor(), count=count, program_id=program_id)
     if out:
         console.print(f"exported {count} doses to {out}")

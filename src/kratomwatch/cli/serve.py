@@ -8,7 +8,10 @@ by WhiteNoise from the application itself. Requests are logged as JSON lines (``
 gunicorn's own access log is off. See docs/operations.md, "Production serving".
 
 Development (default): Django's threaded development server with one database connection per request
-(``CONN_MAX_AGE`` 0), so its short-lived threads never leave connections behind.
+(``CONN_MAX_AGE`` 0), so its short-lived threads never leave connections behind, and a background worker in a
+thread of the same process (``jobs.worker.start_in_thread``: queued exports and imports and the daily schedule run
+without a second command; ``--no-worker`` leaves them to a separate ``kratomwatch worker``). Production runs
+``kratomwatch worker`` as its own service instead (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -92,6 +95,13 @@ def serve(
         int | None, typer.Option(min=1, max=64, help="gunicorn workers (default 2 x CPUs + 1); --production only")
     ] = None,
     timeout: Annotated[int, typer.Option(min=5, max=600, help="seconds before a stuck worker is restarted")] = 30,
+    background: Annotated[
+        bool,
+        typer.Option(
+            "--worker/--no-worker",
+            help="Development only: run queued tasks and the daily schedule in a thread of the server (default on)",
+        ),
+    ] = True,
 ) -> None:
     """Serve the site and API: the development server, or gunicorn with --production (docs/operations.md)."""
     if not production:
@@ -105,6 +115,11 @@ def serve(
             raise typer.Exit(1)
         from django.core.management import call_command
 
+        if background:
+            from kratomwatch.jobs import worker as jobs_worker
+
+            jobs_worker.start_in_thread()
+            console.print("background tasks: a worker runs in this process (--no-worker to leave them to one)")
         call_command("runserver", f"{host}:{port}", use_reloader=False)
         return
 

@@ -1,11 +1,12 @@
 """Long jobs with progress: ``start`` -> ``update`` ... -> ``finish``; ``read`` for the page that polls it.
 
 A job's row is written in its own short transaction each time, so a reader sees progress while the job runs.
-Only the person who started a job (or staff) may read it; any other id is "not found".
+Only the person who started a job (or staff: ``is_staff`` or superuser) may read it; any other id is "not found".
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,9 @@ class Progress:
     total: int | None
     result_path: str
     error: str
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    started_by_id: int | None = None
 
     @property
     def percent(self) -> int | None:
@@ -47,7 +51,18 @@ class Progress:
 
 
 def _view(row: JobProgress) -> Progress:
-    return Progress(str(row.pk), row.kind, str(row.status), row.done, row.total, row.result_path, row.error)
+    return Progress(
+        str(row.pk),
+        row.kind,
+        str(row.status),
+        row.done,
+        row.total,
+        row.result_path,
+        row.error,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        started_by_id=row.started_by_id,
+    )
 
 
 def start(kind: str, *, total: int | None = None, user: Any = None) -> str:
@@ -102,11 +117,25 @@ def finish(job_id: str, *, result_path: str = "", error: str = "") -> None:
 def read(job_id: str, user: Any = None) -> Progress:
     """The job as a page shows it. With ``user``: only their own job (staff: any); ``NotFound`` otherwise."""
     row = _row(job_id)
-    if user is not None and not getattr(user, "is_superuser", False) and row.started_by_id != getattr(user, "pk", 0):
+    if user is not None and not _is_staff(user) and row.started_by_id != getattr(user, "pk", 0):
         raise NotFound("job_id", job_id, f"job {job_id} not found")
     return _view(row)
+
+
+def _is_staff(user: Any) -> bool:
+    return bool(getattr(user, "is_staff", False) or getattr(user, "is_superuser", False))
 
 
 def recent(limit: int = 20) -> list[Progress]:
     """The latest jobs, newest first (for ``kratomwatch jobs list``)."""
     return [_view(row) for row in JobProgress.objects.order_by("-started_at")[:limit]]
+
+
+def mine(user: Any, *, kinds: tuple[str, ...] = (), limit: int = 50) -> list[Progress]:
+    """The jobs ``user`` started, newest first (``kinds``: only those kinds)."""
+    if getattr(user, "pk", None) is None:
+        return []
+    rows = JobProgress.objects.filter(started_by_id=user.pk)
+    if kinds:
+        rows = rows.filter(kind__in=kinds)
+    return [_view(row) for row in rows.order_by("-started_at")[:limit]]

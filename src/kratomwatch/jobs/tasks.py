@@ -3,7 +3,8 @@
 * ``registry_sweep``: the alert sweep over every patient (``alerts.actions.sweep``), with its progress recorded;
   new urgent alerts it finds are sent to the care team at once (``notifications``);
 * ``questionnaire_reminders``: newly overdue questionnaires of patients who opted in get one reminder each;
-* ``alert_digest``: one email per clinician per day with the counts of open alerts that are not urgent.
+* ``alert_digest``: one email per clinician per day with the counts of open alerts that are not urgent;
+* ``export_doses`` / ``import_doses``: the long jobs a program admin starts from the web (``jobs.long_jobs``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from django_tasks import task
 from kratomwatch.alerts import actions as alert_actions
 from kratomwatch.audit import checkpoints as audit_checkpoints
 from kratomwatch.audit.log import Actor
-from kratomwatch.jobs import progress
+from kratomwatch.jobs import long_jobs, progress
 from kratomwatch.notifications import actions as notify
 
 SCHEDULER = Actor.system("scheduler")
@@ -37,7 +38,14 @@ def registry_sweep(local_date: str | None = None) -> dict[str, Any]:
         raise
     progress.finish(job)
     checkpoint = audit_checkpoints.scheduled_checkpoint()  # signed and anchored daily (docs/security.md)
-    return {"job_id": job, "local_date": local_date, "audit_checkpoint": checkpoint, **result.as_dict()}
+    removed = long_jobs.remove_old_files()  # export and import files older than KRATOMWATCH_JOB_FILES_DAYS
+    return {
+        "job_id": job,
+        "local_date": local_date,
+        "audit_checkpoint": checkpoint,
+        "job_folders_removed": removed,
+        **result.as_dict(),
+    }
 
 
 @task()
@@ -55,3 +63,15 @@ def alert_digest(local_date: str | None = None) -> dict[str, Any]:
     with transaction.atomic():
         queued = notify.queue_digests(day=day)
     return {"local_date": day.isoformat(), "digests_queued": len(queued)}
+
+
+@task()
+def export_doses(job_id: str, user_id: int, program_id: int) -> dict[str, Any]:
+    """A program's dose CSV, written under KRATOMWATCH_HOME/jobs/ for the person who asked for it."""
+    return long_jobs.run_dose_export(job_id, user_id, program_id)
+
+
+@task()
+def import_doses(job_id: str, user_id: int, program_id: int) -> dict[str, Any]:
+    """An uploaded dose CSV imported into a program (the same importer as ``kratomwatch import doses``)."""
+    return long_jobs.run_dose_import(job_id, user_id, program_id)

@@ -7,6 +7,7 @@ transaction on SQLite), so several workers on several machines share one queue w
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -37,11 +38,14 @@ def run(
     interval: float = 5.0,
     worker_id: str | None = None,
     handle_signals: bool = False,
+    schedule: bool = True,
+    stop: threading.Event | None = None,
 ) -> Report:
     """Loop: tick the schedule, requeue lost messages, run ready tasks; sleep ``interval`` seconds between rounds.
 
     ``once``: one round, at most one task. ``burst``: one round, every ready task (also those queued meanwhile).
-    Otherwise forever (SIGTERM/SIGINT stop it after the current task when ``handle_signals``).
+    Otherwise forever (SIGTERM/SIGINT stop it after the current task when ``handle_signals``; ``stop`` set: after
+    the current round). ``schedule=False`` leaves the daily schedule alone (only queued tasks run).
     """
     report = Report(worker_id=worker_id or get_random_string(32))
     worker = Worker(
@@ -59,13 +63,34 @@ def run(
     while worker.running:
         close_old_connections()
         now = timezone.now()
-        for run_ in scheduler.tick(now, worker_id=report.worker_id):
+        for run_ in scheduler.tick(now, worker_id=report.worker_id) if schedule else []:
             report.scheduled.append(f"{run_.job}@{run_.local_date.isoformat()}")
             log.info("scheduled %s for %s", run_.job, run_.local_date)
         report.requeued += notify.requeue_stale(now=now)
         worker.run()
         report.tasks_run = worker._run_tasks  # the library's own counter of tasks run
-        if once or burst:
+        if once or burst or (stop is not None and stop.is_set()):
             break
-        time.sleep(interval)
+        if stop is not None:
+            stop.wait(interval)
+        else:
+            time.sleep(interval)
     return report
+
+
+def start_in_thread(*, interval: float = 2.0) -> tuple[threading.Thread, threading.Event]:
+    """A worker in a daemon thread of this process (``kratomwatch serve`` in development): queued tasks and the
+    daily schedule run without a second command. Set the event to stop it after its current round."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        try:
+            run(interval=interval, stop=stop, worker_id=f"dev-{get_random_string(8)}")
+        except Exception:
+            log.exception("the development worker thread stopped")
+        finally:
+            close_old_connections()
+
+    thread = threading.Thread(target=loop, name="kratomwatch-worker", daemon=True)
+    thread.start()
+    return thread, stop

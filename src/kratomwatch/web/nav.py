@@ -60,6 +60,7 @@ MENU: tuple[Item, ...] = (
     Item("Alerts", ("clinic-alerts",), CARE),
     Item("Enrol patient", ("clinic-enrol",), CARE),
     Item("Program", ("program-home",), frozenset({PROGRAM_ADMIN, STAFF})),
+    Item("My jobs", ("jobs-list",), frozenset({PROGRAM_ADMIN, STAFF})),
     Item("Research", ("researcher-home",), frozenset({RESEARCHER})),
     Item("Evidence", (), frozenset({RESEARCHER}), path="/api/v1/docs"),
     Item("Audit", ("audit-log",), frozenset({PROGRAM_ADMIN, STAFF})),

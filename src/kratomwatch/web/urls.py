@@ -57,11 +57,12 @@ audit_patterns = [path("", audit_views.audit_log, name="audit-log")]
 
 # Each area keeps its own URL list: care-team data entry and invitations (web/entry.py), corrections and voids
 # (web/corrections.py), program administration (web/program_admin.py), the alert queue (web/alert_queue.py) and
-# the patient's own data in and out (web/patient_data.py).
+# the patient's own data in and out (web/patient_data.py), and long jobs (web/jobs.py: dose export and import).
 from kratomwatch.web import (  # noqa: E402
     urls_alert_queue,
     urls_corrections,
     urls_entry,
+    urls_jobs,
     urls_patient_data,
     urls_program_admin,
     urls_reminders,
@@ -69,5 +70,6 @@ from kratomwatch.web import (  # noqa: E402
 
 for _area in (urls_entry, urls_corrections, urls_program_admin, urls_alert_queue, urls_patient_data, urls_reminders):
     urlpatterns += _area.urlpatterns
+urlpatterns += urls_jobs.urlpatterns
 # Entry first: /clinic/patients/new/ would otherwise open the patient page of a patient coded "new".
 urlpatterns[:0] = urls_entry.urlpatterns[:1]
