@@ -1,0 +1,883 @@
+"""The research export: de-identified, consent-filtered tables as CSV and Parquet, with a manifest, a README and a
+REDCap data dictionary. One implementation for the CLI (``kratomwatch research export``), the API and the web.
+
+The caller passes the patients its actor may see (``kratomwatch.access``; the CLI's operator sees the registry as
+staff do), optionally narrowed to one program. This module keeps only those whose research consent is active at
+export time (``consent.status.with_active_scope(..., "research")``), so a withdrawal takes effect at the next
+export; the manifest states how many were included and excluded and the instant of the snapshot.
+
+Reads are set-based: one query per table into a Polars frame, joined to the patient key table (study ID, date
+shift, enrolment day) built by ``core.deid``; nothing loops per row in Python. De-identification (see
+``core/deid.py`` and docs/research.md): no patient code, name, login, email or internal id leaves; every date is
+shifted per patient or given as a study day; age at enrolment is banded with 90 and over as ``90+``; free text
+(adverse-event terms, medication names as typed, dose notes, care-plan goals and notes, alert titles, reasons and
+notes, lot and product names) is dropped; medications leave as curated ingredient ids with their interaction
+classes (``core.screening``); the quasi-identifiers are made k-anonymous (generalised, then suppressed).
+
+Files are written into a hidden ``.<out>.partial-*`` directory next to ``out`` and renamed into place only when
+every file and the manifest are complete, so an interrupted export never leaves files presented as complete.
+
+The project secret (never written into an export): ``KRATOMWATCH_RESEARCH_SECRET_<PROGRAM>`` (the program's slug in
+capitals, ``-`` as ``_``) if set, else ``KRATOMWATCH_RESEARCH_SECRET``; at least 16 characters.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+from django.db.models import QuerySet
+
+import kratomwatch
+from kratomwatch.accounts.models import Program
+from kratomwatch.alerts.models import Alert
+from kratomwatch.assessments.models import Assessment
+from kratomwatch.audit.log import Actor, record
+from kratomwatch.careplans.models import CarePlan, TaperStep
+from kratomwatch.consent.status import with_active_scope
+from kratomwatch.core import deid
+from kratomwatch.core import instruments as ins
+from kratomwatch.core.csvsafe import FORMULA_STARTS
+from kratomwatch.core.errors import InputError
+from kratomwatch.core.screening import screen_interactions
+from kratomwatch.knowledge.loader import screening_knowledge
+from kratomwatch.records.corrections import ACTIVE
+from kratomwatch.records.models import (
+    AdverseEvent,
+    DailyExposure,
+    Dose,
+    LabResult,
+    Medication,
+    Patient,
+    PatientCondition,
+)
+
+FORMATS = ("csv", "parquet")
+DATE_MODES = ("shifted", "study-days")
+SECRET_ENV = "KRATOMWATCH_RESEARCH_SECRET"  # noqa: S105 - the name of the variable, not a secret
+MANIFEST = "manifest.json"
+README = "README.md"
+DICTIONARY = "data_dictionary.csv"
+K_REPORT = "k_anonymity.csv"
+MANIFEST_VERSION = 1
+
+TABLES = (
+    "participants",
+    "doses",
+    "daily_exposure",
+    "assessments",
+    "assessment_items",
+    "assessment_scores",
+    "medications",
+    "labs",
+    "adverse_events",
+    "care_plans",
+    "taper_steps",
+    "alerts",
+)
+STEPS = ("consent", "participants", *TABLES[1:], "files")
+"""The steps :func:`export` reports to its progress callback, in order."""
+
+Progress = Callable[[str, int, int], None]
+"""``progress(step, done, total)`` after each step."""
+
+# The header of a REDCap data dictionary (Project Setup > Data Dictionary), 18 columns in this order, as REDCap
+# exports it; e.g. the IeDEA dictionaries, github.com/IeDEA/redcap-dictionaries IeDEA_tblCENTER_2020-06-30.csv
+# (commit 34fdfde48b5af20ce1d4e094af15167b104a3275), first line.
+REDCAP_HEADER = (
+    "Variable / Field Name",
+    "Form Name",
+    "Section Header",
+    "Field Type",
+    "Field Label",
+    "Choices, Calculations, OR Slider Labels",
+    "Field Note",
+    "Text Validation Type OR Show Slider Number",
+    "Text Validation Min",
+    "Text Validation Max",
+    "Identifier?",
+    "Branching Logic (Show field only if...)",
+    "Required Field?",
+    "Custom Alignment",
+    "Question Number (surveys only)",
+    "Matrix Group Name",
+    "Matrix Ranking?",
+    "Field Annotation",
+)
+
+HISTORY = Patient.HISTORY_FIELDS
+
+#: What each exported column means (the README and the data dictionary read it). ``{date}`` columns are shifted
+#: dates, or in study-days mode ``<name>_study_day`` (days since enrolment).
+COLUMN_DOCS: dict[str, str] = {
+    "study_id": "Study ID: keyed hash of the participant, stable within this export project, unrelated across projects",
+    "enrolment_date": "Day of enrolment (shifted)",
+    "age_band": "Age at enrolment (enrolment year minus birth year), banded; 90 and over as 90+; * = suppressed",
+    "sex": "Sex as recorded (or grouped when generalised); * = suppressed",
+    "jurisdiction": "ISO 3166 state or country (country only when generalised); * = suppressed",
+    "conditions": "Conditions, | separated (groups when generalised); * = suppressed",
+    "pregnant": "Pregnant at enrolment (1 yes, 0 no)",
+    "breastfeeding": "Breastfeeding (1 yes, 0 no)",
+    "liver_disease": "Liver disease (1 yes, 0 no)",
+    "seizure_disorder": "Seizure disorder (1 yes, 0 no)",
+    "cardiac_qt": "Cardiac disease or QT prolongation (1 yes, 0 no)",
+    "respiratory_disease": "Respiratory disease (1 yes, 0 no)",
+    "date": "Local calendar day (shifted)",
+    "local_minute": "Minute of the local day the dose was taken (0-1439)",
+    "amount": "Amount as recorded",
+    "unit": "Unit of the amount (g, mg, mL, capsule, tablet, teaspoon, tablespoon)",
+    "product_form": "Product form (leaf_powder, capsule, liquid_extract, ...)",
+    "source": "Who recorded it (self_report, clinician, import)",
+    "mitragynine_mg": "mg mitragynine (empty when the product's strength is unknown)",
+    "seven_oh_mg": "mg 7-hydroxymitragynine (empty when unknown)",
+    "basis": "How the mg were derived: certificate (lab certificate), estimated (reference content), unknown",
+    "mitragynine_low_mg": "Low end of the estimate's range, mg mitragynine",
+    "mitragynine_high_mg": "High end of the estimate's range, mg mitragynine",
+    "seven_oh_share_percent": "7-OH share of measured alkaloids, % (certificate only)",
+    "enhanced": "7-OH share above the program's cap (1 yes, 0 no; empty when not known)",
+    "doses": "Doses counted that day",
+    "unknown_doses": "Doses of unknown strength that day (not imputed)",
+    "estimated_doses": "Doses with estimated mg that day",
+    "first_dose_minute": "Minute of the day of the first dose",
+    "assessment_no": "Number of the administration within this export",
+    "instrument_id": "Instrument (phq9, gad7, peg, pain_nrs, cows, ...)",
+    "instrument_version": "Version of kratomwatch's definition that scored it",
+    "total": "Primary score",
+    "band_id": "Severity band of the primary score",
+    "valid": "Every scale could be computed (1 yes, 0 no)",
+    "supervised": "Administered under supervision (1 yes, 0 no)",
+    "missing_policy": "How missing items were handled",
+    "flags": "Flags raised, | separated",
+    "item_no": "Item position (1 = first item)",
+    "item_id": "Item id in the instrument definition",
+    "answer": "Answer value (empty = left blank)",
+    "scale_id": "Scale id in the instrument definition",
+    "value": "Value (full precision; empty when the scale could not be computed)",
+    "ingredient_id": "Curated ingredient id (empty when the entry matched no curated ingredient)",
+    "interaction_classes": "Interaction classes with kratom of this ingredient, | separated",
+    "match_status": "matched (curated ingredient), suggested (close name, not confirmed) or unmatched",
+    "start": "Start day (shifted)",
+    "stop": "Stop day (shifted)",
+    "test": "Laboratory test (alt, ast, alp, total_bilirubin, qtc, sodium)",
+    "upper_limit_normal": "Upper limit of normal, same unit",
+    "lower_limit_normal": "Lower limit of normal, same unit",
+    "onset": "Onset day (shifted)",
+    "grade": "CTCAE grade 1-5",
+    "seriousness": "ICH E2A seriousness criteria met, | separated (empty = not serious)",
+    "outcome": "Outcome",
+    "causality": "WHO-UMC causality",
+    "action_taken": "Action taken with kratom",
+    "modalities": "Care modalities, | separated",
+    "updated": "Day the care plan was last changed (shifted)",
+    "target_mg": "The clinician's daily target, mg mitragynine, from this step's start",
+    "rule_id": "Alert rule id",
+    "severity": "Alert severity (urgent, high, moderate, info)",
+    "status": "Alert status (open, acknowledged, resolved)",
+    "first_seen": "Day first seen (shifted)",
+    "last_seen": "Day last seen (shifted)",
+    "acknowledged": "Day acknowledged (shifted)",
+    "resolved": "Day resolved (shifted)",
+    "condition_cleared": "Day the condition no longer held (shifted)",
+}
+
+TABLE_DOCS: dict[str, str] = {
+    "participants": "one row per participant: age band, sex, jurisdiction, conditions (k-anonymous), history",
+    "doses": "one row per dose (voided entries left out), with mg mitragynine and 7-OH, their basis and range",
+    "daily_exposure": "one row per participant-day with at least one dose: daily sums",
+    "assessments": "one row per questionnaire administration: instrument, definition version, score, band",
+    "assessment_items": "one row per item answer of an administration (assessment_no links to assessments)",
+    "assessment_scores": "one row per scale score of an administration",
+    "medications": "one row per medication and curated ingredient, with interaction classes (names as typed dropped)",
+    "labs": "one row per laboratory result",
+    "adverse_events": "one row per adverse event: onset, CTCAE grade, seriousness, outcome (free-text term dropped)",
+    "care_plans": "one row per care plan: modalities (goals and notes are free text, dropped)",
+    "taper_steps": "one row per step of a clinician's taper schedule",
+    "alerts": "one row per alert: rule, severity, status and days (titles, reasons and notes dropped)",
+}
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What to export and how (validated by :func:`check_request`)."""
+
+    out: Path
+    project: str
+    now: dt.datetime
+    formats: tuple[str, ...] = FORMATS
+    dates: str = "shifted"
+    k: int = deid.DEFAULT_K
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    out: Path
+    counts: dict[str, int]
+    included: int
+    excluded: int
+    withheld: int
+    suppressed: int
+    generalisation: str
+    files: dict[str, str] = field(default_factory=dict)
+
+
+# --- input ---------------------------------------------------------------------------------------------------------
+
+
+def parse_formats(text: str) -> tuple[str, ...]:
+    """``csv,parquet`` -> ("csv", "parquet"); ``InputError`` naming ``format`` for anything else."""
+    names = tuple(dict.fromkeys(p.strip().lower() for p in text.split(",") if p.strip()))
+    bad = [n for n in names if n not in FORMATS]
+    if not names or bad:
+        shown = bad[0] if bad else text
+        raise InputError("format", shown, f"unknown format {shown!r}; known: {', '.join(FORMATS)}")
+    return names
+
+
+def check_request(request: ExportRequest) -> None:
+    """Every option, before anything is read: k, formats, dates, the output directory."""
+    deid.check_k(request.k)
+    parse_formats(",".join(request.formats))
+    if request.dates not in DATE_MODES:
+        raise InputError("dates", request.dates, f"dates must be one of {', '.join(DATE_MODES)}")
+    out = request.out
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InputError("out", str(out), "the output directory exists and is not empty; name a new one")
+    if not out.parent.is_dir():
+        raise InputError("out", str(out), "the parent directory does not exist")
+    if request.now.tzinfo is None:
+        raise InputError("now", request.now.isoformat(), "the export instant needs a time zone")
+
+
+def project_secret(program: Program | None, environ: Mapping[str, str] | None = None) -> str:
+    """The research secret: the program's own variable if set, else the site's; ``InputError`` if neither is."""
+    env = os.environ if environ is None else environ
+    names = [SECRET_ENV]
+    if program is not None:
+        names.insert(0, f"{SECRET_ENV}_{re.sub(r'[^A-Z0-9]', '_', program.slug.upper())}")
+    for name in names:
+        value = env.get(name, "")
+        if value:
+            return value
+    raise InputError(
+        "research_secret", "(not set)", f"set {SECRET_ENV} (at least 16 characters) in the server's environment"
+    )
+
+
+# --- frames --------------------------------------------------------------------------------------------------------
+
+
+def _frame(rows: Sequence[Sequence[Any]], schema: Mapping[str, pl.DataType | type[pl.DataType]]) -> pl.DataFrame:
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
+    return pl.DataFrame(
+        {
+            name: pl.Series(name, list(col), dtype=dtype)
+            for (name, dtype), col in zip(schema.items(), columns, strict=True)
+        }
+    )
+
+
+def _read(
+    qs: QuerySet[Any], schema: Mapping[str, pl.DataType | type[pl.DataType]], fields: Mapping[str, str] | None = None
+) -> pl.DataFrame:
+    """One query: the columns of ``schema`` (name -> type) read from ``qs``, each from the model field of the same
+    name unless ``fields`` maps it to another (``{"date": "local_date"}``)."""
+    names = [(fields or {}).get(column, column) for column in schema]
+    return _frame(list(qs.values_list(*names)), schema)
+
+
+UTC_TS = pl.Datetime("us", "UTC")
+
+
+def _local_date(column: str, zones: Sequence[str]) -> pl.Expr:
+    """The local calendar day of an instant column in each row's ``_zone`` (one branch per zone, not per row)."""
+    if not zones:
+        return pl.lit(None, dtype=pl.Date)
+    return pl.coalesce(
+        [pl.when(pl.col("_zone") == z).then(pl.col(column).dt.convert_time_zone(z).dt.date()) for z in sorted(zones)]
+    )
+
+
+def _local_dates(frame: pl.DataFrame, keys: pl.DataFrame, columns: Mapping[str, str]) -> pl.DataFrame:
+    """Keep the rows of the participants in ``keys``; each instant column ``source`` becomes the local calendar day
+    ``target`` in the participant's zone (the instants and the zone are dropped)."""
+    frame = frame.join(keys.select("patient_id", "_zone"), on="patient_id", how="inner")
+    zones = frame["_zone"].unique().to_list()
+    days = [_local_date(source, zones).alias(target) for source, target in columns.items()]
+    return frame.with_columns(days).drop("_zone", *columns)
+
+
+def _as_dates(frame: pl.DataFrame, columns: Sequence[str], mode: str) -> pl.DataFrame:
+    """Shift each Date column by the participant's offset, or replace it by ``<column>_study_day``."""
+    for c in columns:
+        if mode == "shifted":
+            frame = frame.with_columns((pl.col(c) + pl.duration(days=pl.col("_shift"))).alias(c))
+        else:
+            days = (pl.col(c) - pl.col("_enrol")).dt.total_days().cast(pl.Int64)
+            frame = frame.with_columns(days.alias(c)).rename({c: f"{c}_study_day"})
+    return frame
+
+
+def _finish(
+    frame: pl.DataFrame, keys: pl.DataFrame, dates: Sequence[str], mode: str, order: Sequence[str]
+) -> pl.DataFrame:
+    """Join to the participants kept (study ID replaces the internal id), transform dates, drop helpers, sort."""
+    joined = frame.join(keys, on="patient_id", how="inner")
+    joined = _as_dates(joined, dates, mode)
+    helpers = [c for c in joined.columns if c.startswith("_") or c == "patient_id"]
+    joined = joined.drop(helpers)
+    cols = ["study_id", *[c for c in joined.columns if c != "study_id"]]
+    sort_by = [c if c in joined.columns else f"{c}_study_day" for c in order]
+    sort_by += [c for c in cols if c not in sort_by and c != "study_id"]  # every column: ties never depend on reads
+    booleans = [c for c, t in joined.schema.items() if t == pl.Boolean]
+    joined = joined.with_columns([pl.col(c).cast(pl.Int8) for c in booleans])
+    return joined.select(cols).sort(["study_id", *sort_by], nulls_last=True)
+
+
+def _participants(
+    included: QuerySet[Patient], key: deid.ProjectKey, request: ExportRequest
+) -> tuple[pl.DataFrame, pl.DataFrame, deid.KAnonymity]:
+    schema: dict[str, Any] = {
+        "patient_id": pl.Int64,
+        "birth_year": pl.Int64,
+        "sex": pl.String,
+        "jurisdiction": pl.String,
+        "enrolled_on": pl.Date,
+        "created_at": UTC_TS,
+        "_zone": pl.String,
+        **dict.fromkeys(HISTORY, pl.Boolean),
+    }
+    people = _read(included.order_by("pk"), schema, {"patient_id": "pk", "_zone": "time_zone"})
+    conditions = _read(
+        PatientCondition.objects.filter(patient__in=included), {"patient_id": pl.Int64, "code": pl.String}
+    )
+    joined = conditions.sort("code").group_by("patient_id", maintain_order=True).agg(pl.col("code").str.join("|"))
+    zones = people["_zone"].unique().to_list()
+    people = people.join(joined.rename({"code": "conditions"}), on="patient_id", how="left").with_columns(
+        pl.col("conditions").fill_null(""),
+        pl.coalesce(pl.col("enrolled_on"), _local_date("created_at", zones)).alias("_enrol"),
+    )
+    people = people.sort("patient_id")
+    ids = people["patient_id"].to_list()
+    ages = deid.ages_at_enrolment(people["birth_year"].to_numpy(), people["_enrol"].dt.year().to_numpy())
+    anon = deid.k_anonymise(
+        ages,
+        people["sex"].to_numpy().astype(str),
+        people["jurisdiction"].to_numpy().astype(str),
+        people["conditions"].to_numpy().astype(str),
+        k=request.k,
+    )
+    people = people.with_columns(
+        pl.Series("study_id", deid.study_ids(key, ids), dtype=pl.String),
+        pl.Series("_shift", deid.date_shifts(key, ids), dtype=pl.Int64),
+        pl.Series("age_band", anon.age_band, dtype=pl.String),
+        pl.Series("sex", anon.sex, dtype=pl.String),
+        pl.Series("jurisdiction", anon.jurisdiction, dtype=pl.String),
+        pl.Series("conditions", anon.conditions, dtype=pl.String),
+        pl.Series("_released", anon.released, dtype=pl.Boolean),
+    ).filter(pl.col("_released"))
+    keys = people.select("patient_id", "study_id", "_shift", "_enrol", "_zone")
+    table = people.select("patient_id", "_enrol", "age_band", "sex", "jurisdiction", "conditions", *HISTORY)
+    table = table.with_columns(pl.col("_enrol").alias("enrolment_date")).drop("_enrol")
+    out = _finish(table, keys, ["enrolment_date"], request.dates, [])
+    if request.dates != "shifted":
+        out = out.drop("enrolment_date_study_day")
+    return out, keys, anon
+
+
+def _doses(included: QuerySet[Patient], keys: pl.DataFrame, mode: str) -> pl.DataFrame:
+    schema: dict[str, Any] = {
+        "patient_id": pl.Int64,
+        "date": pl.Date,
+        "local_minute": pl.Int64,
+        "amount": pl.Float64,
+        "unit": pl.String,
+        "product_form": pl.String,
+        "source": pl.String,
+        "mitragynine_mg": pl.Float64,
+        "seven_oh_mg": pl.Float64,
+        "basis": pl.String,
+        "mitragynine_low_mg": pl.Float64,
+        "mitragynine_high_mg": pl.Float64,
+        "seven_oh_share_percent": pl.Float64,
+        "enhanced": pl.Boolean,
+    }
+    frame = _read(
+        Dose.objects.filter(ACTIVE, patient__in=included),
+        schema,
+        {"date": "local_date", "product_form": "lot__product__form"},
+    )
+    return _finish(frame, keys, ["date"], mode, ["date", "local_minute", "amount", "unit"])
+
+
+def _daily(included: QuerySet[Patient], keys: pl.DataFrame, mode: str) -> pl.DataFrame:
+    schema: dict[str, Any] = {
+        "patient_id": pl.Int64,
+        "date": pl.Date,
+        "mitragynine_mg": pl.Float64,
+        "seven_oh_mg": pl.Float64,
+        "doses": pl.Int64,
+        "unknown_doses": pl.Int64,
+        "estimated_doses": pl.Int64,
+        "first_dose_minute": pl.Int64,
+    }
+    frame = _read(DailyExposure.objects.filter(patient__in=included), schema, {"date": "day"})
+    return _finish(frame, keys, ["date"], mode, ["date"])
+
+
+def _instrument_tables() -> tuple[pl.DataFrame, pl.DataFrame, dict[str, Any]]:
+    defs = ins.all_definitions()
+    items = pl.DataFrame(
+        [(d.id, n + 1, item.id) for d in defs for n, item in enumerate(d.items)],
+        schema={"instrument_id": pl.String, "item_no": pl.Int64, "item_id": pl.String},
+        orient="row",
+    )
+    scales = pl.DataFrame(
+        [(d.id, s.id) for d in defs for s in d.scales],
+        schema={"instrument_id": pl.String, "scale_id": pl.String},
+        orient="row",
+    )
+    struct = dict.fromkeys(sorted(set(scales["scale_id"].to_list())), pl.Float64)
+    return items, scales, struct
+
+
+def _assessments(
+    included: QuerySet[Patient], keys: pl.DataFrame, mode: str
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    items, scales, struct = _instrument_tables()
+    schema: dict[str, Any] = {
+        "_id": pl.Int64,
+        "patient_id": pl.Int64,
+        "instrument_id": pl.String,
+        "instrument_version": pl.String,
+        "_at": UTC_TS,
+        "total": pl.Float64,
+        "band_id": pl.String,
+        "valid": pl.Boolean,
+        "supervised": pl.Boolean,
+        "missing_policy": pl.String,
+        "source": pl.String,
+        "flags": pl.List(pl.String),
+        "_answers": pl.List(pl.Int64),
+        "_scores": pl.Struct(struct),
+    }
+    frame = _read(
+        Assessment.objects.filter(patient__in=included),
+        schema,
+        {"_id": "pk", "_at": "administered_at", "_answers": "answers", "_scores": "scores"},
+    )
+    frame = _local_dates(frame, keys, {"_at": "date"}).with_columns(pl.col("flags").list.join("|"))
+    # Numbered in the order they leave: by study ID, then day, instrument and internal order.
+    frame = frame.join(keys.select("patient_id", "study_id"), on="patient_id").sort(
+        ["study_id", "date", "instrument_id", "_id"]
+    )
+    frame = frame.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("assessment_no")).drop("study_id")
+    answers = (
+        frame.select("patient_id", "assessment_no", "instrument_id", "_answers")
+        .with_columns(pl.int_ranges(1, pl.col("_answers").list.len() + 1).alias("item_no"))
+        .explode(["_answers", "item_no"])
+        .filter(pl.col("item_no").is_not_null())
+        .join(items, on=["instrument_id", "item_no"], how="left")
+        .rename({"_answers": "answer"})
+        .select("patient_id", "assessment_no", "instrument_id", "item_no", "item_id", "answer")
+    )
+    scores = (
+        frame.select("patient_id", "assessment_no", "instrument_id", "_scores")
+        .unnest("_scores")
+        .unpivot(index=["patient_id", "assessment_no", "instrument_id"], variable_name="scale_id", value_name="value")
+        .join(scales, on=["instrument_id", "scale_id"], how="semi")
+    )
+    main = frame.drop("_id", "_answers", "_scores").select(
+        "patient_id", "assessment_no", "date", "instrument_id", "instrument_version", "total", "band_id", "valid",
+        "supervised", "missing_policy", "source", "flags",
+    )  # fmt: skip
+    return (
+        _finish(main, keys, ["date"], mode, ["assessment_no"]),
+        _finish(answers, keys, [], mode, ["assessment_no", "item_no"]),
+        _finish(scores, keys, [], mode, ["assessment_no", "scale_id"]),
+    )
+
+
+def _ingredients(names: Sequence[str]) -> pl.DataFrame:
+    """Each distinct medication name -> its curated ingredients and their interaction classes (the screening code;
+    one screening per distinct name, never per row)."""
+    knowledge = screening_knowledge()
+    rows: list[tuple[str, str | None, str, str]] = []
+    for name in names:
+        result = screen_interactions([name], knowledge)
+        (match,) = result.matches
+        if match.status != "matched" or not match.ingredient_ids:
+            rows.append((name, None, "", "unmatched" if match.status != "suggested" else "suggested"))
+            continue
+        classes: dict[str, list[str]] = {}
+        for finding in (*result.findings, *result.positives):
+            classes.setdefault(finding.ingredient_id, []).append(finding.class_id)
+        rows.extend(
+            (name, ingredient, "|".join(sorted(set(classes.get(ingredient, [])))), "matched")
+            for ingredient in match.ingredient_ids
+        )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "_name": pl.String,
+            "ingredient_id": pl.String,
+            "interaction_classes": pl.String,
+            "match_status": pl.String,
+        },
+        orient="row",
+    )
+
+
+def _medications(included: QuerySet[Patient], keys: pl.DataFrame, mode: str) -> pl.DataFrame:
+    schema: dict[str, Any] = {"patient_id": pl.Int64, "_name": pl.String, "start": pl.Date, "stop": pl.Date}
+    frame = _read(Medication.objects.filter(ACTIVE, patient__in=included), schema, {"_name": "name"})
+    mapping = _ingredients(sorted(set(frame["_name"].to_list())))
+    frame = frame.join(mapping, on="_name", how="left").drop("_name")
+    frame = frame.select("patient_id", "ingredient_id", "interaction_classes", "match_status", "start", "stop")
+    return _finish(frame, keys, ["start", "stop"], mode, ["start", "ingredient_id", "match_status", "stop"])
+
+
+def _labs(included: QuerySet[Patient], keys: pl.DataFrame, mode: str) -> pl.DataFrame:
+    schema: dict[str, Any] = {
+        "patient_id": pl.Int64,
+        "test": pl.String,
+        "value": pl.Float64,
+        "unit": pl.String,
+        "upper_limit_normal": pl.Float64,
+        "lower_limit_normal": pl.Float64,
+        "_at": UTC_TS,
+    }
+    frame = _read(LabResult.objects.filter(ACTIVE, patient__in=included), schema, {"_at": "taken_at"})
+    frame = _local_dates(frame, keys, {"_at": "date"})
+    frame = frame.select("patient_id", "date", "test", "value", "unit", "upper_limit_normal", "lower_limit_normal")
+    return _finish(frame, keys, ["date"], mode, ["date", "test", "value"])
+
+
+def _adverse_events(included: QuerySet[Patient], keys: pl.DataFrame, mode: str) -> pl.DataFrame:
+    schema: dict[str, Any] = {
+        "patient_id": pl.Int64,
+        "onset": pl.Date,
+        "grade": pl.Int64,
+        "seriousness": pl.List(pl.String),
+        "outcome": pl.String,
+        "causality": pl.String,
+        "action_taken": pl.String,
+    }
+    frame = _read(AdverseEvent.objects.filter(ACTIVE, patient__in=included), schema)
+    frame = frame.with_columns(pl.col("seriousness").list.sort().list.join("|"))
+    return _finish(frame, keys, ["onset"], mode, ["onset", "grade", "outcome", "seriousness"])
+
+
+def _care(included: QuerySet[Patient], keys: pl.DataFrame, mode: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    plans = _read(
+        CarePlan.objects.filter(patient__in=included),
+        {"patient_id": pl.Int64, "modalities": pl.List(pl.String), "_at": UTC_TS},
+        {"_at": "updated_at"},
+    )
+    plans = _local_dates(plans, keys, {"_at": "updated"}).with_columns(pl.col("modalities").list.sort().list.join("|"))
+    plans = plans.select("patient_id", "modalities", "updated")
+    steps = _read(
+        TaperStep.objects.filter(plan__patient__in=included),
+        {"patient_id": pl.Int64, "start": pl.Date, "target_mg": pl.Float64},
+        {"patient_id": "plan__patient_id"},
+    )
+    return (
+        _finish(plans, keys, ["updated"], mode, []),
+        _finish(steps, keys, ["start"], mode, ["start"]),
+    )
+
+
+ALERT_TIMES = ("first_seen", "last_seen", "acknowledged", "resolved", "condition_cleared")
+
+
+def _alerts(included: QuerySet[Patient], keys: pl.DataFrame, mode: str) -> pl.DataFrame:
+    schema: dict[str, Any] = {
+        "patient_id": pl.Int64,
+        "rule_id": pl.String,
+        "severity": pl.String,
+        "status": pl.String,
+        **{f"_{t}": UTC_TS for t in ALERT_TIMES},
+    }
+    frame = _read(Alert.objects.filter(patient__in=included), schema, {f"_{t}": f"{t}_at" for t in ALERT_TIMES})
+    frame = _local_dates(frame, keys, {f"_{t}": t for t in ALERT_TIMES})
+    frame = frame.select("patient_id", "rule_id", "severity", "status", *ALERT_TIMES)
+    return _finish(frame, keys, list(ALERT_TIMES), mode, ["first_seen", "rule_id", "severity", "status", "last_seen"])
+
+
+# --- files ---------------------------------------------------------------------------------------------------------
+
+
+def _csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text cells a spreadsheet would run as formulas get a leading quote (``core.csvsafe``, vectorised)."""
+    texts = [c for c, t in frame.schema.items() if t == pl.String]
+    risky = "^[" + re.escape("".join(FORMULA_STARTS)) + "]"
+    return frame.with_columns(
+        [
+            pl.when(pl.col(c).str.contains(risky)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
+            for c in texts
+        ]
+    )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _doc(column: str) -> str:
+    if column.endswith("_study_day"):
+        base = column.removesuffix("_study_day")
+        what = COLUMN_DOCS.get(base, base).replace(" (shifted)", "")
+        return f"{what}: study day (days since enrolment, day 0 = enrolment)"
+    return COLUMN_DOCS.get(column, column)
+
+
+def _redcap_type(dtype: pl.DataType) -> tuple[str, str]:
+    if dtype == pl.Date:
+        return "text", "date_ymd"
+    if dtype == pl.Int8:
+        return "yesno", ""
+    if dtype.is_integer():
+        return "text", "integer"
+    if dtype.is_float():
+        return "text", "number"
+    return "text", ""
+
+
+def data_dictionary(frames: Mapping[str, pl.DataFrame]) -> bytes:
+    """A REDCap data dictionary (its CSV layout, :data:`REDCAP_HEADER`): one form per table, variables named
+    ``<table>_<column>`` (REDCap field names are unique per project), ``study_id`` first as the record ID. The
+    tables other than participants are repeating instruments in REDCap."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(REDCAP_HEADER)
+    blank = [""] * (len(REDCAP_HEADER) - 7)
+    writer.writerow(["study_id", "participants", "", "text", "Study ID", "", _doc("study_id"), *blank])
+    for table, frame in frames.items():
+        for column, dtype in frame.schema.items():
+            if column == "study_id":
+                continue
+            kind, validation = _redcap_type(dtype)
+            name = column if table == "participants" else f"{table}_{column}"
+            label = column.replace("_", " ").capitalize()
+            writer.writerow([name, table, "", kind, label, "", _doc(column), validation, *blank[1:]])
+    return buffer.getvalue().encode("utf-8")
+
+
+def _knowledge_versions() -> dict[str, dict[str, str]]:
+    """Each curated knowledge file: its SHA-256 and the latest ``as_of`` date it names."""
+    out: dict[str, dict[str, str]] = {}
+    folder = resources.files("kratomwatch.knowledge").joinpath("data")
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".yaml"):
+            continue
+        data = entry.read_bytes()
+        dates = re.findall(rb"as_of:\s*['\"]?(\d{4}-\d{2}-\d{2})", data)
+        out[entry.name] = {"sha256": hashlib.sha256(data).hexdigest(), "as_of": max(dates).decode() if dates else ""}
+    return out
+
+
+def _readme(request: ExportRequest, program: Program | None, counts: Mapping[str, int], anon: deid.KAnonymity) -> str:
+    dates = (
+        "Every date is shifted by a per-participant offset of 1 to 180 days, earlier or later (the same offset for "
+        "all of a participant's dates, so intervals within a participant are exact; calendar dates, weekdays and "
+        "seasons are not)."
+        if request.dates == "shifted"
+        else "Dates are given as study days: days since the participant's enrolment (day 0 = the day of enrolment)."
+    )
+    lines = [
+        "# kratomwatch research export",
+        "",
+        f"Program: {program.slug if program else 'all programs'}. Export project: {request.project}.",
+        f"Research consent snapshot as of {request.now.astimezone(dt.UTC).isoformat()}.",
+        "",
+        "Only participants whose research consent was active at that instant are included. The data are",
+        "de-identified (HIPAA Safe Harbor, 45 CFR 164.514(b)(2)): no names, codes, logins, e-mail addresses or",
+        "internal ids; a study ID from a keyed hash (stable within this export project only); age at enrolment in",
+        "bands with 90 and over as 90+; free text dropped. " + dates,
+        "",
+        f"k-anonymity (k = {anon.k}) on age band, sex, jurisdiction and conditions: {anon.generalisation.describe()};",
+        f"{int(anon.suppressed.sum())} participant(s) suppressed (quasi-identifiers shown as *), "
+        f"{int((~anon.released).sum())} withheld. Classes: {K_REPORT}.",
+        "",
+        "These are observational data from clinical monitoring (self-report, confounding, selection): they cannot",
+        "establish efficacy or safety on their own. kratomwatch never recommends a kratom dose.",
+        "",
+        "## Tables",
+        "",
+        "| table | rows | what |",
+        "|---|---|---|",
+        *[f"| {t} | {counts.get(t, 0)} | {TABLE_DOCS[t]} |" for t in TABLES],
+        "",
+        f"Every table is given as CSV (UTF-8, text that a spreadsheet would run as a formula starts with ') and/or "
+        f"Parquet. Columns are described in {DICTIONARY} (a REDCap data dictionary: one form per table, the",
+        "non-participant tables as repeating instruments). manifest.json lists every file with its SHA-256.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _write_all(
+    tmp: Path, frames: Mapping[str, pl.DataFrame], request: ExportRequest, extra: Mapping[str, bytes]
+) -> dict[str, str]:
+    for name, frame in frames.items():
+        if "csv" in request.formats:
+            _csv_safe(frame).write_csv(tmp / f"{name}.csv", line_terminator="\r\n")
+        if "parquet" in request.formats:
+            frame.write_parquet(tmp / f"{name}.parquet", compression="zstd", statistics=True)
+    for name, data in extra.items():
+        (tmp / name).write_bytes(data)
+    return {p.name: _sha256(p) for p in sorted(tmp.iterdir())}
+
+
+def export(
+    patients: QuerySet[Patient],
+    request: ExportRequest,
+    *,
+    actor: Actor,
+    secret: str,
+    program: Program | None = None,
+    progress: Progress | None = None,
+) -> ExportResult:
+    """Write the export described in the module docstring into ``request.out`` and audit it (who, program, counts;
+    no identifiers). ``patients``: those the actor may see (already narrowed to ``program`` if one is named)."""
+    check_request(request)
+    key = deid.project_key(secret, request.project)
+    step = 0
+
+    def done(name: str) -> None:
+        nonlocal step
+        step += 1
+        if progress is not None:
+            progress(name, step, len(STEPS))
+
+    included = with_active_scope(patients, "research")
+    eligible, consented = patients.count(), included.count()
+    done("consent")
+    participants, keys, anon = _participants(included, key, request)
+    done("participants")
+    frames: dict[str, pl.DataFrame] = {"participants": participants}
+    frames["doses"] = _doses(included, keys, request.dates)
+    done("doses")
+    frames["daily_exposure"] = _daily(included, keys, request.dates)
+    done("daily_exposure")
+    frames["assessments"], frames["assessment_items"], frames["assessment_scores"] = _assessments(
+        included, keys, request.dates
+    )
+    for name in ("assessments", "assessment_items", "assessment_scores"):
+        done(name)
+    frames["medications"] = _medications(included, keys, request.dates)
+    done("medications")
+    frames["labs"] = _labs(included, keys, request.dates)
+    done("labs")
+    frames["adverse_events"] = _adverse_events(included, keys, request.dates)
+    done("adverse_events")
+    frames["care_plans"], frames["taper_steps"] = _care(included, keys, request.dates)
+    done("care_plans")
+    done("taper_steps")
+    frames["alerts"] = _alerts(included, keys, request.dates)
+    done("alerts")
+
+    counts = {name: frame.height for name, frame in frames.items()}
+    k_report = pl.DataFrame(
+        anon.classes(),
+        schema={
+            "age_band": pl.String,
+            "sex": pl.String,
+            "jurisdiction": pl.String,
+            "conditions": pl.String,
+            "size": pl.Int64,
+        },
+        orient="row",
+    )
+    extra = {
+        README: _readme(request, program, counts, anon).encode("utf-8"),
+        DICTIONARY: data_dictionary(frames),
+        K_REPORT: _csv_safe(k_report).write_csv(line_terminator="\r\n").encode("utf-8"),
+    }
+    withheld = int((~anon.released).sum())
+    out = request.out
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        files = _write_all(tmp, frames, request, extra)
+        manifest = {
+            "manifest_version": MANIFEST_VERSION,
+            "created_at": dt.datetime.now(dt.UTC).isoformat(),
+            "program": program.slug if program else None,
+            "project": request.project,
+            "software": {"kratomwatch": kratomwatch.__version__, "polars": pl.__version__, "numpy": np.__version__},
+            "knowledge": _knowledge_versions(),
+            "instruments": {d.id: d.version for d in ins.all_definitions()},
+            "consent": {
+                "scope": "research",
+                "as_of": request.now.astimezone(dt.UTC).isoformat(),
+                "eligible": eligible,
+                "included": consented - withheld,
+                "excluded_without_research_consent": eligible - consented,
+                "withheld_small_cells": withheld,
+            },
+            "deidentification": {
+                "standard": "HIPAA Safe Harbor, 45 CFR 164.514(b)(2)",
+                "source": deid.SAFE_HARBOR_URL,
+                "dates": request.dates,
+                "k": anon.k,
+                "generalisation_level": anon.generalisation.level,
+                "generalisation": anon.generalisation.describe(),
+                "suppressed": int(anon.suppressed.sum()),
+                "withheld": withheld,
+            },
+            "formats": list(request.formats),
+            "counts": counts,
+            "files": files,
+        }
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        if out.exists():
+            out.rmdir()  # empty (checked above); the rename below puts the complete export in its place
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    done("files")
+    record(
+        actor,
+        "research.export",
+        object_type="program" if program else "registry",
+        object_id=program.pk if program else "",
+        program_id=program.pk if program else None,
+        detail={
+            "project": request.project,
+            "formats": list(request.formats),
+            "dates": request.dates,
+            "k": anon.k,
+            "included": consented - withheld,
+            "excluded": eligible - consented,
+            "withheld": withheld,
+            "counts": counts,
+        },
+    )
+    return ExportResult(
+        out=out,
+        counts=counts,
+        included=consented - withheld,
+        excluded=eligible - consented,
+        withheld=withheld,
+        suppressed=int(anon.suppressed.sum()),
+        generalisation=anon.generalisation.describe(),
+        files=files,
+    )
