@@ -323,3 +323,33 @@ def test_cli_export_and_bad_input(world: Any, cohort: Cohort, tmp_path: Path, mo
     result = runner.invoke(app, ["research", "export", "--out", str(tmp_path / "new")])
     assert result.exit_code == 2 and "KRATOMWATCH_RESEARCH_SECRET" in result.output
     assert AuditEvent.objects.filter(action="research.export").count() == 1
+
+
+def test_a_program_with_no_releasable_participant_exports_empty_tables(world: Any, tmp_path: Path) -> None:
+    from kratomwatch import access
+    from kratomwatch.audit.log import Actor
+    from kratomwatch.research import export
+
+    out = tmp_path / "other"
+    request = export.ExportRequest(out=out, project="other", now=NOW, formats=("csv",))
+    patients = access.patients_for(access.operator("tester")).filter(program=world.other_program)
+    result = export.export(patients, request, actor=Actor.system("test"), secret=SECRET, program=world.other_program)
+    # One research-consented patient: a class of one, so withheld; every table is there, with its header only.
+    assert (result.included, result.excluded, result.withheld) == (0, 0, 1)
+    assert set(result.counts.values()) == {0}
+    assert (out / "doses.csv").read_text().startswith("study_id,date,local_minute,")
+    assert "0 participant(s) suppressed" not in (out / "README.md").read_text()
+
+
+def test_csv_cells_that_look_like_formulas_are_quoted_and_the_program_secret_wins(world: Any) -> None:
+    from kratomwatch.core.errors import InputError
+    from kratomwatch.research import export
+
+    frame = pl.DataFrame({"a": ["=1+1", "-x", "ok", None], "n": [-1, 2, 3, 4]})
+    assert export._csv_safe(frame).rows() == [("'=1+1", -1), ("'-x", 2), ("ok", 3), (None, 4)]
+    env = {"KRATOMWATCH_RESEARCH_SECRET": "site", "KRATOMWATCH_RESEARCH_SECRET_PAIN": "program"}
+    assert export.project_secret(world.program, env) == "program"
+    assert export.project_secret(world.other_program, env) == "site"
+    with pytest.raises(InputError) as caught:
+        export.project_secret(None, {})
+    assert caught.value.field == "research_secret"
