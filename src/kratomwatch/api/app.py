@@ -12,10 +12,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+from ninja.parser import Parser
 from ninja.security import APIKeyCookie, HttpBearer
 
 from kratomwatch.accounts.models import ApiToken, hash_token
 from kratomwatch.core.errors import InputError, NotFound
+from kratomwatch.records.validation import refuse_nul
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,20 @@ class SessionAuth(APIKeyCookie):
         return user if user is not None and user.is_authenticated else None
 
 
+class RefuseNulParser(Parser):
+    """JSON bodies and query strings with a NUL character (``\\x00``) anywhere are refused naming the field (D11)."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        data = super().parse_body(request)
+        refuse_nul(data)  # ninja wraps this InputError in an HttpError; _http_error answers it as itself
+        return data
+
+    def parse_querydict(self, data: Any, list_fields: list[str], request: HttpRequest) -> dict[str, Any]:
+        parsed = super().parse_querydict(data, list_fields, request)
+        refuse_nul(parsed)
+        return parsed
+
+
 api = NinjaAPI(
     title="kratomwatch API",
     version="1",
@@ -55,6 +71,7 @@ api = NinjaAPI(
     ),
     auth=[TokenAuth(), SessionAuth()],
     docs_url="/docs",
+    parser=RefuseNulParser(),
 )
 
 
@@ -99,6 +116,8 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, InputError):  # refused while parsing the body (RefuseNulParser)
+        return _input_error(request, exc.__cause__)
     code = {403: "forbidden", 404: "not_found", 409: "conflict"}.get(exc.status_code, "error")
     return error(request, exc.status_code, code, str(exc))
 

@@ -19,6 +19,7 @@ from kratomwatch.audit.log import Actor, record
 from kratomwatch.core import exposure
 from kratomwatch.core import instruments as ins
 from kratomwatch.core.errors import Conflict, InputError, NotFound
+from kratomwatch.records import validation
 from kratomwatch.records.models import Patient
 from kratomwatch.records.validation import future_tolerance
 from kratomwatch.records.writes import alert_input_write
@@ -98,6 +99,7 @@ def record_assessment(
         raise InputError("supervised", supervised, "supervised must be true or false")
     if not isinstance(administered_at, dt.datetime):
         raise InputError("administered_at", administered_at, "administered_at must be a date and time")
+    validation.check_not_before_birth("administered_at", administered_at.date(), patient)
     exposure.check_not_future(
         administered_at, now or timezone.now(), tolerance=future_tolerance(), field="administered_at"
     )
@@ -173,6 +175,7 @@ def set_schedule(
     every_days = _check_every_days(every_days)
     if not isinstance(start, dt.date) or isinstance(start, dt.datetime):
         raise InputError("start", start, "start must be a date (YYYY-MM-DD)")
+    validation.check_plausible_date("start", start, patient, patient.local_today(), ahead=validation.PLAN_AHEAD)
     schedule = Schedule.objects.select_for_update().filter(patient=patient, instrument_id=definition.id).first()
     created = schedule is None
     if schedule is None:

@@ -173,20 +173,38 @@ def import_doses(
     """Import doses from CSV (columns: patient_code, lot_id, taken_at, amount, unit[, source, idempotency_key]).
 
     The file is one transaction: by default any rejected row means nothing is written. Re-running the
-    same file creates nothing new.
+    same file creates nothing new; a row that reuses an idempotency key for a different dose (in the file or
+    already stored) is rejected. Historical imports are not gated by care consent: rows of patients whose care
+    consent is not active are written, with a warning.
     """
     boot()
     from kratomwatch import access
+    from kratomwatch.consent.status import with_active_scope
     from kratomwatch.records import actions
 
     with reporting():
         rows, parse_errors = parse_dose_rows(file)
     codes = {d.patient_code for _, d in rows}
-    patients = {p.code: p for p in access.patients_for(operator()).filter(code__in=codes)}
+    found = access.patients_for(operator()).filter(code__in=codes)
+    patients = {p.code: p for p in found}
+    no_consent = set(patients) - set(with_active_scope(found, "care").values_list("code", flat=True))
+    unconsented_rows = sum(1 for _, d in rows if d.patient_code in no_consent)
+    if unconsented_rows:
+        err.print(
+            f"warning: {unconsented_rows} {'row concerns' if unconsented_rows == 1 else 'rows concern'} "
+            "patients whose care consent is not active: "
+            f"{', '.join(sorted(no_consent))} (historical imports are not gated by consent)",
+            markup=False,
+        )
     with progress() as bar:
         task = bar.add_task(f"importing {file.name}", total=len(rows) + len(parse_errors))
         result = actions.import_doses(
-            actor=operator_actor(), rows=rows, patients=patients, rejected=parse_errors, allow_partial=allow_partial
+            actor=operator_actor(),
+            rows=rows,
+            patients=patients,
+            rejected=parse_errors,
+            allow_partial=allow_partial,
+            without_care_consent=no_consent,
         )
         bar.update(task, completed=len(rows) + len(parse_errors))
     rejected = sorted(result.rejected, key=lambda r: r[0])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -419,7 +419,7 @@ def _build_dose(d: DoseIn, patient: Patient, lot: Lot, now: dt.datetime, config:
 
 
 def _same(a: Dose, b: Dose) -> bool:
-    return a.lot_id == b.lot_id and a.taken_at == b.taken_at and a.amount == b.amount and a.unit == b.unit
+    return not validation.dose_differences(validation.dose_content(a), validation.dose_content(b))
 
 
 @alert_input_write()
@@ -486,6 +486,15 @@ class ImportResult:
         return not self.rejected
 
 
+def _repeat_conflict(key: str, differ: list[str], earlier: str) -> Conflict:
+    return Conflict(
+        "idempotency_key",
+        key,
+        f"idempotency key {key!r} was already used for a different dose ({earlier}): "
+        f"{validation.differ_text(differ)}; a repeat must match it exactly",
+    )
+
+
 @alert_input_write(affects=lambda kwargs, result: [])
 def import_doses(
     *,
@@ -495,15 +504,22 @@ def import_doses(
     now: dt.datetime | None = None,
     rejected: Sequence[tuple[int, InputError]] = (),
     allow_partial: bool = False,
+    without_care_consent: Collection[str] = (),
 ) -> ImportResult:
-    """Validate and bulk-insert doses. Idempotent: rows whose key already exists are skipped.
+    """Validate and bulk-insert doses. Idempotent: a row repeating a stored dose (same key, same content) is skipped.
 
     ``rows`` pairs each dose with its source line number for error reports. By default the import is
     all-or-nothing: any rejected row means nothing is written. With ``allow_partial`` the valid rows
     are written and the rejects reported. ``rejected`` carries rows the caller's parser already refused.
+
+    A row reusing an idempotency key with a different dose (``validation.dose_differences``, the rule of the API's
+    409), earlier in the file or already stored for the patient, is a rejected ``Conflict`` naming what differs.
+    ``without_care_consent``: codes of patients whose care consent is not active (historical imports are not gated
+    by consent); how many rows concern them is recorded in the audit detail.
     """
     now = now or timezone.now()
     result = ImportResult(rejected=list(rejected))
+    no_consent = set(without_care_consent)
     codes = {d.patient_code for _, d in rows}
     if patients is None:
         patients = {p.code: p for p in Patient.objects.filter(code__in=codes)}
@@ -514,8 +530,8 @@ def import_doses(
         )
     }
     configs = program_settings.for_programs({p.program_id for p in patients.values()})
-    built: list[Dose] = []
-    seen: set[tuple[int, str]] = set()
+    built: list[tuple[int, Dose]] = []
+    seen: dict[tuple[int, str], tuple[int, tuple[Any, ...]]] = {}
     for line, d in rows:
         try:
             patient = patients.get(d.patient_code)
@@ -525,26 +541,47 @@ def import_doses(
             if lot is None:
                 raise InputError("lot_id", d.lot_id, f"lot {d.lot_id!r} does not exist")
             dose = _build_dose(d, patient, lot, now, configs[patient.program_id])
+            validation.check_not_before_birth("taken_at", dose.local_date, patient)
         except InputError as err:
             result.rejected.append((line, err))
             continue
         key = (patient.pk, dose.idempotency_key)
+        content = validation.dose_content(dose)
         if key in seen:
-            result.skipped += 1
+            first, first_content = seen[key]
+            differ = validation.dose_differences(first_content, content)
+            if differ:
+                result.rejected.append((line, _repeat_conflict(dose.idempotency_key, differ, f"line {first}")))
+            else:
+                result.skipped += 1
             continue
-        seen.add(key)
-        built.append(dose)
-    if result.rejected and not allow_partial:
-        result.skipped = 0
-        return result
+        seen[key] = (line, content)
+        built.append((line, dose))
     with transaction.atomic():
-        existing: set[tuple[int, str]] = set()
-        keys = [d.idempotency_key for d in built]
+        # Set-based: one query per chunk of keys reads the stored doses' content (no query per row).
+        stored: dict[tuple[int, str], tuple[Any, ...]] = {}
+        keys = [d.idempotency_key for _, d in built]
         for start in range(0, len(keys), 900):
             chunk = keys[start : start + 900]
-            existing.update(Dose.objects.filter(idempotency_key__in=chunk).values_list("patient_id", "idempotency_key"))
-        fresh = [d for d in built if (d.patient_id, d.idempotency_key) not in existing]
-        result.skipped += len(built) - len(fresh)
+            found = Dose.objects.filter(idempotency_key__in=chunk).values_list(
+                "patient_id", "idempotency_key", *validation.DOSE_CONTENT
+            )
+            stored.update(((row[0], row[1]), tuple(row[2:])) for row in found)
+        fresh: list[Dose] = []
+        for line, dose in built:
+            prior = stored.get((dose.patient_id, dose.idempotency_key))
+            if prior is None:
+                fresh.append(dose)
+                continue
+            differ = validation.dose_differences(prior, validation.dose_content(dose))
+            if differ:
+                where = f"the dose already stored for {dose.patient.code}"
+                result.rejected.append((line, _repeat_conflict(dose.idempotency_key, differ, where)))
+            else:
+                result.skipped += 1
+        if result.rejected and not allow_partial:
+            result.skipped = 0
+            return result
         Dose.objects.bulk_create(fresh, batch_size=2000)
         result.created = len(fresh)
         if fresh:
@@ -558,6 +595,8 @@ def import_doses(
                 "skipped": result.skipped,
                 "rejected": len(result.rejected),
                 "patients": sorted({d.patient.code for d in fresh})[:200],
+                "rows_without_care_consent": sum(1 for _, d in rows if d.patient_code in no_consent),
+                "patients_without_care_consent": sorted(no_consent)[:200],
             },
         )
         touch({d.patient_id for d in fresh})
@@ -583,6 +622,11 @@ def record_medication(
         raise InputError("name", name[:40] + "...", "medication name must be at most 200 characters")
     if start and stop and stop < start:
         raise InputError("stop", stop.isoformat(), f"stop {stop} is before start {start}")
+    today = patient.local_today()
+    if start:
+        validation.check_plausible_date("start", start, patient, today)
+    if stop:
+        validation.check_plausible_date("stop", stop, patient, today, ahead=validation.PLAN_AHEAD)
     med = Medication.objects.create(
         patient=patient, name=name.strip(), dose_text=dose_text.strip(), start=start, stop=stop
     )
@@ -615,6 +659,7 @@ def record_lab(
     lower_limit_normal: float | None = None,
 ) -> LabResult:
     unit = validation.lab_unit(test, unit)
+    validation.check_not_before_birth("taken_at", taken_at.date(), patient)
     exposure.check_not_future(taken_at, now or timezone.now(), field="taken_at")
     if not isinstance(value, int | float) or value < 0 or value > 100_000:
         raise InputError("value", value, f"lab value {value!r} must be a number between 0 and 100000")

@@ -21,10 +21,11 @@ wrapper's placeholder rewriting and, under DEBUG (the default here), its logging
 Bypassing per-row objects must not bypass the rules, so before writing the loader checks, set-based:
 the model's database constraints (so errors name a row instead of aborting with a bare
 IntegrityError), that patients and lots exist and belong to the same program, that keys are unique
-within the load, that no dose is in the future, and (``verify=True``, the default) recomputes the
-derived columns: ``local_date``/``local_minute`` from each patient's time zone and the mg columns
-from each lot with ``core.units.dose_mg_columns`` (the column form of ``compute_dose_mg``, the same
-code, so the floats are bit-identical to the per-dose write path). A key already stored for the patient
+within the load and hold no NUL character, that no dose is in the future or before its patient's
+birth year, and (``verify=True``, the default) recomputes the derived columns:
+``local_date``/``local_minute`` from each patient's time zone and the mg columns from each lot
+with ``core.units.dose_mg_columns`` (the column form of ``compute_dose_mg``, the same code, so the
+floats are bit-identical to the per-dose write path). A key already stored for the patient
 aborts the whole load with IntegrityError: this loader is all-or-nothing and does not skip repeats
 (use ``actions.import_doses`` for idempotent, partial imports).
 
@@ -265,6 +266,11 @@ def _check_constraints(frame: pl.DataFrame, now: dt.datetime) -> None:
         ("local_minute", (c("local_minute") < 0) | (c("local_minute") >= 1440), "minute must be 0-1439"),
         ("idempotency_key", (key_length == 0) | (key_length > 128), "idempotency_key must be 1-128 characters"),
         (
+            "idempotency_key",
+            c("idempotency_key").str.contains(validation.NUL, literal=True),
+            "idempotency_key contains a NUL character (\\x00), which cannot be stored",
+        ),
+        (
             "mitragynine_mg",
             (c("basis") == units.Basis.UNKNOWN.value) != c("mitragynine_mg").is_null(),
             "mg must be NULL exactly when basis is unknown",
@@ -296,7 +302,7 @@ def _check_references(frame: pl.DataFrame, verify: bool) -> set[int]:
     """
     pids = frame["patient_id"].unique().sort().to_numpy()
     lids = frame["lot_id"].unique().sort().to_numpy()
-    patients = _lookup(Patient, pids, ("program_id", "time_zone"))
+    patients = _lookup(Patient, pids, ("program_id", "time_zone", "birth_year"))
     lots = {lot.pk: lot for lot in Lot.objects.select_related("product").filter(pk__in=lids.tolist())}
     for ids, known, name in ((pids, patients, "patient_id"), (lids, lots, "lot_id")):
         unknown = [int(i) for i in ids if int(i) not in known]
@@ -310,6 +316,14 @@ def _check_references(frame: pl.DataFrame, verify: bool) -> set[int]:
         lot_id = foreign["lot_id"][0]
         patient_id = foreign["patient_id"][0]
         raise InputError("lot_id", lot_id, f"lot {lot_id} is not in the catalogue of patient {patient_id}")
+    births = pl.DataFrame({"patient_id": pids, "birth_year": [patients[int(i)][2] for i in pids]})
+    early = frame.select("patient_id", "local_date").join(births, on="patient_id", how="left", maintain_order="left")
+    _first_bad(
+        early,
+        pl.col("local_date").dt.year() < pl.col("birth_year"),
+        "local_date",
+        "the dose's day is before the patient's birth year; check the year",
+    )
     if verify:
         _verify_local(frame, {int(i): patients[int(i)][1] for i in pids})
         _verify_mg(frame, lots)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,7 @@ from kratomwatch.records.models import (
     AeOutcome,
     Causality,
     Condition,
+    Dose,
     Patient,
     Seriousness,
     Sex,
@@ -160,9 +162,91 @@ def check_not_too_old(
         )
 
 
+#: How far ahead a planned date (a medication's stop, a questionnaire schedule's start) may lie: further is a typing
+#: error in the year (the taper plan's horizon, ``careplans.actions.TAPER_AHEAD``).
+PLAN_AHEAD = dt.timedelta(days=5 * 365)
+
+
+def check_not_before_birth(field: str, day: dt.date, patient: Patient) -> None:
+    """Refuse a date before the patient's birth year (a typing error in the year)."""
+    if day.year < patient.birth_year:
+        raise InputError(
+            field,
+            day.isoformat(),
+            f"{field} {_day_text(day)} is before the patient's birth year ({patient.birth_year}); check the year",
+            code="before_birth",
+        )
+
+
+def check_plausible_date(
+    field: str, day: dt.date, patient: Patient, today: dt.date, *, ahead: dt.timedelta = dt.timedelta(0)
+) -> None:
+    """Refuse a date before the patient's birth year, or more than ``ahead`` after ``today`` (the patient's local
+    date): by default a recorded date may not be in the future. Either is a typing error in the year."""
+    check_not_before_birth(field, day, patient)
+    if day > today + ahead:
+        when = "in the future" if not ahead else f"more than {ahead.days // 365} years ahead"
+        raise InputError(field, day.isoformat(), f"{field} {_day_text(day)} is {when}; check the year")
+
+
 def patient_code(code: str) -> str:
     """A pseudonymous patient code: 1-32 letters, digits, ``-`` or ``_`` (stripped)."""
     clean = code.strip()
     if not clean or len(clean) > 32 or not all(c.isalnum() or c in "-_" for c in clean):
         raise InputError("code", clean, f"patient code {clean!r} must be 1-32 letters, digits, - or _")
     return clean
+
+
+#: What makes a repeat of a dose's idempotency key the same dose, each with the words that name a difference.
+#: One definition for the API (a different repeat is a 409) and the importers (a different repeat is a rejected row).
+DOSE_CONTENT: dict[str, str] = {
+    "taken_at": "time taken",
+    "amount": "amount",
+    "unit": "unit",
+    "lot_id": "lot",
+    "source": "source",
+}
+
+
+def dose_content(dose: Dose) -> tuple[Any, ...]:
+    """The values of :data:`DOSE_CONTENT` of a dose, in that order (as ``values_list(*DOSE_CONTENT)`` reads them)."""
+    return tuple(getattr(dose, name) for name in DOSE_CONTENT)
+
+
+def dose_differences(stored: Sequence[Any], new: Sequence[Any]) -> list[str]:
+    """The words for the fields in which two doses' :func:`dose_content` differ; empty: the same dose (a repeat)."""
+    return [word for word, a, b in zip(DOSE_CONTENT.values(), stored, new, strict=True) if a != b]
+
+
+def differ_text(words: Sequence[str]) -> str:
+    """``amount differs`` / ``time taken and amount differ``."""
+    if len(words) == 1:
+        return f"{words[0]} differs"
+    return f"{', '.join(words[:-1])} and {words[-1]} differ"
+
+
+NUL = "\x00"
+
+
+def refuse_nul(data: object, field: str = "") -> None:
+    """Refuse a NUL character (``\\x00``) anywhere in ``data``: text, or the dicts and lists of a request (keys
+    included). No text column can keep it (PostgreSQL refuses it; SQLite stores it and exports it raw), so it is
+    refused at the edge with an InputError naming the field (``taper.0.start`` for a nested value)."""
+    pending: list[tuple[str, object]] = [(field, data)]
+    while pending:  # a loop, not recursion: a deeply nested body cannot exhaust the stack
+        name, value = pending.pop()
+        if isinstance(value, str):
+            if NUL in value:
+                shown = name or "the request"
+                raise InputError(
+                    name or "request",
+                    value.replace(NUL, "\\x00"),
+                    f"{shown} contains a NUL character (\\x00), which cannot be stored",
+                    code="nul_character",
+                )
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                path = f"{name}.{key}" if name else str(key)
+                pending.extend(((path, key), (path, item)))
+        elif isinstance(value, list | tuple):
+            pending.extend(((f"{name}.{i}" if name else str(i)), item) for i, item in enumerate(value))
