@@ -119,7 +119,9 @@ def serve(
             from kratomwatch.jobs import worker as jobs_worker
 
             jobs_worker.start_in_thread()
-            console.print("background tasks: a worker runs in this process (--no-worker to leave them to one)")
+            console.print(
+                "background tasks: a worker runs in this process (--no-worker to leave them to one)", soft_wrap=True
+            )
         call_command("runserver", f"{host}:{port}", use_reloader=False)
         return
 

@@ -80,7 +80,11 @@ def run(
 
 def start_in_thread(*, interval: float = 2.0) -> tuple[threading.Thread, threading.Event]:
     """A worker in a daemon thread of this process (``kratomwatch serve`` in development): queued tasks and the
-    daily schedule run without a second command. Set the event to stop it after its current round."""
+    daily schedule run without a second command. Set the event to stop it after its current round.
+
+    The queue library's two INFO lines per round ("Starting worker", "No more tasks") are left out of the console;
+    each task's start and end (``django_tasks``) still show."""
+    logging.getLogger("django_tasks_db").setLevel(logging.WARNING)
     stop = threading.Event()
 
     def loop() -> None:
