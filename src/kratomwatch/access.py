@@ -196,13 +196,14 @@ def get_writable_patient_for(
     consent: bool = True,
 ) -> Patient:
     """A patient whose care record the user may change: visible, a care role in the patient's program (or the
-    patient themself where ``self_report_ok``), and, unless ``consent`` is False, active care consent or a
-    documented override (``ConsentRequired``, HTTP 403)."""
+    patient themself where ``self_report_ok``), and, unless ``consent`` is False, active care consent or, for the
+    care team only, a documented override (``ConsentRequired``, HTTP 403): an override never covers a self-report."""
     patient = get_patient_for(user, code, actor=actor, purpose="write")
-    if not (self_report_ok and is_own_record(user, patient)):
+    self_report = self_report_ok and is_own_record(user, patient)
+    if not self_report:
         require_care_role(user, patient.program)
     if consent:
-        require_care_consent(patient)
+        require_care_consent(patient, care_team=not self_report)
     return patient
 
 

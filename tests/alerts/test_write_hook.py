@@ -55,6 +55,8 @@ NOT_ALERT_INPUTS = {
     "kratomwatch.records.actions.reapply_program_settings",
     # A new consent document version is signed by nobody yet; signatures and withdrawals are declared.
     "kratomwatch.consent.actions.publish_document",
+    # Records the end of consent overrides already past their expiry: they count for nothing any more.
+    "kratomwatch.consent.actions.close_lapsed_overrides",
     # No alert rule reads the care plan.
     "kratomwatch.careplans.actions.save_care_plan",
     # Dispatches to the declared correction of each kind (correct_dose, correct_lab, ...).
@@ -191,12 +193,23 @@ def _walk(w: Any, system: Any) -> dict[str, tuple[Callable[[], Any], set[int]]]:
             {p.pk},
         ),
         "kratomwatch.consent.actions.override_care_consent": (
-            lambda: consent_actions.override_care_consent(
-                actor=system, patient=p, clinician=w.alice, reason="Documented verbal consent by phone today."
-            ),
+            lambda: _override_after_withdrawal(w, system),
             {p.pk},
         ),
     }
+
+
+def _override_after_withdrawal(w: Any, system: Any) -> Any:
+    """An override is given only without care consent: the patient withdraws it first, in the same batch."""
+    with writes.batch():
+        consent_actions.withdraw(actor=system, patient=w.patient, scope="care")
+        return consent_actions.override_care_consent(
+            actor=system,
+            patient=w.patient,
+            clinician=w.alice,
+            grounds="clinical_safety",
+            reason="Open urgent alert: monitoring the escalation until the review.",
+        )
 
 
 def _tracker_walk(w: Any, system: Any) -> dict[str, tuple[Callable[[], Any], set[int]]]:

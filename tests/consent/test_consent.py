@@ -86,18 +86,23 @@ def test_bad_signatures_write_nothing(world: Any, system: Any, doc: Any, kwargs:
 
 def test_override_is_documented_and_expires(world: Any, system: Any) -> None:
     now = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
-    assert not status.care_allowed(world.patient, now)
+    assert not status.care_allowed(world.patient, now, care_team=True)
+    with pytest.raises(InputError) as short:
+        actions.override_care_consent(
+            actor=system, patient=world.patient, clinician=world.alice, grounds="awaiting_signature", reason="x"
+        )
+    assert short.value.field == "reason"
     actions.override_care_consent(
         actor=system,
         patient=world.patient,
         clinician=world.alice,
+        grounds="awaiting_signature",
         reason="Acute withdrawal visit; consent discussion scheduled",
         now=now,
     )
-    assert status.care_allowed(world.patient, now + dt.timedelta(days=1))
-    assert not status.care_allowed(world.patient, now + dt.timedelta(days=31))
-    with pytest.raises(InputError):
-        actions.override_care_consent(actor=system, patient=world.patient, clinician=world.alice, reason="x")
+    assert status.care_allowed(world.patient, now + dt.timedelta(hours=71), care_team=True)
+    assert not status.care_allowed(world.patient, now + dt.timedelta(hours=71)), "never the patient's self-report"
+    assert not status.care_allowed(world.patient, now + dt.timedelta(hours=72), care_team=True)
 
 
 def test_api_patient_signs_and_withdraws_clinician_cannot_sign(world: Any, doc: Any) -> None:

@@ -37,10 +37,13 @@ def test_care_writes_need_consent_or_a_documented_override(world: Any, system: A
         "alice",
         "post",
         "/patients/P-001/consent/override",
-        {"reason": "Patient in clinic with withdrawal symptoms; consent to be revisited"},
+        {"grounds": "clinical_safety", "reason": "Patient in clinic with withdrawal symptoms; consent to be revisited"},
     )
     assert made.status_code == 201
     assert api(world, "alice", "post", "/patients/P-001/doses", body).status_code == 201
+    assert Dose.objects.count() == 1
+    own = api(world, "carol", "post", "/patients/P-001/doses", body | {"taken_at": "2026-11-20T09:00:00Z"})
+    assert own.status_code == 403 and own.json()["error"]["code"] == "consent_required", "never the self-report"
     assert Dose.objects.count() == 1
 
 

@@ -392,9 +392,13 @@ def test_without_care_consent_the_page_explains_and_offers_the_override(world: A
     refused = client.post(P + "medications/new/", {"name": "tramadol", "action": "save"})
     assert refused.status_code == 403 and "Care consent needed" in refused.content.decode()
     assert not Medication.objects.filter(patient=world.patient).exists()
-    short = client.post(P + "consent-override/", {"reason": "short", "next": P + "medications/new/"})
-    assert short.status_code == 400 and "at least 10 characters" in short.content.decode()
-    done = client.post(P + "consent-override/", {"reason": "Acute visit, unable to sign", "next": P})
+    short = client.post(
+        P + "consent-override/", {"grounds": "vital_interest", "reason": "short", "next": P + "medications/new/"}
+    )
+    assert short.status_code == 400 and "at least 20 characters" in short.content.decode()
+    done = client.post(
+        P + "consent-override/", {"grounds": "vital_interest", "reason": "Acute visit, unable to sign", "next": P}
+    )
     assert done.status_code == 302 and done["Location"] == P
     assert client.post(P + "medications/new/", {"name": "tramadol", "action": "save"}).status_code == 302
     assert Medication.objects.filter(patient=world.patient).count() == 1

@@ -144,3 +144,52 @@ def describe(config: RuleConfig, overrides: Mapping[str, Any]) -> list[dict[str,
             }
         )
     return out
+
+
+# --- consent overrides (D6) ----------------------------------------------------------------------------------------
+
+CONSENT_OVERRIDE_LABEL = (
+    "program choice (not evidence): how long and how often the care team may record care data without the "
+    "patient's care consent"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class ConsentOverridePolicy:
+    """How long a clinician's documented override of missing care consent lasts, and how many one withdrawal (or the
+    time before a first signature) allows. A program's choice, not evidence; each has a hard ceiling."""
+
+    hours: int = 72
+    per_withdrawal: int = 1
+
+    HOURS_CEILING = 168  # one week: an override bridges an emergency, it does not replace consent
+    PER_WITHDRAWAL_CEILING = 3
+    basis = CONSENT_OVERRIDE_LABEL
+
+
+CONSENT_OVERRIDE_ENVIRONMENT: Mapping[str, str] = {
+    "hours": "KRATOMWATCH_CONSENT_OVERRIDE_HOURS",
+    "per_withdrawal": "KRATOMWATCH_CONSENT_OVERRIDES_PER_WITHDRAWAL",
+}
+
+
+def consent_override_policy(
+    program_id: int | None = None, environ: Mapping[str, str] | None = None
+) -> ConsentOverridePolicy:
+    """The override limits of a program: the deployment's choice from the environment (the same for every program
+    today), else 72 hours and 1 override per withdrawal. A value outside 1..ceiling is refused, naming the variable."""
+    env = os.environ if environ is None else environ
+    values: dict[str, int] = {}
+    ceilings = {
+        "hours": ConsentOverridePolicy.HOURS_CEILING,
+        "per_withdrawal": ConsentOverridePolicy.PER_WITHDRAWAL_CEILING,
+    }
+    for name, variable in CONSENT_OVERRIDE_ENVIRONMENT.items():
+        raw = (env.get(variable) or "").strip()
+        if not raw:
+            continue
+        if not raw.isdigit() or not 1 <= int(raw) <= ceilings[name]:
+            message = f"{variable} must be a whole number from 1 to {ceilings[name]}, got {raw!r}"
+            raise InputError(variable, raw, message)
+        values[name] = int(raw)
+    return ConsentOverridePolicy(**values)

@@ -1,4 +1,12 @@
-"""Writes for consent: publish a document version, sign, withdraw, clinician override. All audited."""
+"""Writes for consent: publish a document version, sign, withdraw, clinician override and its end. All audited.
+
+A clinician's override of missing care consent (D6) needs one of the listed grounds and a reason of at least
+:data:`MIN_REASON` characters; it lasts the program's override hours (``accounts.program_settings``, default 72,
+ceiling 168); it is refused while care consent is active, while another override is active (409 naming its
+expiry), and once the current gap in consent (a withdrawal, or never consented) has had the program's number of
+overrides (default 1): then the patient must consent again. An override ends when it expires or when the patient
+signs care consent again; either end is audited (``consent.override.end``).
+"""
 
 from __future__ import annotations
 
@@ -10,16 +18,25 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from kratomwatch.accounts.models import Program
+from kratomwatch.accounts.models import Membership, Program
+from kratomwatch.accounts.program_settings import consent_override_policy
 from kratomwatch.audit.log import Actor, record
-from kratomwatch.consent.models import CareOverride, ConsentDocument, ConsentRecord, Scope
+from kratomwatch.consent import status
+from kratomwatch.consent.models import (
+    GROUNDS_AFTER_WITHDRAWAL,
+    GROUNDS_BEFORE_FIRST_SIGNATURE,
+    CareOverride,
+    ConsentDocument,
+    ConsentRecord,
+    Scope,
+)
 from kratomwatch.consent.pdf import render_signed_copy
-from kratomwatch.core.errors import InputError
+from kratomwatch.core.errors import Conflict, InputError
 from kratomwatch.records.models import Patient
 from kratomwatch.records.writes import alert_input_write
 
-#: How long a clinician's documented override of missing care consent lasts (a program setting).
-OVERRIDE_DAYS = 30
+MIN_REASON = 20
+"""The fewest characters of the written reason for an override (a sentence, not a word)."""
 
 
 def _scopes(values: Sequence[str], field: str = "scopes") -> list[str]:
@@ -111,6 +128,8 @@ def sign(
                 pdf_sha256=digest,
             )
         )
+    if "care" in chosen:
+        _end_overrides(actor, patient, when, reason="consented", ended_at=when)
     record(
         actor,
         "consent.sign",
@@ -145,28 +164,128 @@ def withdraw(*, actor: Actor, patient: Patient, scope: str, now: dt.datetime | N
     return count
 
 
+def _role(clinician: Any, patient: Patient) -> str:
+    """The clinician's role in the patient's program, as the patient is told (no name: patient pages show none)."""
+    role = Membership.objects.filter(user=clinician, program_id=patient.program_id).values_list("role", flat=True)
+    return str(role.first() or ("staff" if getattr(clinician, "is_staff", False) else "clinician"))
+
+
+def _end_overrides(
+    actor: Actor, patient: Patient, now: dt.datetime, *, reason: str, ended_at: dt.datetime | None = None
+) -> int:
+    """End the patient's open overrides: every one (``ended_at`` given: the patient consented; one already past its
+    expiry is recorded as expired), or only those past their expiry. Each end is one audit event."""
+    open_ = CareOverride.objects.select_for_update().filter(patient=patient, ended_at__isnull=True)
+    if ended_at is None:
+        open_ = open_.filter(expires_at__lte=now)
+    count = 0
+    for item in open_.order_by("pk"):
+        end = item.expires_at if ended_at is None or item.expires_at <= ended_at else ended_at
+        item.ended_at = end
+        item.end_reason = "expired" if end == item.expires_at else reason
+        item.save(update_fields=["ended_at", "end_reason"])
+        record(
+            actor,
+            "consent.override.end",
+            object_type="care_override",
+            object_id=item.pk,
+            program_id=patient.program_id,
+            patient_code=patient.code,
+            detail={
+                "reason": item.end_reason,
+                "ended_at": end.isoformat(),
+                "expires_at": item.expires_at.isoformat(),
+            },
+        )
+        count += 1
+    return count
+
+
+@transaction.atomic
+def close_lapsed_overrides(*, actor: Actor, now: dt.datetime | None = None) -> int:
+    """Record the end of every override past its expiry whose end is not yet recorded (for a scheduled job; the
+    consent actions do it for their own patient). Returns how many were closed; changes no access (an expired
+    override already counts for nothing)."""
+    when = now or timezone.now()
+    patients = Patient.objects.filter(
+        pk__in=CareOverride.objects.filter(ended_at__isnull=True, expires_at__lte=when).values("patient_id")
+    ).order_by("pk")
+    return sum(_end_overrides(actor, p, when, reason="expired") for p in patients)
+
+
 @alert_input_write()
 def override_care_consent(
-    *, actor: Actor, patient: Patient, clinician: Any, reason: str, now: dt.datetime | None = None
+    *,
+    actor: Actor,
+    patient: Patient,
+    clinician: Any,
+    grounds: str,
+    reason: str,
+    now: dt.datetime | None = None,
 ) -> CareOverride:
-    """A clinician documents why care data is recorded without active care consent (time-limited)."""
-    if len(reason.strip()) < 10:
-        raise InputError("reason", reason, "document the reason for the override (at least 10 characters)")
+    """A clinician documents why the care team records care data without active care consent (time-limited,
+    limited in number, care-team recording only; see the module docstring)."""
     when = now or timezone.now()
+    # One override decision per patient at a time: a concurrent second one waits here, then sees the first.
+    Patient.objects.select_for_update().filter(pk=patient.pk).values_list("pk", flat=True).first()
+    _end_overrides(actor, patient, when, reason="expired")
+    if status.has_active(patient, "care"):
+        raise Conflict("consent", "care", f"{patient.code} has active care consent: no override is needed")
+    withdrawal = status.last_care_withdrawal(patient)
+    allowed = GROUNDS_AFTER_WITHDRAWAL if withdrawal else GROUNDS_BEFORE_FIRST_SIGNATURE
+    if grounds not in [g.value for g in allowed]:
+        choices = "; ".join(f"{g.value} ({g.label})" for g in allowed)
+        after = " after a withdrawal" if withdrawal else ""
+        raise InputError("grounds", grounds, f"choose the grounds for an override{after}: {choices}")
+    text = " ".join(reason.split())
+    if len(text) < MIN_REASON:
+        raise InputError("reason", reason, f"document the reason for the override (at least {MIN_REASON} characters)")
+    active = status.active_override(patient, when)
+    if active is not None:
+        raise Conflict(
+            "consent",
+            "override",
+            f"an override for {patient.code} is already active until {active.expires_at.isoformat()} (UTC); "
+            "overrides do not stack",
+        )
+    policy = consent_override_policy(patient.program_id)
+    used = status.overrides_in_gap(patient, withdrawal)
+    if used >= policy.per_withdrawal:
+        gap = "since the patient withdrew care consent" if withdrawal else "before the patient's first signature"
+        raise Conflict(
+            "consent",
+            "override",
+            f"{patient.code} has had {used} override(s) {gap}, the program's limit of {policy.per_withdrawal}: "
+            "the patient must consent again",
+        )
     override = CareOverride.objects.create(
         patient=patient,
         clinician=clinician,
-        reason=reason.strip(),
+        clinician_role=_role(clinician, patient),
+        grounds=grounds,
+        reason=text,
         created_at=when,
-        expires_at=when + dt.timedelta(days=OVERRIDE_DAYS),
+        expires_at=when + dt.timedelta(hours=policy.hours),
+        withdrawal=withdrawal,
     )
     record(
         actor,
         "consent.override",
-        object_type="patient",
-        object_id=patient.pk,
+        object_type="care_override",
+        object_id=override.pk,
         program_id=patient.program_id,
         patient_code=patient.code,
-        detail={"expires_at": override.expires_at.isoformat()},
+        detail={
+            "grounds": grounds,
+            "reason": text,
+            "clinician_role": override.clinician_role,
+            "hours": policy.hours,
+            "expires_at": override.expires_at.isoformat(),
+            "after_withdrawal_at": withdrawal.withdrawn_at.isoformat()
+            if withdrawal and withdrawal.withdrawn_at
+            else None,
+            "number_in_gap": used + 1,
+            "allowed_in_gap": policy.per_withdrawal,
+        },
     )
     return override

@@ -60,14 +60,52 @@ class ConsentRecord(models.Model):
         ]
 
 
+class OverrideGrounds(models.TextChoices):
+    """Why the care team may record care data without the patient's care consent (one is required)."""
+
+    CLINICAL_SAFETY = "clinical_safety", "Clinical safety: monitoring an active risk"
+    VITAL_INTEREST = "vital_interest", "Emergency: the patient cannot consent now and recording protects them"
+    LEGAL_OBLIGATION = "legal_obligation", "Legal obligation: a court order, statute or mandatory report"
+    AWAITING_SIGNATURE = "awaiting_signature", "Consent pending: enrolled, not yet able to sign"
+    UNSTATED = "unstated", "Not stated (an override recorded before grounds were required)"
+
+
+GROUNDS_AFTER_WITHDRAWAL = (
+    OverrideGrounds.CLINICAL_SAFETY,
+    OverrideGrounds.VITAL_INTEREST,
+    OverrideGrounds.LEGAL_OBLIGATION,
+)
+"""The grounds a clinician may give for an override after the patient withdrew care consent."""
+
+GROUNDS_BEFORE_FIRST_SIGNATURE = (*GROUNDS_AFTER_WITHDRAWAL, OverrideGrounds.AWAITING_SIGNATURE)
+"""The grounds a clinician may give while the patient has never consented."""
+
+
 class CareOverride(models.Model):
-    """A clinician's documented decision to record care data without active care consent."""
+    """A clinician's documented decision that the care team records care data without active care consent.
+
+    It covers care-team recording only (never the patient's own self-reports, never research), lasts the program's
+    override hours, and belongs to one gap in consent: ``withdrawal`` is the withdrawn care signature it follows
+    (None: the patient never consented). It ends when it expires or when the patient signs again (``ended_at``).
+    """
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="care_overrides")
     clinician = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    clinician_role = models.CharField(max_length=20, default="clinician")
+    grounds = models.CharField(max_length=30, choices=OverrideGrounds.choices, default=OverrideGrounds.UNSTATED)
     reason = models.TextField()
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()
+    withdrawal = models.ForeignKey(
+        ConsentRecord, on_delete=models.PROTECT, null=True, blank=True, related_name="care_overrides"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=20, blank=True, default="")
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=~Q(reason=""), name="care_override_reason")]
+        indexes = [models.Index(fields=["patient", "expires_at"], name="care_override_patient")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="care_override_reason"),
+            models.CheckConstraint(condition=Q(grounds__in=OverrideGrounds.values), name="care_override_grounds"),
+            models.CheckConstraint(condition=Q(expires_at__gt=models.F("created_at")), name="care_override_expiry"),
+        ]

@@ -27,7 +27,6 @@ import csv
 import datetime as dt
 import hashlib
 import io
-import itertools
 import json
 import os
 import re
@@ -75,7 +74,6 @@ README = "README.md"
 DICTIONARY = "data_dictionary.csv"
 K_REPORT = "k_anonymity.csv"
 MANIFEST_VERSION = 1
-READ_CHUNK = 100_000
 
 TABLES = (
     "participants",
@@ -283,22 +281,22 @@ def project_secret(program: Program | None, environ: Mapping[str, str] | None = 
 
 
 def _frame(rows: Sequence[Sequence[Any]], schema: Mapping[str, pl.DataType | type[pl.DataType]]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema=dict(schema), orient="row")
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
+    return pl.DataFrame(
+        {
+            name: pl.Series(name, list(col), dtype=dtype)
+            for (name, dtype), col in zip(schema.items(), columns, strict=True)
+        }
+    )
 
 
 def _read(
     qs: QuerySet[Any], schema: Mapping[str, pl.DataType | type[pl.DataType]], fields: Mapping[str, str] | None = None
 ) -> pl.DataFrame:
     """One query: the columns of ``schema`` (name -> type) read from ``qs``, each from the model field of the same
-    name unless ``fields`` maps it to another (``{"date": "local_date"}``). Rows stream in chunks of
-    :data:`READ_CHUNK` (a server-side cursor on PostgreSQL), each chunk becoming a frame at once, so the Python
-    rows of a large table are never all held together."""
+    name unless ``fields`` maps it to another (``{"date": "local_date"}``)."""
     names = [(fields or {}).get(column, column) for column in schema]
-    rows = iter(qs.values_list(*names).iterator(chunk_size=READ_CHUNK))
-    frames = []
-    while chunk := list(itertools.islice(rows, READ_CHUNK)):
-        frames.append(_frame(chunk, schema))
-    return pl.concat(frames, rechunk=True) if frames else _frame([], schema)
+    return _frame(list(qs.values_list(*names)), schema)
 
 
 UTC_TS = pl.Datetime("us", "UTC")

@@ -145,7 +145,7 @@ def assessment_form(request: HttpRequest, code: str, instrument_id: str) -> Http
             access.require_care_role(request.user, patient.program)
         if not form_errors:
             try:
-                require_care_consent(patient)
+                require_care_consent(patient, care_team=not is_self)
                 assessment = record_assessment(
                     actor=Actor.of(request.user),
                     patient=patient,

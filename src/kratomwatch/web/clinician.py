@@ -165,7 +165,7 @@ def _save_care_plan_form(request: HttpRequest, patient: Patient) -> tuple[str, f
     if form not in ("schedule", "deactivate"):
         submitted, plan_errors = forms.parse_care_plan(post)
     try:
-        require_care_consent(patient)
+        require_care_consent(patient, care_team=True)
         if form == "schedule":
             schedule, errors = forms.parse_schedule(post)
             if schedule is None:

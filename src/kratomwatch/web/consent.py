@@ -8,7 +8,14 @@ scope changes, then confirms ("Yes, withdraw") or keeps their consent. Errors ar
 
 ``care_consent_gate`` wraps the patient's own care-data forms (log a dose, report a side effect, a
 questionnaire): without care consent the patient sees why, in their words, and a way to sign again, instead of
-a form that would be refused.
+a form that would be refused. A clinician's override never opens these forms: it covers the care team only.
+
+The page shows the state of care consent (never given, given, withdrawn, withdrawn with an override) and, while an
+override is active, who gave it (their role), the grounds and reason, and until when (the patient's zone).
+
+``consent_override`` is the care team's override page (``/clinic/patients/<code>/consent-override/``): the same
+action as the API (``consent.actions.override_care_consent``) with the same rules; errors inline (400), a refused
+override (consent active, one already active, the withdrawal's overrides used) 409 with the reason in words.
 """
 
 from __future__ import annotations
@@ -20,15 +27,21 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_http_methods
 
 from kratomwatch import access
+from kratomwatch.accounts.program_settings import consent_override_policy
 from kratomwatch.audit.log import Actor
 from kratomwatch.consent import actions, status
 from kratomwatch.consent import queries as consent_queries
-from kratomwatch.consent.models import Scope
-from kratomwatch.core.errors import InputError
+from kratomwatch.consent.models import GROUNDS_AFTER_WITHDRAWAL, GROUNDS_BEFORE_FIRST_SIGNATURE, Scope
+from kratomwatch.core.errors import Conflict, InputError
 from kratomwatch.records.models import Patient
-from kratomwatch.web.security import View, login_and_access
+from kratomwatch.web.security import View, clinician_required, login_and_access
+from kratomwatch.web.templatetags.kwtime import local
+
+ROLE_WORDS = {"clinician": "a clinician", "program_admin": "a program administrator", "staff": "a staff member"}
+"""How the patient is told who gave an override: the role only (patient pages name no member of the care team)."""
 
 WITHDRAW_EFFECTS: dict[str, list[str]] = {
     Scope.CARE: [
@@ -63,8 +76,11 @@ def _context(patient: Patient, request: HttpRequest, **extra: Any) -> dict[str, 
     document = status.latest_document(patient.program_id)
     labels = dict(Scope.choices)
     statuses = status.scope_status(patient)
+    care = status.care_state(patient)
     return {
         "patient": patient,
+        "care": care,
+        "override_by": ROLE_WORDS.get(care.override.clinician_role, "your care team") if care.override else "",
         "document": document,
         "is_self": access.is_own_record(request.user, patient),
         "scopes": [(s, labels.get(s.scope, s.scope)) for s in statuses],
@@ -137,8 +153,9 @@ def consent_page(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def care_consent_gate(what: str) -> Any:
-    """Wrap a patient's own care-data form: without care consent (or a clinician's override) the patient sees a
-    page that says so in their words, with the date they withdrew and a "Sign again" button.
+    """Wrap a patient's own care-data form: without care consent the patient sees a page that says so in their
+    words, with the date they withdrew and a "Sign again" button. A clinician's override does not open the form:
+    it covers the care team's recording only.
 
     Anyone else (the care team opening a questionnaire) goes straight to the form, which checks for itself."""
 
@@ -158,6 +175,7 @@ def care_consent_gate(what: str) -> Any:
                 {
                     "patient": patient,
                     "withdrawn_at": withdrawn.withdrawn_at if withdrawn else None,
+                    "override": status.active_override(patient),
                     "what": GATED_ACTIONS.get(what, "record care data"),
                     "sign_url": reverse("consent", kwargs={"code": patient.code}),
                 },
@@ -167,3 +185,83 @@ def care_consent_gate(what: str) -> Any:
         return login_and_access(wrapped)
 
     return decorate
+
+
+# --- the care team's override -------------------------------------------------------------------------------------
+
+OVERRIDE_LABELS = {"grounds": "Grounds", "reason": "Reason for recording without consent"}
+
+
+def _override_page(
+    request: HttpRequest,
+    patient: Patient,
+    *,
+    back: str,
+    errors: dict[str, str] | None = None,
+    refused: str = "",
+    raw: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HttpResponse:
+    care = status.care_state(patient)
+    errors = errors or {}
+    grounds = GROUNDS_AFTER_WITHDRAWAL if care.withdrawn_at else GROUNDS_BEFORE_FIRST_SIGNATURE
+    context = {
+        "p": patient,
+        "care": care,
+        "grounds": [(g.value, g.label) for g in grounds],
+        "policy": consent_override_policy(patient.program_id),
+        "min_reason": actions.MIN_REASON,
+        "errors": errors,
+        "summary": [{"field": k, "label": OVERRIDE_LABELS.get(k, k), "message": v} for k, v in errors.items()],
+        "refused": refused,
+        "raw": raw or {},
+        "next": back,
+        "zone": patient.time_zone,
+    }
+    return render(request, "web/entry/override.html", context, status=status_code)
+
+
+def _refusal(patient: Patient, exc: Conflict) -> str:
+    """A refused override in a clinician's words, times in the patient's zone (named)."""
+    care = status.care_state(patient)
+    if exc.field == "consent" and exc.value == "care":
+        return f"{patient.code} has given care consent: no override is needed."
+    if care.override is not None:
+        until = local(care.override.expires_at, patient.time_zone)
+        return f"An override is already active until {until}. Overrides do not stack: wait until it ends."
+    return (
+        f"{patient.code} has had {care.overrides_used} of the program's {care.overrides_allowed} override(s) for "
+        "this gap in consent. The patient must consent again before care data can be recorded."
+    )
+
+
+@clinician_required
+@require_http_methods(["GET", "POST"])
+def consent_override(request: HttpRequest, code: str) -> HttpResponse:
+    patient = access.get_writable_patient_for(request.user, code, consent=False)
+    back = str(request.POST.get("next", request.GET.get("next", "")))
+    if not back.startswith(f"/clinic/patients/{patient.code}/"):
+        back = reverse("clinic-patient", args=[patient.code])
+    if request.method == "GET":
+        return _override_page(request, patient, back=back)
+    grounds = str(request.POST.get("grounds", "")).strip()
+    reason = str(request.POST.get("reason", "")).strip()
+    raw = {"grounds": grounds, "reason": reason}
+    try:
+        item = actions.override_care_consent(
+            actor=Actor.of(request.user), patient=patient, clinician=request.user, grounds=grounds, reason=reason
+        )
+    except Conflict as exc:
+        return _override_page(request, patient, back=back, refused=_refusal(patient, exc), raw=raw, status_code=409)
+    except InputError as exc:
+        if exc.field == "grounds":
+            message = "Choose the grounds for recording without consent."
+        elif exc.field == "reason":
+            message = f"Write the reason in at least {actions.MIN_REASON} characters (it is kept in the audit trail)."
+        else:
+            message = exc.message[:1].upper() + exc.message[1:] + "."
+        field = exc.field if exc.field in OVERRIDE_LABELS else "reason"
+        return _override_page(request, patient, back=back, errors={field: message}, raw=raw, status_code=400)
+    until = local(item.expires_at, patient.time_zone)
+    messages.success(request, f"Override recorded until {until}. The care team can record care data until then.")
+    return redirect(back)

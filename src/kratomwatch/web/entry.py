@@ -32,8 +32,6 @@ from kratomwatch import access
 from kratomwatch.accounts import invites
 from kratomwatch.accounts.models import Program
 from kratomwatch.audit.log import Actor, current_remote_addr
-from kratomwatch.consent import actions as consent_actions
-from kratomwatch.consent.actions import OVERRIDE_DAYS
 from kratomwatch.consent.guard import ConsentRequired
 from kratomwatch.consent.status import care_allowed
 from kratomwatch.core import exposure, units
@@ -55,6 +53,7 @@ from kratomwatch.records.models import (
     Seriousness,
     Sex,
 )
+from kratomwatch.web import consent as consent_views
 from kratomwatch.web.forms import PostData
 from kratomwatch.web.pages import source_links
 from kratomwatch.web.security import access_errors, clinician_required
@@ -360,8 +359,7 @@ def _entry_page(
         "errors": form.errors,
         "summary": form.summary(),
         "raw": form.raw,
-        "consent_missing": (not care_allowed(patient)) if consent_missing is None else consent_missing,
-        "override_days": OVERRIDE_DAYS,
+        "consent_missing": (not care_allowed(patient, care_team=True)) if consent_missing is None else consent_missing,
         "zone": patient.time_zone,
         "next": request.get_full_path(),
         **extra,
@@ -735,29 +733,9 @@ def dose(request: HttpRequest, code: str) -> HttpResponse:
     return _post_entry(request, code, form, Entry(template, extra, write, fields))
 
 
-# --- consent override (as the API offers it) ----------------------------------------------------------------------
+# --- consent override: the page lives with the consent pages (web/consent.py), the URL stays here -------------------
 
-
-@clinician_required
-@require_http_methods(["POST"])
-def consent_override(request: HttpRequest, code: str) -> HttpResponse:
-    patient = access.get_writable_patient_for(request.user, code, consent=False)
-    reason = _text(request.POST, "reason")
-    back = request.POST.get("next", "")
-    if not back.startswith(f"/clinic/patients/{patient.code}/"):
-        back = reverse("clinic-patient", args=[patient.code])
-    try:
-        consent_actions.override_care_consent(
-            actor=Actor.of(request.user), patient=patient, clinician=request.user, reason=reason
-        )
-    except InputError:
-        form = Form({"reason": "Reason for recording without consent"}, raw={"reason": reason})
-        form.error("reason", "Write the reason in at least 10 characters (it is kept in the audit trail).")
-        context = {"p": patient, "form": form, "errors": form.errors, "summary": form.summary(), "next": back}
-        context["override_days"] = OVERRIDE_DAYS
-        return render(request, "web/entry/override.html", context, status=400)
-    messages.success(request, f"Override recorded for {OVERRIDE_DAYS} days. You can record care data now.")
-    return redirect(back)
+consent_override = consent_views.consent_override
 
 
 # --- invitations ---------------------------------------------------------------------------------------------------
