@@ -27,11 +27,13 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import itertools
 import json
 import os
 import re
 import shutil
 import tempfile
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -74,6 +76,7 @@ README = "README.md"
 DICTIONARY = "data_dictionary.csv"
 K_REPORT = "k_anonymity.csv"
 MANIFEST_VERSION = 1
+READ_CHUNK = 100_000
 
 TABLES = (
     "participants",
@@ -281,22 +284,22 @@ def project_secret(program: Program | None, environ: Mapping[str, str] | None = 
 
 
 def _frame(rows: Sequence[Sequence[Any]], schema: Mapping[str, pl.DataType | type[pl.DataType]]) -> pl.DataFrame:
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
-    return pl.DataFrame(
-        {
-            name: pl.Series(name, list(col), dtype=dtype)
-            for (name, dtype), col in zip(schema.items(), columns, strict=True)
-        }
-    )
+    return pl.DataFrame(rows, schema=dict(schema), orient="row")
 
 
 def _read(
     qs: QuerySet[Any], schema: Mapping[str, pl.DataType | type[pl.DataType]], fields: Mapping[str, str] | None = None
 ) -> pl.DataFrame:
     """One query: the columns of ``schema`` (name -> type) read from ``qs``, each from the model field of the same
-    name unless ``fields`` maps it to another (``{"date": "local_date"}``)."""
+    name unless ``fields`` maps it to another (``{"date": "local_date"}``). Rows stream in chunks of
+    :data:`READ_CHUNK` (a server-side cursor on PostgreSQL), each chunk becoming a frame at once, so the Python
+    rows of a large table are never all held together."""
     names = [(fields or {}).get(column, column) for column in schema]
-    return _frame(list(qs.values_list(*names)), schema)
+    rows = iter(qs.values_list(*names).iterator(chunk_size=READ_CHUNK))
+    frames = []
+    while chunk := list(itertools.islice(rows, READ_CHUNK)):
+        frames.append(_frame(chunk, schema))
+    return pl.concat(frames, rechunk=True) if frames else _frame([], schema)
 
 
 UTC_TS = pl.Datetime("us", "UTC")
@@ -701,33 +704,36 @@ def _readme(request: ExportRequest, program: Program | None, counts: Mapping[str
         if request.dates == "shifted"
         else "Dates are given as study days: days since the participant's enrolment (day 0 = the day of enrolment)."
     )
+    paragraphs = [
+        f"Program: {program.slug if program else 'all programs'}. Export project: {request.project}. Research "
+        f"consent snapshot as of {request.now.astimezone(dt.UTC).isoformat()}.",
+        "Only participants whose research consent was active at that instant are included. The data are "
+        "de-identified (HIPAA Safe Harbor, 45 CFR 164.514(b)(2)): no names, codes, logins, e-mail addresses or "
+        "internal ids; a study ID from a keyed hash (stable within this export project only); age at enrolment in "
+        f"bands with 90 and over as 90+; free text dropped. {dates}",
+        f"k-anonymity (k = {anon.k}) on age band, sex, jurisdiction and conditions: {anon.generalisation.describe()}; "
+        f"{int(anon.suppressed.sum())} participant(s) suppressed (quasi-identifiers shown as *), "
+        f"{int((~anon.released).sum())} withheld. Every released class: {K_REPORT}.",
+        "These are observational data from clinical monitoring (self-report, confounding, selection): they cannot "
+        "establish efficacy or safety on their own. kratomwatch never recommends a kratom dose.",
+    ]
+    closing = (
+        "Every table is given as CSV (UTF-8; text that a spreadsheet would run as a formula starts with ') and/or "
+        f"Parquet. Columns are described in {DICTIONARY}, a REDCap data dictionary: one form per table, variables "
+        "named <table>_<column> (participants: <column>), the tables other than participants as repeating "
+        "instruments. manifest.json lists every file with its SHA-256."
+    )
     lines = [
         "# kratomwatch research export",
         "",
-        f"Program: {program.slug if program else 'all programs'}. Export project: {request.project}.",
-        f"Research consent snapshot as of {request.now.astimezone(dt.UTC).isoformat()}.",
-        "",
-        "Only participants whose research consent was active at that instant are included. The data are",
-        "de-identified (HIPAA Safe Harbor, 45 CFR 164.514(b)(2)): no names, codes, logins, e-mail addresses or",
-        "internal ids; a study ID from a keyed hash (stable within this export project only); age at enrolment in",
-        "bands with 90 and over as 90+; free text dropped. " + dates,
-        "",
-        f"k-anonymity (k = {anon.k}) on age band, sex, jurisdiction and conditions: {anon.generalisation.describe()};",
-        f"{int(anon.suppressed.sum())} participant(s) suppressed (quasi-identifiers shown as *), "
-        f"{int((~anon.released).sum())} withheld. Classes: {K_REPORT}.",
-        "",
-        "These are observational data from clinical monitoring (self-report, confounding, selection): they cannot",
-        "establish efficacy or safety on their own. kratomwatch never recommends a kratom dose.",
-        "",
+        *[line for p in paragraphs for line in (*textwrap.wrap(p, 112), "")],
         "## Tables",
         "",
         "| table | rows | what |",
         "|---|---|---|",
         *[f"| {t} | {counts.get(t, 0)} | {TABLE_DOCS[t]} |" for t in TABLES],
         "",
-        f"Every table is given as CSV (UTF-8, text that a spreadsheet would run as a formula starts with ') and/or "
-        f"Parquet. Columns are described in {DICTIONARY} (a REDCap data dictionary: one form per table, the",
-        "non-participant tables as repeating instruments). manifest.json lists every file with its SHA-256.",
+        *textwrap.wrap(closing, 112),
         "",
     ]
     return "\n".join(lines)
@@ -813,7 +819,10 @@ def export(
     }
     withheld = int((~anon.released).sum())
     out = request.out
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    except OSError as exc:
+        raise InputError("out", str(out), f"cannot write beside the output directory: {exc.strerror}") from None
     try:
         files = _write_all(tmp, frames, request, extra)
         manifest = {
@@ -847,9 +856,14 @@ def export(
             "files": files,
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        if out.exists():
-            out.rmdir()  # empty (checked above); the rename below puts the complete export in its place
-        tmp.rename(out)
+        try:
+            if out.exists():
+                out.rmdir()  # empty (checked above); the rename below puts the complete export in its place
+            tmp.rename(out)
+        except OSError as exc:
+            raise InputError(
+                "out", str(out), f"the output directory could not be put in place: {exc.strerror}"
+            ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
