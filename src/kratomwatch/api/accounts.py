@@ -13,6 +13,7 @@ from ninja import Field, Router, Schema, Status
 from kratomwatch import access
 from kratomwatch.accounts.actions import create_user, remove_membership
 from kratomwatch.accounts.models import Membership
+from kratomwatch.api.limits import Id
 from kratomwatch.audit.log import Actor
 from kratomwatch.core.errors import NotFound
 from kratomwatch.records.actions import create_patient_login
@@ -34,7 +35,7 @@ class UserIn(Schema):
 
 
 @router.get("/programs/{program_id}/users", response=list[MemberOut])
-def list_members(request: HttpRequest, program_id: int) -> Any:
+def list_members(request: HttpRequest, program_id: Id) -> Any:
     program = access.get_program_for(request.user, program_id)
     access.require_care_role(request.user, program, admin=True)
     members = [
@@ -53,7 +54,7 @@ def list_members(request: HttpRequest, program_id: int) -> Any:
 
 
 @router.post("/programs/{program_id}/users", response={201: MemberOut})
-def add_user(request: HttpRequest, program_id: int, payload: UserIn) -> Any:
+def add_user(request: HttpRequest, program_id: Id, payload: UserIn) -> Any:
     program = access.get_program_for(request.user, program_id)
     access.require_care_role(request.user, program, admin=True)
     if payload.role == "patient":
@@ -76,7 +77,7 @@ def add_user(request: HttpRequest, program_id: int, payload: UserIn) -> Any:
 
 
 @router.delete("/programs/{program_id}/users/{user_id}", response={204: None})
-def remove_role(request: HttpRequest, program_id: int, user_id: int) -> Any:
+def remove_role(request: HttpRequest, program_id: Id, user_id: Id) -> Any:
     """Remove a user's roles in this program (their account and audit history are kept)."""
     program = access.get_program_for(request.user, program_id)
     access.require_care_role(request.user, program, admin=True)

@@ -17,7 +17,7 @@ from kratomwatch import access
 from kratomwatch.accounts import program_settings
 from kratomwatch.alerts import actions, queries
 from kratomwatch.alerts.models import Alert
-from kratomwatch.api.limits import OptionalId, Pages
+from kratomwatch.api.limits import Id, OptionalId, Pages
 from kratomwatch.audit.log import Actor
 from kratomwatch.core.errors import NotFound
 
@@ -124,14 +124,14 @@ def alert_queue(
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response=AlertOut)
-def acknowledge_alert(request: HttpRequest, alert_id: int) -> Any:
+def acknowledge_alert(request: HttpRequest, alert_id: Id) -> Any:
     alert = access.get_alert_for(request.user, alert_id)
     access.require_care_role(request.user, alert.patient.program)
     return access.get_alert_for(request.user, actions.acknowledge(actor=Actor.of(request.user), alert=alert).pk)
 
 
 @router.post("/alerts/{alert_id}/resolve", response=AlertOut)
-def resolve_alert(request: HttpRequest, alert_id: int, payload: ResolveIn) -> Any:
+def resolve_alert(request: HttpRequest, alert_id: Id, payload: ResolveIn) -> Any:
     alert = access.get_alert_for(request.user, alert_id)
     access.require_care_role(request.user, alert.patient.program)
     resolved = actions.resolve(actor=Actor.of(request.user), alert=alert, note=payload.note)
@@ -151,7 +151,7 @@ def _rule_config_out(program_id: int) -> dict[str, Any]:
 
 
 @router.get("/programs/{program_id}/rule-config", response=RuleConfigOut)
-def get_rule_config(request: HttpRequest, program_id: int) -> Any:
+def get_rule_config(request: HttpRequest, program_id: Id) -> Any:
     """Every alert threshold of the program with its basis: published (with source) or program setting."""
     program = access.get_program_for(request.user, program_id)
     access.require_care_role(request.user, program, admin=True)
@@ -159,7 +159,7 @@ def get_rule_config(request: HttpRequest, program_id: int) -> Any:
 
 
 @router.put("/programs/{program_id}/rule-config", response=RuleConfigOut)
-def put_rule_config(request: HttpRequest, program_id: int, payload: RuleConfigIn) -> Any:
+def put_rule_config(request: HttpRequest, program_id: Id, payload: RuleConfigIn) -> Any:
     """Replace the program's threshold overrides (program admin). Values are validated against RuleConfig."""
     program = access.get_program_for(request.user, program_id)
     access.require_care_role(request.user, program, admin=True)

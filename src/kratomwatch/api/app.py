@@ -5,13 +5,16 @@ Auth: ``Authorization: Bearer <token>`` (per-user, revocable) or the Django sess
 """
 
 import datetime as dt
+import functools
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import timezone
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+from ninja.operation import Operation
 from ninja.parser import Parser
 from ninja.security import APIKeyCookie, HttpBearer
 
@@ -44,6 +47,13 @@ class SessionAuth(APIKeyCookie):
 
     param_name = "sessionid"
 
+    def _get_key(self, request: HttpRequest) -> str | None:
+        # No logged-in session: nothing for CSRF to protect, and the answer is 401 (not "CSRF check Failed").
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        return super()._get_key(request)
+
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = getattr(request, "user", None)
         return user if user is not None and user.is_authenticated else None
@@ -73,6 +83,18 @@ api = NinjaAPI(
     docs_url="/docs",
     parser=RefuseNulParser(),
 )
+
+
+class ErrorDetail(Schema):
+    code: str
+    message: str
+    field: str | None
+
+
+class ErrorOut(Schema):
+    """The one error shape of every 4xx answer."""
+
+    error: ErrorDetail
 
 
 def error(request: HttpRequest, status: int, code: str, message: str, field: str | None = None) -> HttpResponse:
@@ -164,3 +186,54 @@ api.add_router("/", _accounts.router)
 from kratomwatch.api import corrections as _corrections  # noqa: E402  (void and correct entries)
 
 api.add_router("/", _corrections.router)
+
+
+# --- The API contract: every operation documents the errors it can answer (D16) ---------------------------------
+
+#: The error statuses an operation can answer, by what it takes. 409 (a duplicate, or a repeat with different
+#: content) can only come from a write; 404 from an input that names something (or that it may not see).
+_AUTH_ERRORS = (401, 403)
+_INPUT_ERRORS = (400, 404, 422)
+_WRITE_ERRORS = (409,)
+_WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def error_statuses(operation: Operation) -> list[int]:
+    """The 4xx statuses ``operation`` documents, all in the :class:`ErrorOut` shape."""
+    statuses: list[int] = []
+    if operation.auth_callbacks:
+        statuses += _AUTH_ERRORS
+    if operation.models:
+        statuses += _INPUT_ERRORS
+    if _WRITES & set(operation.methods):
+        statuses += _WRITE_ERRORS
+    return sorted(statuses)
+
+
+def _answers_with(status: int, view: Callable[..., Any]) -> Callable[..., Any]:
+    """``view`` whose plain result is sent with ``status`` (ninja's default when an operation had one response)."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        result = view(*args, **kwargs)
+        return result if isinstance(result, Status | HttpResponseBase | tuple) else Status(status, result)
+
+    return wrapped
+
+
+def document_errors(ninja_api: NinjaAPI) -> None:
+    """Add the error responses of :func:`error_statuses` to every operation of ``ninja_api`` (OpenAPI and runtime)."""
+    # ninja's wrapper for a response model: one field, ``response``.
+    error_model = type("NinjaResponseSchema", (Schema,), {"__annotations__": {"response": ErrorOut}})
+    for bound in ninja_api._get_bound_routers():
+        for path_view in bound.path_operations.values():
+            for operation in path_view.operations:
+                statuses = error_statuses(operation)
+                success = list(operation.response_models)
+                if statuses and len(success) == 1 and success[0] != 200:
+                    operation.view_func = _answers_with(success[0], operation.view_func)
+                for status in statuses:
+                    operation.response_models.setdefault(status, error_model)
+
+
+document_errors(api)

@@ -8,7 +8,7 @@ and the value.
 """
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -29,6 +29,9 @@ from kratomwatch.records.models import Patient
 from kratomwatch.research import fhir_instruments as fhir
 
 router = Router(tags=["assessments"])
+
+#: An instrument filter in a query string: absent, or an instrument id (never empty).
+Instrument = Annotated[str | None, Field(min_length=1)]
 
 Number = int | float
 
@@ -126,7 +129,7 @@ class InstrumentOut(Schema):
 
 
 class AssessmentIn(Schema):
-    instrument: str = Field(examples=["phq9"])
+    instrument: str = Field(min_length=1, examples=["phq9"])
     answers: list[Any] = Field(
         description="One integer per item in item order (null for a blank); checked against each item's answers",
         examples=[[1, 0, 2, 1, 0, 1, 0, 0, 0]],
@@ -269,7 +272,7 @@ class TrajectoryOut(Schema):
 
 
 class ScheduleIn(Schema):
-    instrument: str = Field(examples=["peg"])
+    instrument: str = Field(min_length=1, examples=["peg"])
     every_days: int = Field(examples=[7])
     start: dt.date | None = Field(default=None, description="Defaults to today in the patient's time zone")
     active: bool = True
@@ -385,13 +388,13 @@ def _assessments_of(
 
 @router.get("/patients/{code}/assessments", response=list[AssessmentOut])
 @paginate(Pages, page_size=50)
-def list_assessments(request: HttpRequest, code: str, instrument: str | None = None) -> Any:
+def list_assessments(request: HttpRequest, code: str, instrument: Instrument = None) -> Any:
     return _assessments_of(request, code, instrument, "assessments")[1]
 
 
 @router.get("/patients/{code}/assessments/fhir", response=dict[str, Any], tags=["fhir"])
 def assessments_fhir(
-    request: HttpRequest, code: str, instrument: str | None = None, questionnaires: bool = False
+    request: HttpRequest, code: str, instrument: Instrument = None, questionnaires: bool = False
 ) -> Any:
     """The patient's questionnaire responses as a FHIR R4 collection Bundle: each QuestionnaireResponse with its
     score Observations (newest first); with ``questionnaires``, each instrument's Questionnaire first."""
@@ -412,7 +415,7 @@ def _bundle(patient: Patient, rows: QuerySet[Assessment], questionnaires: bool) 
 
 
 @router.get("/patients/{code}/trajectories", response=list[TrajectoryOut])
-def list_trajectories(request: HttpRequest, code: str, instrument: str | None = None) -> Any:
+def list_trajectories(request: HttpRequest, code: str, instrument: Instrument = None) -> Any:
     if instrument is not None:
         actions.definition_for(instrument)
     patient = access.get_patient_for(request.user, code, purpose="trajectories")

@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from kratomwatch import access
+from kratomwatch.api.limits import Id
 from kratomwatch.audit.log import Actor
 from kratomwatch.core.errors import InputError
 from kratomwatch.records import corrections
@@ -78,7 +79,7 @@ def _out(kind: str, entry: Correctable, replacement: Correctable | None = None) 
 
 
 @router.post("/patients/{code}/{kind_slug}/{pk}/void", response=CorrectionOut)
-def void(request: HttpRequest, code: str, kind_slug: str, pk: int, payload: VoidIn) -> Any:
+def void(request: HttpRequest, code: str, kind_slug: str, pk: Id, payload: VoidIn) -> Any:
     kind = kind_slug
     corrections.kind_of(kind)
     patient = access.get_writable_patient_for(request.user, code, self_report_ok=True, consent=False)
@@ -89,7 +90,7 @@ def void(request: HttpRequest, code: str, kind_slug: str, pk: int, payload: Void
 
 
 @router.post("/patients/{code}/{kind_slug}/{pk}/correct", response=CorrectionOut)
-def correct(request: HttpRequest, code: str, kind_slug: str, pk: int, payload: CorrectIn) -> Any:
+def correct(request: HttpRequest, code: str, kind_slug: str, pk: Id, payload: CorrectIn) -> Any:
     kind = kind_slug
     corrections.kind_of(kind)
     patient = access.get_writable_patient_for(request.user, code, self_report_ok=True, consent=False)

@@ -5,7 +5,7 @@ Contract: they touch no patient data; any authenticated user may call them. The 
 """
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
@@ -17,9 +17,14 @@ from kratomwatch.knowledge.loader import screening_knowledge
 
 router = Router(tags=["safety knowledge"])
 
+#: A jurisdiction code: ISO 3166-1 alpha-2, or ISO 3166-2 (country, hyphen, subdivision).
+JURISDICTION = r"^[A-Za-z]{2}(-[A-Za-z0-9]{1,3})?$"
+
 
 class ScreenIn(Schema):
-    medications: list[str] = Field(min_length=1, max_length=100, description="Medications as entered")
+    medications: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        min_length=1, max_length=100, description="Medications as entered"
+    )
 
 
 @router.post("/screening/interactions")
@@ -34,7 +39,7 @@ def screen(request: HttpRequest, payload: ScreenIn) -> dict[str, Any]:
 @router.get("/legal/{code}")
 def legal(
     request: HttpRequest,
-    code: str,
+    code: Annotated[str, Field(pattern=JURISDICTION)],
     *,
     on: dt.date | None = None,
     seven_oh_share: float | None = None,

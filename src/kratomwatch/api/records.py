@@ -8,7 +8,7 @@ anchored to a fetched patient go through ``records.queries``; writes go through 
 """
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from django.utils import timezone
@@ -58,8 +58,8 @@ class PatientIn(Schema):
     code: str = Field(min_length=1, max_length=32)
     birth_year: int
     sex: Sex
-    time_zone: str = Field(examples=["America/Chicago"])
-    jurisdiction: str = Field(examples=["US-TX"], description="ISO 3166-1 alpha-2 or ISO 3166-2")
+    time_zone: str = Field(min_length=1, examples=["America/Chicago"])
+    jurisdiction: str = Field(min_length=1, examples=["US-TX"], description="ISO 3166-1 alpha-2 or ISO 3166-2")
     conditions: list[Condition] = []
     pregnant: bool = False
     breastfeeding: bool = False
@@ -70,8 +70,8 @@ class PatientIn(Schema):
 
 
 class PatientPatch(Schema):
-    time_zone: str | None = None
-    jurisdiction: str | None = None
+    time_zone: str | None = Field(None, min_length=1)
+    jurisdiction: str | None = Field(None, min_length=1)
     conditions: list[Condition] | None = None
     pregnant: bool | None = None
     breastfeeding: bool | None = None
@@ -172,7 +172,7 @@ class DoseIn(Schema):
     lot_id: int
     taken_at: dt.datetime = Field(description="ISO 8601 with offset, e.g. 2026-11-20T08:30:00-06:00")
     amount: float
-    unit: str = Field(examples=["g"], description="g, mg, capsule, tablet, mL, teaspoon, tablespoon")
+    unit: str = Field(min_length=1, examples=["g"], description="g, mg, capsule, tablet, mL, teaspoon, tablespoon")
     source: Literal["self_report", "clinician", "import"] = "self_report"
     idempotency_key: str | None = Field(default=None, max_length=128)
 
@@ -228,7 +228,7 @@ class MedicationOut(VoidMark):
 class LabIn(Schema):
     test: LabTest
     value: float
-    unit: str
+    unit: str = Field(min_length=1)
     upper_limit_normal: float | None = None
     taken_at: dt.datetime
 
@@ -423,7 +423,9 @@ def _dose_in(request: HttpRequest, patient: Patient, payload: DoseIn) -> actions
 
 
 @router.get("/patients/{code}/exposure", response=ExposureOut, tags=["doses"])
-def get_exposure(request: HttpRequest, code: str, as_of: dt.date | None = None, days: int = 35) -> Any:
+def get_exposure(
+    request: HttpRequest, code: str, as_of: dt.date | None = None, days: Annotated[int, Field(ge=1, le=366)] = 35
+) -> Any:
     if not (1 <= days <= 366):
         raise InputError("days", days, "days must be between 1 and 366")
     patient = access.get_patient_for(request.user, code, purpose="exposure")
