@@ -1,5 +1,10 @@
 """Consent endpoints: documents per program, a patient's scope status, signing, withdrawal, overrides.
 
+The status names the state of care consent (``never_consented``, ``active``, ``withdrawn``,
+``withdrawn_with_override``, ``never_consented_with_override``) and an active override: grounds, reason, the role
+of who gave it (no name) and its expiry. An override (D6) covers the care team's recording only; its rules are in
+``consent.actions``.
+
 Contract: access through ``kratomwatch.access`` (signing and withdrawing are the patient's own: anyone else gets
 403; publishing needs a program admin; an override a care role); documents and signed records are read through
 ``consent.queries`` anchored to the fetched program or patient; scope status is ``consent.status``; writes go
@@ -16,7 +21,7 @@ from kratomwatch import access
 from kratomwatch.api.limits import Id
 from kratomwatch.audit.log import Actor
 from kratomwatch.consent import actions, queries, status
-from kratomwatch.consent.models import ConsentDocument, Scope
+from kratomwatch.consent.models import CareOverride, ConsentDocument, OverrideGrounds, Scope
 from kratomwatch.core.errors import Forbidden, NotFound
 from kratomwatch.records.models import Patient
 
@@ -49,10 +54,29 @@ class ScopeOut(Schema):
     record_id: int | None
 
 
+class OverrideOut(Schema):
+    id: int
+    grounds: str
+    grounds_label: str
+    reason: str
+    clinician_role: str = Field(description="the role of who gave it (clinician, program_admin, staff); no name")
+    created_at: dt.datetime
+    expires_at: dt.datetime
+
+
+class CareStateOut(Schema):
+    state: str = Field(description=", ".join(status.CARE_STATES))
+    withdrawn_at: dt.datetime | None
+    override: OverrideOut | None = Field(description="the override active now (care-team recording only)")
+    overrides_used: int = Field(description="overrides given since the withdrawal (or before the first signature)")
+    overrides_allowed: int = Field(description="the program's limit per withdrawal (program choice)")
+
+
 class ConsentOut(Schema):
     patient_code: str
     latest_document: DocumentOut | None
     scopes: list[ScopeOut]
+    care: CareStateOut
 
 
 class SignIn(Schema):
@@ -66,7 +90,10 @@ class WithdrawIn(Schema):
 
 
 class OverrideIn(Schema):
-    reason: str = Field(min_length=10)
+    grounds: str = Field(
+        description="one of: " + "; ".join(f"{g.value} ({g.label})" for g in OverrideGrounds if g != "unstated")
+    )
+    reason: str = Field(max_length=2000, description=f"at least {actions.MIN_REASON} characters")
 
 
 def _own(request: HttpRequest, code: str) -> Patient:
@@ -76,9 +103,33 @@ def _own(request: HttpRequest, code: str) -> Patient:
     return patient
 
 
+def _override_out(item: CareOverride) -> dict[str, Any]:
+    return {
+        "id": item.pk,
+        "grounds": item.grounds,
+        "grounds_label": OverrideGrounds(item.grounds).label,
+        "reason": item.reason,
+        "clinician_role": item.clinician_role,
+        "created_at": item.created_at,
+        "expires_at": item.expires_at,
+    }
+
+
 def _status_out(patient: Patient, document: ConsentDocument | None = None) -> dict[str, Any]:
     latest = document or status.latest_document(patient.program_id)
-    return {"patient_code": patient.code, "latest_document": latest, "scopes": status.scope_status(patient)}
+    care = status.care_state(patient)
+    return {
+        "patient_code": patient.code,
+        "latest_document": latest,
+        "scopes": status.scope_status(patient),
+        "care": {
+            "state": care.state,
+            "withdrawn_at": care.withdrawn_at,
+            "override": _override_out(care.override) if care.override else None,
+            "overrides_used": care.overrides_used,
+            "overrides_allowed": care.overrides_allowed,
+        },
+    }
 
 
 @router.get("/programs/{program_id}/consent-documents", response=list[DocumentOut])
@@ -134,10 +185,17 @@ def signed_pdf(request: HttpRequest, code: str, record_id: Id) -> HttpResponse:
     return response
 
 
-@router.post("/patients/{code}/consent/override", response={201: dict[str, Any]})
+@router.post("/patients/{code}/consent/override", response={201: OverrideOut})
 def override(request: HttpRequest, code: str, payload: OverrideIn) -> Any:
+    """The care team records without care consent for a limited time: grounds and a reason required; 409 while
+    consent is active, while another override is active (naming its expiry), or once the withdrawal had its
+    overrides. Never covers the patient's own self-reports or research."""
     patient = access.get_writable_patient_for(request.user, code, consent=False)
     item = actions.override_care_consent(
-        actor=Actor.of(request.user), patient=patient, clinician=request.user, reason=payload.reason
+        actor=Actor.of(request.user),
+        patient=patient,
+        clinician=request.user,
+        grounds=payload.grounds,
+        reason=payload.reason,
     )
-    return Status(201, {"id": item.pk, "expires_at": item.expires_at.isoformat()})
+    return Status(201, _override_out(item))
