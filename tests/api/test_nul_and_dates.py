@@ -164,3 +164,20 @@ def test_plausible_dates_are_accepted(world: Any) -> None:
     ):
         status, payload = call(world, "alice", "post", path, body)
         assert status == 201, (path, payload)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/patients/P-0%0001",
+        "/instruments/ph%00q9",
+        "/legal/U%00S",
+        "/evidence/a%00b",
+        "/patients/P-001/doses%00/1/void",
+    ],
+)
+def test_a_nul_character_in_a_path_is_never_a_server_error(world: Any, path: str) -> None:
+    method, body = ("post", {"reason": "typo"}) if path.endswith("void") else ("get", None)
+    status, payload = call(world, "alice", method, path, body)
+    assert 400 <= status < 500, payload
+    assert set(payload) == {"error"}
