@@ -11,6 +11,9 @@ Rules:
   roles); a patient sees only their own record; researchers see no identifiable record;
 - a write to a program's record needs a care role there (a program admin for the catalogue), and care
   data also needs the patient's active care consent (``consent.guard``);
+- a care-team page, write or alert action on one patient is decided by ``require_care_team_for`` for pages and
+  API alike: a care role in that patient's program, never on the login's own record (an account that is a patient
+  in one program and a clinician in another is the care team only of others);
 - "missing" and "not yours" are the same ``NotFound``, so existence is never revealed;
 - a single-patient read is audited (``patient.read.<purpose>``), and so is a list read (``audit_list``);
 - the command line acts as an explicit :class:`Operator` (the person at the server), audited by name like
@@ -43,8 +46,10 @@ __all__ = [
     "alerts_for",
     "audit_events_for",
     "audit_list",
+    "care_patients_for",
     "catalogue_programs_for",
     "get_alert_for",
+    "get_care_patient_for",
     "get_lot_for",
     "get_own_patient_for",
     "get_patient_for",
@@ -52,6 +57,7 @@ __all__ = [
     "get_program_for",
     "get_writable_patient_for",
     "is_care_user",
+    "is_own_record",
     "lots_for",
     "may_view_audit",
     "operator",
@@ -59,6 +65,7 @@ __all__ = [
     "products_for",
     "programs_for",
     "require_care_role",
+    "require_care_team_for",
 ]
 
 
@@ -187,6 +194,36 @@ def is_own_record(user: Any, patient: Patient) -> bool:
     return patient.user_id is not None and patient.user_id == getattr(user, "pk", None)
 
 
+def require_care_team_for(user: Any, patient: Patient, *, admin: bool = False) -> None:
+    """THE care-team check for one patient, used by the pages and the API alike (D13): a care role in *this
+    patient's* program (``admin``: a program admin), or staff; and never on the login's own patient record,
+    whatever roles it holds there or elsewhere. ``Forbidden`` (HTTP 403) otherwise."""
+    if is_own_record(user, patient):
+        raise Forbidden(
+            "patient_code", patient.code, "this is your own record: only your care team can make care-team changes"
+        )
+    require_care_role(user, patient.program, admin=admin)
+
+
+def get_care_patient_for(user: Any, code: str, *, actor: Actor | None = None, purpose: str = "care") -> Patient:
+    """A patient the user sees as their care team (the clinician pages): visible (else ``NotFound``) and
+    :func:`require_care_team_for` (else ``Forbidden``). Care consent is not checked: see
+    :func:`get_writable_patient_for` for writes."""
+    patient = get_patient_for(user, code, actor=actor, purpose=purpose)
+    require_care_team_for(user, patient)
+    return patient
+
+
+def care_patients_for(user: Any) -> QuerySet[Patient]:
+    """The patients the user cares for (the clinic dashboard): staff all, care roles their programs' patients;
+    never the login's own record, which it sees through its own pages."""
+    if not _authenticated(user):
+        return Patient.objects.none()
+    qs = Patient.objects.all() if user.is_staff else Patient.objects.filter(program__in=programs_for(user))
+    pk = getattr(user, "pk", None)
+    return qs.exclude(user_id=pk) if pk is not None else qs
+
+
 def get_writable_patient_for(
     user: Any,
     code: str,
@@ -195,13 +232,13 @@ def get_writable_patient_for(
     self_report_ok: bool = False,
     consent: bool = True,
 ) -> Patient:
-    """A patient whose care record the user may change: visible, a care role in the patient's program (or the
-    patient themself where ``self_report_ok``), and, unless ``consent`` is False, active care consent or, for the
-    care team only, a documented override (``ConsentRequired``, HTTP 403): an override never covers a self-report."""
+    """A patient whose care record the user may change: visible, :func:`require_care_team_for` (or the patient
+    themself where ``self_report_ok``), and, unless ``consent`` is False, active care consent or, for the care
+    team only, a documented override (``ConsentRequired``, HTTP 403): an override never covers a self-report."""
     patient = get_patient_for(user, code, actor=actor, purpose="write")
     self_report = self_report_ok and is_own_record(user, patient)
     if not self_report:
-        require_care_role(user, patient.program)
+        require_care_team_for(user, patient)
     if consent:
         require_care_consent(patient, care_team=not self_report)
     return patient
@@ -252,10 +289,13 @@ def get_lot_for(user: Any, lot_id: int) -> Lot:
 
 
 def alerts_for(user: Any) -> QuerySet[Alert]:
-    """Alerts of the patients of the user's care programs (alerts are for the care team, not the patient)."""
-    return Alert.objects.filter(patient__program__in=programs_for(user)).select_related(
-        "patient", "patient__program", "acknowledged_by", "resolved_by"
-    )
+    """Alerts of the patients of the user's care programs (alerts are for the care team, not the patient: never
+    those of the login's own record, whatever its roles)."""
+    qs = Alert.objects.filter(patient__program__in=programs_for(user))
+    pk = getattr(user, "pk", None)
+    if pk is not None:
+        qs = qs.exclude(patient__user_id=pk)
+    return qs.select_related("patient", "patient__program", "acknowledged_by", "resolved_by")
 
 
 def get_alert_for(user: Any, alert_id: int) -> Alert:

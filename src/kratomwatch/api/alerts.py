@@ -101,10 +101,11 @@ class RuleConfigIn(Schema):
 @router.get("/patients/{code}/alerts", response=list[AlertOut])
 @paginate(Pages, page_size=50)
 def list_patient_alerts(request: HttpRequest, code: str, status: StatusFilter = "active") -> Any:
-    """A patient's alerts, most severe first (default: not resolved). Not for the patient's own login: 404."""
+    """A patient's alerts, most severe first (default: not resolved). For the patient's care team only: a login
+    with no care role gets 404, and a care-team login asking for its own patient record 403 (as the pages)."""
     if not access.is_care_user(request.user):
         raise NotFound("patient_code", code, f"patient {code!r} not found")
-    patient = access.get_patient_for(request.user, code, purpose="alerts")
+    patient = access.get_care_patient_for(request.user, code, purpose="alerts")
     return queries.apply(access.alerts_for(request.user), queries.AlertFilter(status=status, patient_id=patient.pk))
 
 
@@ -126,14 +127,14 @@ def alert_queue(
 @router.post("/alerts/{alert_id}/acknowledge", response=AlertOut)
 def acknowledge_alert(request: HttpRequest, alert_id: Id) -> Any:
     alert = access.get_alert_for(request.user, alert_id)
-    access.require_care_role(request.user, alert.patient.program)
+    access.require_care_team_for(request.user, alert.patient)
     return access.get_alert_for(request.user, actions.acknowledge(actor=Actor.of(request.user), alert=alert).pk)
 
 
 @router.post("/alerts/{alert_id}/resolve", response=AlertOut)
 def resolve_alert(request: HttpRequest, alert_id: Id, payload: ResolveIn) -> Any:
     alert = access.get_alert_for(request.user, alert_id)
-    access.require_care_role(request.user, alert.patient.program)
+    access.require_care_team_for(request.user, alert.patient)
     resolved = actions.resolve(actor=Actor.of(request.user), alert=alert, note=payload.note)
     return access.get_alert_for(request.user, resolved.pk)
 

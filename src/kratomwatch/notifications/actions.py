@@ -122,7 +122,8 @@ def queue_urgent(alert_ids: Iterable[int]) -> list[Notification]:
     webhook = settings.KRATOMWATCH_ALERT_WEBHOOK_URL
     for alert in Alert.objects.filter(pk__in=list(alert_ids)).select_related("patient__program").order_by("pk"):
         program = alert.patient.program
-        team = teams.setdefault(program.pk, care_team(program.pk))
+        # Never the patient's own login, even one with a care role (D13: nobody is the care team of their own record).
+        team = [u for u in teams.setdefault(program.pk, care_team(program.pk)) if u.pk != alert.patient.user_id]
         subject = messages.urgent_subject(program.name)
         body = messages.urgent_body(alert.pk, program.name)
         common: dict[str, Any] = {

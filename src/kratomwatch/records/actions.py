@@ -384,6 +384,12 @@ def default_idempotency_key(d: DoseIn) -> str:
     return "auto:" + hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 
+def lot_not_in_catalogue(lot_id: Any) -> InputError:
+    """The one answer for a lot a dose cannot use: another program's lot and an id that does not exist read the
+    same, so the message never reveals another program's catalogue (D12)."""
+    return InputError("lot_id", lot_id, f"lot {lot_id!r} is not in the catalogue of the patient's program")
+
+
 def _build_dose(d: DoseIn, patient: Patient, lot: Lot, now: dt.datetime, config: RuleConfig) -> Dose:
     unit = units.parse_unit(d.unit)
     tz = exposure.zone(patient.time_zone)
@@ -397,7 +403,7 @@ def _build_dose(d: DoseIn, patient: Patient, lot: Lot, now: dt.datetime, config:
     if d.source not in DoseSource.values:
         raise InputError("source", d.source, f"source {d.source!r} is not one of: {', '.join(DoseSource.values)}")
     if lot.product.program_id != patient.program_id:
-        raise InputError("lot_id", d.lot_id, f"lot {d.lot_id} is not in the patient's program catalogue")
+        raise lot_not_in_catalogue(d.lot_id)
     mg = compute_mg(float(d.amount), unit, lot_potency(lot), config)
     local = d.taken_at.astimezone(tz)
     key = (d.idempotency_key or "").strip() or default_idempotency_key(d)
@@ -434,9 +440,10 @@ def record_dose(
     A repeat of the same key with a different payload is a conflict, never a silent overwrite.
     """
     try:
-        lot = Lot.objects.select_related("product").get(pk=dose.lot_id)
+        # Another program's lot is refused here, with an unknown id, before any other check (D12).
+        lot = Lot.objects.select_related("product").get(pk=dose.lot_id, product__program_id=patient.program_id)
     except (Lot.DoesNotExist, ValueError, TypeError):
-        raise InputError("lot_id", dose.lot_id, f"lot {dose.lot_id!r} does not exist") from None
+        raise lot_not_in_catalogue(dose.lot_id) from None
     now = now or timezone.now()
     new = _build_dose(dose, patient, lot, now, program_settings.for_program(patient.program_id))
     validation.check_not_too_old(
@@ -538,8 +545,8 @@ def import_doses(
             if patient is None:
                 raise InputError("patient_code", d.patient_code, f"unknown patient code {d.patient_code!r}")
             lot = lots.get(d.lot_id)
-            if lot is None:
-                raise InputError("lot_id", d.lot_id, f"lot {d.lot_id!r} does not exist")
+            if lot is None or lot.product.program_id != patient.program_id:
+                raise lot_not_in_catalogue(d.lot_id)
             dose = _build_dose(d, patient, lot, now, configs[patient.program_id])
             validation.check_not_before_birth("taken_at", dose.local_date, patient)
         except InputError as err:

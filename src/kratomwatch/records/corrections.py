@@ -83,6 +83,8 @@ def _is_care(actor: Actor, patient: Patient) -> bool:
     user = actor.user
     if user is None:  # the command line operator and system jobs act as staff do
         return True
+    if _is_own(actor, patient):  # never the care team of one's own record (D13, as access.require_care_team_for)
+        return False
     if getattr(user, "is_staff", False):
         return True
     return Membership.objects.filter(

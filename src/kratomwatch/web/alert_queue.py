@@ -140,7 +140,7 @@ def _queue_again(request: HttpRequest, **kwargs: Any) -> HttpResponse:
 @require_POST
 def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
     alert = access.get_alert_for(request.user, alert_id)
-    access.require_care_role(request.user, alert.patient.program)
+    access.require_care_team_for(request.user, alert.patient)
     try:
         alert_actions.acknowledge(actor=Actor.of(request.user), alert=alert)
     except InputError as exc:
@@ -152,7 +152,7 @@ def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
 @require_POST
 def alert_resolve(request: HttpRequest, alert_id: int) -> HttpResponse:
     alert = access.get_alert_for(request.user, alert_id)
-    access.require_care_role(request.user, alert.patient.program)
+    access.require_care_team_for(request.user, alert.patient)
     try:
         alert_actions.resolve(actor=Actor.of(request.user), alert=alert, note=request.POST.get("note", ""))
     except InputError as exc:
@@ -180,7 +180,7 @@ def alert_bulk_acknowledge(request: HttpRequest) -> HttpResponse:
         if len(alerts) != len(ids):
             raise Http404("not found")
         for alert in alerts:
-            access.require_care_role(request.user, alert.patient.program)
+            access.require_care_team_for(request.user, alert.patient)
         done = 0
         for alert in alerts:
             if alert.status != AlertStatus.OPEN:

@@ -1,7 +1,8 @@
 """Clinician pages: dashboard, patient page, care-plan form and the printable visit summary.
 
 Views only: access through ``kratomwatch.access`` (a user who may not see a patient or alert gets 404, one who
-may see it but has no care role in its program gets 403); page data from ``web/pages.py``; form parsing in
+may see it but is not its care team gets 403: ``access.get_care_patient_for``, the check the API makes too, so a
+login never opens these pages for its own patient record); page data from ``web/pages.py``; form parsing in
 ``web/forms.py``; writes through the actions modules (``alerts.actions``, ``careplans.actions``,
 ``assessments.actions``). Only clinicians, program admins and staff open these pages; a patient or researcher
 gets 403. The pages measure, screen, flag and cite: they never propose a kratom dose (a taper target is
@@ -67,7 +68,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @clinician_required
 def patient_page(request: HttpRequest, code: str) -> HttpResponse:
-    patient = access.get_patient_for(request.user, code, purpose="clinician_page")
+    patient = access.get_care_patient_for(request.user, code, purpose="clinician_page")
     data = pages.load_patient_data(patient, user=request.user)
     return render(
         request,
@@ -204,7 +205,7 @@ def _save_care_plan_form(request: HttpRequest, patient: Patient) -> tuple[str, f
 @require_http_methods(["GET", "POST"])
 def care_plan(request: HttpRequest, code: str) -> HttpResponse:
     if request.method == "GET":
-        patient = access.get_patient_for(request.user, code, purpose="care_plan")
+        patient = access.get_care_patient_for(request.user, code, purpose="care_plan")
         context = _care_plan_context(patient)
         context["saved"] = SAVED_MESSAGES.get(request.GET.get("saved", ""), "")
         stop = request.GET.get("stop", "")
@@ -212,8 +213,7 @@ def care_plan(request: HttpRequest, code: str) -> HttpResponse:
             (r for r in context["schedules"] if r["s"].schedule.instrument_id == stop and r["s"].schedule.active), None
         )
         return render(request, "web/clinician/care_plan.html", context)
-    patient = access.get_patient_for(request.user, code, purpose="care_plan_edit")
-    access.require_care_role(request.user, patient.program)
+    patient = access.get_care_patient_for(request.user, code, purpose="care_plan_edit")
     error, submitted = _save_care_plan_form(request, patient)
     if error:
         context = _care_plan_context(patient, submitted=submitted, error=error)
@@ -227,7 +227,7 @@ def care_plan(request: HttpRequest, code: str) -> HttpResponse:
 
 @clinician_required
 def visit_summary_pdf(request: HttpRequest, code: str) -> HttpResponse:
-    patient = access.get_patient_for(request.user, code, purpose="visit_summary")
+    patient = access.get_care_patient_for(request.user, code, purpose="visit_summary")
     data = pages.load_patient_data(patient, user=request.user)
     pdf = render_visit_summary(
         data,

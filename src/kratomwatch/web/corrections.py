@@ -570,7 +570,7 @@ def patient_void_note(entry: Correctable, patient: Patient, user: Any) -> str:
 def record_section_for(user: Any, patient: Patient) -> RecordSection | None:
     """:func:`record_section` for the patient's care team (who may correct), else None."""
     try:
-        access.require_care_role(user, patient.program)
+        access.require_care_team_for(user, patient)
     except Forbidden:
         return None
     return record_section(patient)

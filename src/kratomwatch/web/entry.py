@@ -337,10 +337,8 @@ def enrol(request: HttpRequest) -> HttpResponse:
 
 
 def _care_patient(request: HttpRequest, code: str, purpose: str) -> Patient:
-    """The patient (404 if not visible) and a care role in their program (403 otherwise)."""
-    patient = access.get_patient_for(request.user, code, purpose=purpose)
-    access.require_care_role(request.user, patient.program)
-    return patient
+    """The patient (404 if not visible) whose care team the user is (403 otherwise: ``access.get_care_patient_for``)."""
+    return access.get_care_patient_for(request.user, code, purpose=purpose)
 
 
 def _entry_page(

@@ -308,7 +308,7 @@ def ranked_patients(user: Any, limit: int = DASHBOARD_LIMIT) -> list[Patient]:
     count = open_for.order_by().values("patient").annotate(n=Count("id")).values("n")[:1]
     latest = open_for.order_by("-last_seen_at").values("last_seen_at")[:1]
     qs = (
-        access.patients_for(user)
+        access.care_patients_for(user)
         .select_related("program")
         .annotate(
             top_rank=Coalesce(Subquery(top, output_field=IntegerField()), Value(0)),
