@@ -107,6 +107,7 @@ def test_the_api_and_the_importer_use_one_rule(world: Any, tmp_path: Path) -> No
     status, payload = call(world, "alice", "post", "/patients/P-001/doses", {**body, "amount": 2})
     assert status == 409, payload
     assert_error(payload, "conflict", "idempotency_key")
+    assert "(amount differs)" in payload["error"]["message"], payload
     code, text = _import(tmp_path, _row(world, "api-1", when=when, amount=2, source="self_report"))
     assert code == 1 and "amount differs" in text, text
     code, text = _import(tmp_path, _row(world, "api-1", when=when, source="self_report"))

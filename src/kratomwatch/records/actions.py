@@ -424,10 +424,6 @@ def _build_dose(d: DoseIn, patient: Patient, lot: Lot, now: dt.datetime, config:
     return dose
 
 
-def _same(a: Dose, b: Dose) -> bool:
-    return not validation.dose_differences(validation.dose_content(a), validation.dose_content(b))
-
-
 @alert_input_write()
 def record_dose(
     *, actor: Actor, patient: Patient, dose: DoseIn, now: dt.datetime | None = None, since_enrolment: bool = False
@@ -459,11 +455,12 @@ def record_dose(
             # judge the repeat against what it stored, exactly as if it had come first.
             existing = Dose.objects.get(patient=patient, idempotency_key=new.idempotency_key)
     if existing is not None:
-        if not _same(existing, new):
+        differ = validation.dose_differences(validation.dose_content(existing), validation.dose_content(new))
+        if differ:
             raise Conflict(
                 "idempotency_key",
                 new.idempotency_key,
-                "this idempotency_key was already used for a different dose",
+                f"this idempotency_key was already used for a different dose ({validation.differ_text(differ)})",
             )
         return existing, False
     refresh_daily_exposure(patient_ids=[patient.pk], days=[new.local_date])
