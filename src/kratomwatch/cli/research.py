@@ -32,7 +32,6 @@ def export(
     project: Annotated[
         str | None, typer.Option(help="Export project: exports of one project link (default: the program slug)")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Report errors as JSON")] = False,
 ) -> None:
     """Export the research-consented participants' data, de-identified (Safe Harbor, k-anonymity), as CSV and/or
     Parquet with a manifest, a README and a REDCap data dictionary."""
@@ -40,7 +39,7 @@ def export(
     from kratomwatch import access
     from kratomwatch.research import export as research_export
 
-    with reporting(as_json=as_json):
+    with reporting():
         deid.check_k(k)
         request = research_export.ExportRequest(
             out=out.absolute(),
@@ -60,7 +59,7 @@ def export(
                 raise InputError("program", program, f"program {program!r} not found")
             patients = patients.filter(program=chosen)
         secret = research_export.project_secret(chosen)
-        with progress(quiet=as_json) as bar:
+        with progress() as bar:
             task = bar.add_task("research export", total=len(research_export.STEPS))
 
             def step(name: str, done: int, total: int) -> None:

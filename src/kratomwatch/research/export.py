@@ -403,7 +403,7 @@ def _participants(
         "_zone": pl.String,
         **dict.fromkeys(HISTORY, pl.Boolean),
     }
-    people = _read(included.order_by("pk"), schema, {"patient_id": "pk", "_zone": "time_zone"})
+    people = _read(included, schema, {"patient_id": "pk", "_zone": "time_zone"})
     conditions = _read(
         PatientCondition.objects.filter(patient__in=included), {"patient_id": pl.Int64, "code": pl.String}
     )
