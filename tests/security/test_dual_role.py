@@ -370,3 +370,26 @@ def test_the_dual_login_lands_on_its_clinician_home_with_its_own_pages_in_the_me
     assert me.status_code == 200 and "D-030" in me.content.decode()
     assert client.get("/assessments/D-030/").status_code == 200
     assert client.get("/consent/D-030/").status_code == 200
+
+
+def test_an_urgent_alert_on_its_own_record_is_emailed_to_its_care_team_not_to_it(dual: Dual, system: Any) -> None:
+    from kratomwatch.notifications.actions import set_contact_email
+    from kratomwatch.notifications.models import Notification
+
+    w = dual.world
+    set_contact_email(actor=system, user=dual.user, email="dual@clinic.example")
+    set_contact_email(actor=system, user=w.alice, email="alice@clinic.example")
+    for record in (dual.own, dual.other):
+        ae = actions.record_adverse_event(
+            actor=system,
+            patient=record.patient,
+            term="seizure",
+            onset=record.patient.local_today() - dt.timedelta(days=1),
+            grade=3,
+            seriousness=["hospitalization"],
+        )
+        record.alert = Alert.objects.get(subject_key=f"ae:{ae.pk}", severity="urgent")
+    own = set(Notification.objects.filter(alert_id=dual.own.alert.pk).values_list("recipient", flat=True))
+    other = set(Notification.objects.filter(alert_id=dual.other.alert.pk).values_list("recipient", flat=True))
+    assert own == {"alice@clinic.example"}, "the pain program's care team hears of it; the patient's own login never"
+    assert "dual@clinic.example" in other, "it is told of its clinic's patients like any clinician"
