@@ -141,8 +141,8 @@ def assessment_form(request: HttpRequest, code: str, instrument_id: str) -> Http
             except ValueError:
                 answers.append(raw)  # the core rejects it, naming the item
         supervised = supervisable and request.POST.get("supervised") == "on"
-        if not is_self:  # the care team records for a patient only with a care role in the patient's program
-            access.require_care_role(request.user, patient.program)
+        if not is_self:  # the care team records for a patient by the one care-team check (never on its own record)
+            access.require_care_team_for(request.user, patient)
         if not form_errors:
             try:
                 require_care_consent(patient, care_team=not is_self)
