@@ -5,7 +5,10 @@
 Runs in process through Django's test client against a database prepared by ``benchmarks.load`` (or any
 migrated database with the demo loaded): ``POST /api/v1/patients/<code>/doses`` and
 ``GET /api/v1/patients/<code>/exposure`` as the demo clinician. Prints the wall time per request of each
-phase (transaction, daily refresh, alert evaluation, audit chain) and cProfile's top functions.
+phase (transaction, daily refresh, alert evaluation, audit chain) with its share of the request, the SQL
+statements per request (``django.test.utils.CaptureQueriesContext``, counted in a separate pass without the profiler,
+by kind), the process CPU time per request without the profiler (on a shared machine, less disturbed by other work
+than wall time; the database server's own CPU is not in it), and cProfile's top functions.
 """
 
 from __future__ import annotations
@@ -39,12 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kratomwatch.settings")
     os.environ.setdefault("KRATOMWATCH_DEBUG", "1")
+    os.environ.setdefault("KRATOMWATCH_REQUEST_LOG_LEVEL", "WARNING")  # one JSON line per request otherwise
     import django
 
     django.setup()
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
+    from django.test.utils import CaptureQueriesContext
 
     from kratomwatch.accounts.actions import issue_token
     from kratomwatch.audit.log import Actor
@@ -85,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         profiler.disable()
         per = (time.perf_counter() - t0) / args.requests * 1000
         stats = pstats.Stats(profiler)
-        print(f"\n== {label}: {per:.1f} ms per request (under the profiler)")
+        calls = stats.total_calls / args.requests  # type: ignore[attr-defined]
+        print(f"\n== {label}: {per:.1f} ms per request (under the profiler), {calls:,.0f} Python function calls")
         for phase, fn in PHASES.items():
             total = sum(
                 v[3]
@@ -93,7 +99,23 @@ def main(argv: list[str] | None = None) -> int:
                 if name == fn and "kratomwatch" in file  # type: ignore[attr-defined]
             )
             if total:
-                print(f"   {phase:24} {total / args.requests * 1000:7.1f} ms per request (cumulative)")
+                ms = total / args.requests * 1000
+                print(f"   {phase:24} {ms:7.1f} ms per request (cumulative), {ms / per:4.0%} of the request")
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        for i in range(args.requests):
+            call(args.requests + i)
+        cpu = (time.process_time() - cpu0) / args.requests * 1000
+        wall = (time.perf_counter() - wall0) / args.requests * 1000
+        print(f"   without the profiler: {cpu:.1f} ms CPU of this process per request ({wall:.1f} ms wall)")
+        with CaptureQueriesContext(connection) as captured:
+            for i in range(args.requests):
+                call(2 * args.requests + i)
+        kinds: dict[str, int] = {}
+        for query in captured.captured_queries:
+            word = query["sql"].split(None, 1)[0].upper() if query["sql"].strip() else "?"
+            kinds[word] = kinds.get(word, 0) + 1
+        per_kind = ", ".join(f"{k} {v / args.requests:.1f}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]))
+        print(f"   SQL statements per request: {len(captured.captured_queries) / args.requests:.1f} ({per_kind})")
         buf = io.StringIO()
         pstats.Stats(profiler, stream=buf).sort_stats("cumulative").print_stats(args.top)
         print(buf.getvalue())

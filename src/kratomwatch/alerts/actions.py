@@ -12,6 +12,12 @@ Reconciliation (per patient, in bulk for a batch):
   once and it stays in the queue until a clinician resolves it.
 
 So a second evaluation of the same data on the same date writes nothing (idempotent).
+
+A write that changes only some data families (``records.writes.WRITE_CHANGES``: a dose changes ``daily`` and
+``doses``) evaluates only the rules that read them (``snapshots.rules_reading``) from a snapshot of only the families
+those rules read, and reconciles only those rules' alerts: the alerts of every other rule are left exactly as they
+were (never marked cleared by an evaluation that did not run their rule). Their inputs did not change; the daily
+sweep moves them on with the date.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from django.utils import timezone
 from kratomwatch.accounts import program_settings
 from kratomwatch.accounts.models import Program, ProgramSettings
 from kratomwatch.alerts.models import Alert, AlertSeverity, AlertStatus
-from kratomwatch.alerts.snapshots import KnowledgeCache, build_snapshots, patients_q
+from kratomwatch.alerts.snapshots import KnowledgeCache, build_snapshots, families_of, patients_q, rules_reading
 from kratomwatch.audit.log import Actor, record
 from kratomwatch.core.errors import InputError
 from kratomwatch.core.rules import SEVERITY_RANK, Finding, evaluate
@@ -83,19 +89,27 @@ def _content(finding: Finding) -> dict[str, Any]:
 
 
 def _reconcile(
-    patients: Sequence[Patient], findings: dict[int, list[Finding]], as_of: dict[int, dt.date], now: dt.datetime
+    patients: Sequence[Patient],
+    findings: dict[int, list[Finding]],
+    as_of: dict[int, dt.date],
+    now: dt.datetime,
+    rules: frozenset[str] | None = None,
 ) -> SweepResult:
+    """``rules``: reconcile only the alerts of these rule ids (the rules that were evaluated); None: every rule."""
     result = SweepResult(patients=len(patients))
     ids = [p.pk for p in patients]
     batch = set(ids)  # patients_q may match more patients than the batch: keep only the batch's alerts
+    scope = Alert.objects.filter(patients_q(ids))
+    if rules is not None:
+        scope = scope.filter(rule_id__in=sorted(rules))
     existing: dict[tuple[int, str, str], Alert] = {
         (a.patient_id, a.rule_id, a.subject_key): a
-        for a in Alert.objects.filter(patients_q(ids)).exclude(status=AlertStatus.RESOLVED)
+        for a in scope.exclude(status=AlertStatus.RESOLVED)
         if a.patient_id in batch
     }
     resolved: dict[tuple[int, str, str], tuple[str, str]] = {}
     for pid, rule_id, subject, severity, reason in (
-        Alert.objects.filter(patients_q(ids), status=AlertStatus.RESOLVED)
+        scope.filter(status=AlertStatus.RESOLVED)
         .order_by("patient_id", "rule_id", "subject_key", "resolved_at", "id")
         .values_list("patient_id", "rule_id", "subject_key", "severity", "reason")
     ):
@@ -273,13 +287,22 @@ def _update_alerts(alerts: Sequence[Alert], names: Sequence[str]) -> None:
 
 
 def _evaluate_batch(
-    patients: Sequence[Patient], *, as_of: dt.date | None, now: dt.datetime, cache: KnowledgeCache
+    patients: Sequence[Patient],
+    *,
+    as_of: dt.date | None,
+    now: dt.datetime,
+    cache: KnowledgeCache,
+    rules: frozenset[str] | None = None,
 ) -> SweepResult:
-    snapshots = build_snapshots(patients, as_of=as_of, now=now, cache=cache)
+    """Evaluate and reconcile; with ``rules``, only those rules, from a snapshot of the families they read."""
+    families = None if rules is None else families_of(rules)
+    snapshots = build_snapshots(patients, as_of=as_of, now=now, cache=cache, families=families)
     configs = program_settings.for_programs({p.program_id for p in patients})
     findings = {p.pk: evaluate(snapshots[p.pk], configs[p.program_id]) for p in patients}
+    if rules is not None:  # the other rules saw empty families: their findings (if any) mean nothing
+        findings = {pid: [f for f in found if f.rule_id in rules] for pid, found in findings.items()}
     days = {p.pk: snapshots[p.pk].as_of for p in patients}
-    return _reconcile(patients, findings, days, now)
+    return _reconcile(patients, findings, days, now, rules)
 
 
 SNAPSHOT_PATIENT_FIELDS = (
@@ -294,17 +317,23 @@ SNAPSHOT_PATIENT_FIELDS = (
 
 
 def evaluate_patients(
-    patient_ids: Iterable[int], *, as_of: dt.date | None = None, now: dt.datetime | None = None
+    patient_ids: Iterable[int],
+    *,
+    as_of: dt.date | None = None,
+    now: dt.datetime | None = None,
+    changed: Iterable[str] | None = None,
 ) -> SweepResult:
     """Evaluate the rules for these patients (set-based) and reconcile their alerts, in the caller's transaction.
 
     Called by the write path's one hook (``records.writes.reevaluate``) after every write that changes an input
-    of a rule. It writes no audit event of its own: the triggering write's event is the record (one event per
-    write, without clinical content); alert rows carry ``first_seen_at``/``last_seen_at``. Sweeps and
-    transitions are audited.
+    of a rule. ``changed`` names the data families the write changed (``records.writes.WRITE_CHANGES``): only the
+    rules that read one of them are evaluated and reconciled (module docstring); None evaluates every rule. It
+    writes no audit event of its own: the triggering write's event is the record (one event per write, without
+    clinical content); alert rows carry ``first_seen_at``/``last_seen_at``. Sweeps and transitions are audited.
     """
     ids = sorted(set(patient_ids))
-    if not ids:
+    rules = None if changed is None else rules_reading(changed)
+    if not ids or rules == frozenset():
         return SweepResult()
     now = now or timezone.now()
     total = SweepResult()
@@ -313,7 +342,7 @@ def evaluate_patients(
         for start in range(0, len(ids), 2000):
             chunk = ids[start : start + 2000]
             patients = list(Patient.objects.filter(pk__in=chunk).only(*SNAPSHOT_PATIENT_FIELDS).order_by("pk"))
-            total.add(_evaluate_batch(patients, as_of=as_of, now=now, cache=cache))
+            total.add(_evaluate_batch(patients, as_of=as_of, now=now, cache=cache, rules=rules))
     return total
 
 

@@ -20,6 +20,12 @@ One query per data family for a whole batch of patients (never one per patient),
 Legal status is computed once per (jurisdiction, as_of) and product legality once per distinct
 (jurisdiction, product, 7-OH share, form). Then the pure rules run per patient in Python.
 
+:data:`RULE_INPUTS` names the families each rule reads (the patient's own fields are always there). A write that
+changes only some families (a dose: ``daily`` and ``doses``, declared in ``records.writes.WRITE_CHANGES``) is
+re-evaluated with :func:`rules_reading` of them, and ``build_snapshots(..., families=...)`` reads only what those
+rules need; ``tests/alerts/test_incremental.py`` proves that each rule gives the same findings from its families
+alone as from a full snapshot.
+
 Dates: with ``as_of`` omitted each patient is judged on today in their own time zone, and every stored record
 counts (no record can be in the future). With an explicit ``as_of`` records up to the end of that day in each
 patient's own time zone count (patients are then grouped by zone, so the queries stay one per family per zone).
@@ -83,6 +89,45 @@ PAIN_INSTRUMENTS = ("peg", "pain_nrs")
 HISTORY_FLAGS = ("liver_disease", "seizure_disorder", "cardiac_qt", "respiratory_disease")
 
 _M = TypeVar("_M", bound=Model)
+
+FAMILIES = ("daily", "doses", "assessments", "pain", "labs", "adverse_events", "medications", "schedules")
+"""The query families, in the order of the module docstring (1, 2, 3a, 3b, 4, 5, 6, 7)."""
+
+_DOSE_USE = frozenset({"daily", "doses"})  # ``PatientSnapshot.uses_kratom`` and the trend read both
+RULE_INPUTS: dict[str, frozenset[str]] = {
+    "interaction": frozenset({"medications", "doses"}),
+    "naloxone": _DOSE_USE | {"medications"},
+    "escalation": _DOSE_USE,
+    "risky_product": frozenset({"doses"}),
+    "withdrawal": frozenset({"assessments"}),
+    "suicidality": frozenset({"assessments"}),
+    "mood": frozenset({"assessments"}),
+    "serious_adverse_event": frozenset({"adverse_events"}),
+    "liver": frozenset({"labs"}),
+    "cardiac": frozenset({"labs"}),
+    "sodium": frozenset({"labs"}),
+    "pregnancy": _DOSE_USE,
+    "history": _DOSE_USE,
+    "legal": _DOSE_USE,
+    "dependence": frozenset({"assessments"}),
+    "no_benefit": frozenset({"pain"}),
+    "missed_followup": frozenset({"schedules"}),
+}
+"""The data families each rule (``core.rules.RULES``, by id) reads besides the patient's own fields."""
+
+
+def rules_reading(changed: Iterable[str]) -> frozenset[str]:
+    """The ids of the rules that read any of the ``changed`` families: the only ones a write of them can change."""
+    families = set(changed)
+    unknown = families - set(FAMILIES)
+    if unknown:
+        raise ValueError(f"unknown data families {sorted(unknown)}; known: {', '.join(FAMILIES)}")
+    return frozenset(rule_id for rule_id, inputs in RULE_INPUTS.items() if inputs & families)
+
+
+def families_of(rule_ids: Iterable[str]) -> frozenset[str]:
+    """The families these rules read (what a snapshot restricted to them must hold)."""
+    return frozenset().union(*(RULE_INPUTS[rule_id] for rule_id in rule_ids))
 
 
 PURE_LEAF_FORMS = frozenset({"leaf_powder", "crushed_leaf"})
@@ -204,8 +249,13 @@ def build_snapshots(
     as_of: dt.date | None = None,
     now: dt.datetime | None = None,
     cache: KnowledgeCache | None = None,
+    families: Iterable[str] | None = None,
 ) -> dict[int, PatientSnapshot]:
-    """Snapshots keyed by patient id. Patients sharing an as_of date are read together, one query per family."""
+    """Snapshots keyed by patient id. Patients sharing an as_of date are read together, one query per family.
+
+    With ``families`` only those families are read; the others are left empty (for rules that do not read them).
+    """
+    wanted = frozenset(FAMILIES if families is None else families)
     cache = cache or KnowledgeCache()
     now = now or timezone.now()
     groups: dict[tuple[dt.date, str | None], list[Patient]] = defaultdict(list)
@@ -221,7 +271,7 @@ def build_snapshots(
             # The end of the as_of day where the patient lives, not in UTC: an evening record in Chicago is
             # already "tomorrow" in UTC but belongs to the patient's as_of day.
             cutoff = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), exposure.zone(zone_name))
-        out.update(_build(group, day, cutoff, cache))
+        out.update(_build(group, day, cutoff, cache, wanted))
     return out
 
 
@@ -263,7 +313,11 @@ class _Batch:
 
 
 def _build(
-    patients: Sequence[Patient], as_of: dt.date, cutoff: dt.datetime | None, cache: KnowledgeCache
+    patients: Sequence[Patient],
+    as_of: dt.date,
+    cutoff: dt.datetime | None,
+    cache: KnowledgeCache,
+    families: frozenset[str] = frozenset(FAMILIES),
 ) -> dict[int, PatientSnapshot]:
     ids = [p.pk for p in patients]
     mine = patients_q(ids)
@@ -271,14 +325,14 @@ def _build(
     # patient's window, where a patient range would walk every day of every patient in the range.
     windowed = Q(patient_id__in=ids)
     batch = _Batch(
-        daily=_read_daily(windowed, as_of),
-        doses=_read_doses(windowed, as_of),
-        assessments=_read_assessments(mine, cutoff),
-        pain=_read_pain(mine, cutoff),
-        labs=_read_labs(mine, cutoff),
-        adverse_events=_read_adverse_events(mine, as_of),
-        medications=_read_medications(mine, as_of),
-        schedules=_read_schedules(mine, cutoff),
+        daily=_read_daily(windowed, as_of) if "daily" in families else {},
+        doses=_read_doses(windowed, as_of) if "doses" in families else _Doses({}, {}),
+        assessments=_read_assessments(mine, cutoff) if "assessments" in families else {},
+        pain=_read_pain(mine, cutoff) if "pain" in families else _Pain({}, {}),
+        labs=_read_labs(mine, cutoff) if "labs" in families else _Labs({}, {}),
+        adverse_events=_read_adverse_events(mine, as_of) if "adverse_events" in families else {},
+        medications=_read_medications(mine, as_of) if "medications" in families else {},
+        schedules=_read_schedules(mine, cutoff) if "schedules" in families else _Schedules({}, {}),
     )
     return {patient.pk: _snapshot(patient, as_of, batch, cache) for patient in patients}
 
@@ -323,7 +377,9 @@ def _read_doses(windowed: Q, as_of: dt.date) -> _Doses:
             t1_base=Max("taken_at", filter=~in_recent),
             share_recent=Max("seven_oh_share_percent", filter=in_recent),
         )
-        .order_by()
+        # In lot order: lots with the same 7-OH share tie in _dose_summary, and the first one is named. Unordered,
+        # PostgreSQL's hash aggregate could name another lot for one patient alone than in a sweep batch.
+        .order_by("patient_id", "lot_id")
     )
     by_patient: dict[int, list[_Row]] = defaultdict(list)
     for row in rows:
@@ -486,7 +542,10 @@ def _trend(as_of: dt.date, row: Mapping[str, Any] | None, dose_rows: Sequence[Ma
 
     def window(name: str) -> exposure.WindowSums:
         return exposure.WindowSums(
-            mitragynine_mg=float(daily.get(f"mg_{name}") or 0.0),
+            # To the microgram: a SQL sum of floats depends on the order the rows are read in (PostgreSQL reads one
+            # patient's rows by index and a sweep batch's by a scan), and a last-bit difference can flip the rounding
+            # of a number an alert prints, so the sweep would rewrite an alert that nothing changed.
+            mitragynine_mg=round(float(daily.get(f"mg_{name}") or 0.0), 6),
             doses=sum(d[f"n_{name}"] for d in dose_rows),
             first_dose_minute_sum=float(daily.get(f"first_{name}_sum") or 0.0),
             days_with_doses=daily.get(f"first_{name}_days") or 0,

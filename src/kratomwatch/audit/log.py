@@ -16,7 +16,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from kratomwatch.audit import checkpoints
-from kratomwatch.audit.models import AuditEvent
+from kratomwatch.audit.models import AuditCheckpoint, AuditEvent
 
 GENESIS = checkpoints.GENESIS
 HASH_VERSION = 2  # the hash covers the actor's user id too (audit/models.py)
@@ -88,7 +88,7 @@ def record(
     """Append one event to the chain. Must run inside the caller's transaction."""
     with transaction.atomic():
         lock_chain()
-        last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
+        last, checkpointed = _chain_head()
         event = AuditEvent(
             at=timezone.now(),
             actor=actor.user if actor.user is not None and actor.user.pk else None,
@@ -105,8 +105,23 @@ def record(
         )
         event.hash = event.compute_hash()
         event.save()
-        checkpoints.maybe_checkpoint(event)
+        if event.id - checkpointed >= checkpoints.every():
+            checkpoints.maybe_checkpoint(event)
         return event
+
+
+def _chain_head() -> tuple[str | None, int]:
+    """The last event's hash and the last checkpoint's event id (0 if none), in one statement (chain lock held):
+    every write and every audited read appends, so this is on every request's path."""
+    quote = connection.ops.quote_name
+    events, marks = quote(AuditEvent._meta.db_table), quote(AuditCheckpoint._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT hash FROM {events} ORDER BY id DESC LIMIT 1), "
+            f"(SELECT last_event_id FROM {marks} ORDER BY id DESC LIMIT 1)"
+        )
+        row = cursor.fetchone()
+    return (row[0], int(row[1] or 0)) if row else (None, 0)
 
 
 # --- refused reads ------------------------------------------------------------------------------------------

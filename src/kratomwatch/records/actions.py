@@ -424,7 +424,7 @@ def _build_dose(d: DoseIn, patient: Patient, lot: Lot, now: dt.datetime, config:
     return dose
 
 
-@alert_input_write()
+@alert_input_write(affects=lambda kwargs, result: [kwargs["patient"]] if result[1] else [], kind="dose")
 def record_dose(
     *, actor: Actor, patient: Patient, dose: DoseIn, now: dt.datetime | None = None, since_enrolment: bool = False
 ) -> tuple[Dose, bool]:
@@ -445,15 +445,16 @@ def record_dose(
     validation.check_not_too_old(
         "taken_at", new.local_date, patient, patient.local_today(now), since_enrolment=since_enrolment
     )
-    existing = Dose.objects.filter(patient=patient, idempotency_key=new.idempotency_key).first()
-    if existing is None:
-        try:
-            with transaction.atomic():
-                new.save()
-        except IntegrityError:
-            # A concurrent request stored the same key first (PostgreSQL makes this insert wait for it to commit):
-            # judge the repeat against what it stored, exactly as if it had come first.
-            existing = Dose.objects.get(patient=patient, idempotency_key=new.idempotency_key)
+    existing = None
+    try:  # insert first: a new dose costs one statement, only a repeat of the key reads what was stored
+        with transaction.atomic():
+            new.save()
+    except IntegrityError:
+        # The key was stored before, or by a concurrent request (PostgreSQL makes this insert wait for it to
+        # commit): judge the repeat against what it stored, exactly as if it had come first.
+        existing = Dose.objects.filter(patient=patient, idempotency_key=new.idempotency_key).first()
+        if existing is None:
+            raise
     if existing is not None:
         differ = validation.dose_differences(validation.dose_content(existing), validation.dose_content(new))
         if differ:
