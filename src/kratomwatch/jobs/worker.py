@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
@@ -86,14 +86,18 @@ def start_in_thread(*, interval: float = 2.0) -> tuple[threading.Thread, threadi
     each task's start and end (``django_tasks``) still show."""
     logging.getLogger("django_tasks_db").setLevel(logging.WARNING)
     stop = threading.Event()
+    worker_id = f"dev-{get_random_string(8)}"
 
     def loop() -> None:
-        try:
-            run(interval=interval, stop=stop, worker_id=f"dev-{get_random_string(8)}")
-        except Exception:
-            log.exception("the development worker thread stopped")
-        finally:
-            close_old_connections()
+        while not stop.is_set():
+            try:
+                run(interval=interval, stop=stop, worker_id=worker_id)
+            except Exception:
+                # A round that fails (a locked SQLite database, say) is logged and tried again; the server goes on.
+                log.exception("a round of the development worker failed; trying again in %s s", interval)
+                connection.close()
+                stop.wait(interval)
+        connection.close()
 
     thread = threading.Thread(target=loop, name="kratomwatch-worker", daemon=True)
     thread.start()
