@@ -178,6 +178,19 @@ def test_the_daily_closing_records_each_lapse_once(world: Any, system: Any) -> N
     assert AuditEvent.objects.filter(action="consent.override.end", object_id=str(item.pk)).count() == 1
 
 
+def test_the_daily_sweep_task_records_a_lapsed_override(world: Any, system: Any) -> None:
+    from kratomwatch.jobs import tasks
+
+    now = timezone.now()
+    actions.withdraw(actor=system, patient=world.patient, scope="care", now=now - dt.timedelta(hours=80))
+    item = _override(world, system, now - dt.timedelta(hours=79))
+    assert item.ended_at is None and item.expires_at < now
+    result = tasks.registry_sweep.call()
+    item.refresh_from_db()
+    assert result["consent_overrides_closed"] == 1 and item.end_reason == "expired" and item.ended_at is not None
+    assert AuditEvent.objects.filter(action="consent.override.end", object_id=str(item.pk)).count() == 1
+
+
 def test_states_never_consented_active_withdrawn(world: Any, system: Any) -> None:
     assert status.care_state(world.patient).state == status.ACTIVE
     ConsentRecord.objects.filter(patient=world.patient).delete()

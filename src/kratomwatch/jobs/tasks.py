@@ -1,7 +1,8 @@
 """The background tasks (django-tasks ``@task``): the daily jobs. Each is safe to run twice (idempotent writes).
 
 * ``registry_sweep``: the alert sweep over every patient (``alerts.actions.sweep``), with its progress recorded;
-  new urgent alerts it finds are sent to the care team at once (``notifications``);
+  new urgent alerts it finds are sent to the care team at once (``notifications``); consent overrides past their
+  expiry get their end recorded and audited (``consent.actions.close_lapsed_overrides``);
 * ``questionnaire_reminders``: newly overdue questionnaires of patients who opted in get one reminder each;
 * ``alert_digest``: one email per clinician per day with the counts of open alerts that are not urgent;
 * ``export_doses`` / ``import_doses``: the long jobs a program admin starts from the web (``jobs.long_jobs``).
@@ -19,6 +20,7 @@ from django_tasks import task
 from kratomwatch.alerts import actions as alert_actions
 from kratomwatch.audit import checkpoints as audit_checkpoints
 from kratomwatch.audit.log import Actor
+from kratomwatch.consent import actions as consent_actions
 from kratomwatch.jobs import long_jobs, progress
 from kratomwatch.notifications import actions as notify
 
@@ -37,6 +39,7 @@ def registry_sweep(local_date: str | None = None) -> dict[str, Any]:
         progress.finish(job, error=f"{type(exc).__name__}: {exc}")
         raise
     progress.finish(job)
+    overrides_closed = consent_actions.close_lapsed_overrides(actor=SCHEDULER)
     checkpoint = audit_checkpoints.scheduled_checkpoint()  # signed and anchored daily (docs/security.md)
     removed = long_jobs.remove_old_files()  # export and import files older than KRATOMWATCH_JOB_FILES_DAYS
     return {
@@ -44,6 +47,7 @@ def registry_sweep(local_date: str | None = None) -> dict[str, Any]:
         "local_date": local_date,
         "audit_checkpoint": checkpoint,
         "job_folders_removed": removed,
+        "consent_overrides_closed": overrides_closed,
         **result.as_dict(),
     }
 
