@@ -65,7 +65,10 @@ def same_answer(w: Any, user: str, method: str, path: str, body: Any, foreign_id
 def page(response: Any, asked: Any = None) -> str:
     """The page without its CSRF token (new on every response), with what was asked for (if given) blanked out."""
     html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", response.content.decode())
-    return html if asked is None else html.replace(str(asked), "<asked>")
+    if asked is None:
+        return html
+    # Whole values only: a lot id such as 26 must not also blank out the "26" inside "2026".
+    return re.sub(rf"(?<![0-9A-Za-z]){re.escape(str(asked))}(?![0-9A-Za-z])", "<asked>", html)
 
 
 def said(response: Any, words: str, asked: str) -> list[str]:
