@@ -22,16 +22,19 @@ from typing import Any
 
 import pytest
 from django.db import transaction
+from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 
 from kratomwatch.alerts import actions as alert_actions
+from kratomwatch.alerts import snapshots
 from kratomwatch.alerts.models import Alert, AlertStatus
 from kratomwatch.alerts.snapshots import FAMILIES, RULE_INPUTS, KnowledgeCache, build_snapshots, rules_reading
 from kratomwatch.audit.log import Actor
+from kratomwatch.core import exposure
 from kratomwatch.core.errors import InputError
 from kratomwatch.core.rules import RULES, evaluate
 from kratomwatch.records import actions, writes
-from kratomwatch.records.models import Lot, Patient
+from kratomwatch.records.models import DailyExposure, Dose, Lot, Patient
 
 pytestmark = pytest.mark.django_db
 
@@ -175,3 +178,68 @@ def test_a_dose_write_leaves_a_stale_alert_of_another_rule_alone(demo: dt.dateti
     alert_actions.evaluate_patients([patient.pk])
     stale.refresh_from_db()
     assert stale.condition_cleared_at is not None
+
+
+def _orm_daily(ids: list[int], as_of: dt.date) -> dict[int, dict[str, Any]]:
+    """Family 1 as the ORM builds it (the plain statement of ``alerts.snapshots`` must give the same rows)."""
+    recent_start, base_start = exposure.window_bounds(as_of)
+    recent = Q(day__gte=recent_start)
+    return {
+        row["patient_id"]: dict(row)
+        for row in DailyExposure.objects.filter(patient_id__in=ids, day__gte=base_start, day__lte=as_of)
+        .values("patient_id")
+        .annotate(
+            mg_recent=Sum("mitragynine_mg", filter=recent),
+            mg_base=Sum("mitragynine_mg", filter=~recent),
+            first_recent_sum=Sum("first_dose_minute", filter=recent),
+            first_recent_days=Count("id", filter=recent),
+            first_base_sum=Sum("first_dose_minute", filter=~recent),
+            first_base_days=Count("id", filter=~recent),
+        )
+    }
+
+
+def _orm_doses(ids: list[int], as_of: dt.date) -> list[dict[str, Any]]:
+    """Family 2 as the ORM builds it."""
+    recent_start, base_start = exposure.window_bounds(as_of)
+    in_recent = Q(local_date__gte=recent_start)
+    return [
+        dict(row)
+        for row in Dose.objects.filter(
+            patient_id__in=ids, voided_at__isnull=True, local_date__gte=base_start, local_date__lte=as_of
+        )
+        .values("patient_id", "lot_id")
+        .annotate(
+            n_recent=Count("id", filter=in_recent),
+            n_base=Count("id", filter=~in_recent),
+            t0_recent=Min("taken_at", filter=in_recent),
+            t1_recent=Max("taken_at", filter=in_recent),
+            t0_base=Min("taken_at", filter=~in_recent),
+            t1_base=Max("taken_at", filter=~in_recent),
+            share_recent=Max("seven_oh_share_percent", filter=in_recent),
+        )
+        .order_by("patient_id", "lot_id")
+    ]
+
+
+def test_the_plain_sql_dose_families_give_the_orm_rows(demo: dt.datetime, db: Any) -> None:
+    """Families 1 and 2 are plain SQL (they run on every dose write): same rows, values and types as the ORM's, for
+    one patient (the write hook), a batch, a voided dose, and several as_of dates."""
+    ids = sorted(Patient.objects.values_list("pk", flat=True))
+    voided = Dose.objects.filter(patient_id=ids[0]).order_by("-taken_at").first()
+    assert voided is not None
+    Dose.objects.filter(pk=voided.pk).update(voided_at=timezone.now())
+    today = timezone.now().date()
+    compared = 0
+    for as_of in (today, today - dt.timedelta(days=1), today - dt.timedelta(days=10)):
+        for batch in ([ids[0]], ids[:2], ids):
+            daily = snapshots._read_daily(batch, as_of)
+            assert daily == _orm_daily(batch, as_of)
+            doses = snapshots._read_doses(batch, as_of)
+            rows = [row for pid in sorted(doses.by_patient) for row in doses.by_patient[pid]]
+            assert rows == _orm_doses(batch, as_of)
+            assert set(doses.lots) == {row["lot_id"] for row in rows}
+            for row in rows:  # the same types (an aware instant, not SQLite's text)
+                assert all(row[k] is None or row[k].tzinfo is not None for k in ("t0_recent", "t1_recent"))
+            compared += len(rows) + len(daily)
+    assert compared > 100  # the demo has doses in both windows for many patients

@@ -39,7 +39,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeVar
 
-from django.db.models import Count, F, Max, Min, Model, Q, QuerySet, Sum, Window
+from django.db import connection
+from django.db.models import F, Max, Model, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -321,12 +322,9 @@ def _build(
 ) -> dict[int, PatientSnapshot]:
     ids = [p.pk for p in patients]
     mine = patients_q(ids)
-    # Doses and daily rows are read for a 35-day window: an IN list lets the (patient, day) indexes seek to each
-    # patient's window, where a patient range would walk every day of every patient in the range.
-    windowed = Q(patient_id__in=ids)
     batch = _Batch(
-        daily=_read_daily(windowed, as_of) if "daily" in families else {},
-        doses=_read_doses(windowed, as_of) if "doses" in families else _Doses({}, {}),
+        daily=_read_daily(ids, as_of) if "daily" in families else {},
+        doses=_read_doses(ids, as_of) if "doses" in families else _Doses({}, {}),
         assessments=_read_assessments(mine, cutoff) if "assessments" in families else {},
         pain=_read_pain(mine, cutoff) if "pain" in families else _Pain({}, {}),
         labs=_read_labs(mine, cutoff) if "labs" in families else _Labs({}, {}),
@@ -342,51 +340,79 @@ def _before(qs: QuerySet[_M], field: str, cutoff: dt.datetime | None) -> QuerySe
     return qs if cutoff is None else qs.filter(**{f"{field}__lt": cutoff})
 
 
-def _read_daily(windowed: Q, as_of: dt.date) -> dict[int, _Row]:
+def _read_daily(ids: Sequence[int], as_of: dt.date) -> dict[int, _Row]:
     """1. Daily exposure: one grouped query with conditional sums over the two trend windows."""
-    recent_start, base_start = exposure.window_bounds(as_of)
-    recent = Q(day__gte=recent_start)
+    names = ("mg_recent", "mg_base", "first_recent_sum", "first_recent_days", "first_base_sum", "first_base_days")
     return {
-        row["patient_id"]: dict(row)
-        for row in DailyExposure.objects.filter(windowed, day__gte=base_start, day__lte=as_of)
-        .values("patient_id")
-        .annotate(
-            mg_recent=Sum("mitragynine_mg", filter=recent),
-            mg_base=Sum("mitragynine_mg", filter=~recent),
-            first_recent_sum=Sum("first_dose_minute", filter=recent),
-            first_recent_days=Count("id", filter=recent),
-            first_base_sum=Sum("first_dose_minute", filter=~recent),
-            first_base_days=Count("id", filter=~recent),
-        )
+        pid: {"patient_id": pid, **dict(zip(names, values, strict=True))}
+        for pid, *values in _windowed(_DAILY_SQL, DailyExposure, ids, as_of)
     }
 
 
-def _read_doses(windowed: Q, as_of: dt.date) -> _Doses:
+def _read_doses(ids: Sequence[int], as_of: dt.date) -> _Doses:
     """2. Doses grouped by (patient, lot) over the 35 days, and the lots used (with product and certificate)."""
-    recent_start, base_start = exposure.window_bounds(as_of)
-    in_recent = Q(local_date__gte=recent_start)
-    rows = list(
-        Dose.objects.filter(windowed, ACTIVE, local_date__gte=base_start, local_date__lte=as_of)
-        .values("patient_id", "lot_id")
-        .annotate(
-            n_recent=Count("id", filter=in_recent),
-            n_base=Count("id", filter=~in_recent),
-            t0_recent=Min("taken_at", filter=in_recent),
-            t1_recent=Max("taken_at", filter=in_recent),
-            t0_base=Min("taken_at", filter=~in_recent),
-            t1_base=Max("taken_at", filter=~in_recent),
-            share_recent=Max("seven_oh_share_percent", filter=in_recent),
-        )
-        # In lot order: lots with the same 7-OH share tie in _dose_summary, and the first one is named. Unordered,
-        # PostgreSQL's hash aggregate could name another lot for one patient alone than in a sweep batch.
-        .order_by("patient_id", "lot_id")
-    )
+    names = ("n_recent", "n_base", "t0_recent", "t1_recent", "t0_base", "t1_base", "share_recent")
     by_patient: dict[int, list[_Row]] = defaultdict(list)
-    for row in rows:
-        by_patient[row["patient_id"]].append(dict(row))
-    lot_ids = {row["lot_id"] for row in rows}
+    for pid, lot_id, n_recent, n_base, *instants, share in _windowed(_DOSES_SQL, Dose, ids, as_of):
+        values = (n_recent, n_base, *(_instant(value) for value in instants), share)
+        by_patient[pid].append({"patient_id": pid, "lot_id": lot_id, **dict(zip(names, values, strict=True))})
+    lot_ids = {row["lot_id"] for rows in by_patient.values() for row in rows}
     lots = {lot.pk: _lot_info(lot) for lot in Lot.objects.select_related("product").filter(pk__in=lot_ids)}
     return _Doses(by_patient, lots)
+
+
+# Families 1 and 2 run on every dose write (through the write hook) as plain SQL: building these grouped queries
+# through the ORM cost more CPU than running them. They are the statements the ORM built (FILTER clauses, on SQLite
+# and PostgreSQL alike; ``voided_at IS NULL`` is ``records.corrections.ACTIVE``); ``tests/alerts/test_incremental.py``
+# compares their rows with the ORM's.
+_DAILY_SQL = """
+SELECT patient_id,
+  SUM(mitragynine_mg) FILTER (WHERE day >= %(recent)s),
+  SUM(mitragynine_mg) FILTER (WHERE NOT (day >= %(recent)s)),
+  SUM(first_dose_minute) FILTER (WHERE day >= %(recent)s),
+  COUNT(id) FILTER (WHERE day >= %(recent)s),
+  SUM(first_dose_minute) FILTER (WHERE NOT (day >= %(recent)s)),
+  COUNT(id) FILTER (WHERE NOT (day >= %(recent)s))
+FROM {table} WHERE patient_id IN ({ids}) AND day >= %(base)s AND day <= %(as_of)s
+GROUP BY patient_id
+"""
+# In lot order: lots with the same 7-OH share tie in _dose_summary, and the first one is named. Unordered,
+# PostgreSQL's hash aggregate could name another lot for one patient alone than in a sweep batch.
+_DOSES_SQL = """
+SELECT patient_id, lot_id,
+  COUNT(id) FILTER (WHERE local_date >= %(recent)s),
+  COUNT(id) FILTER (WHERE NOT (local_date >= %(recent)s)),
+  MIN(taken_at) FILTER (WHERE local_date >= %(recent)s),
+  MAX(taken_at) FILTER (WHERE local_date >= %(recent)s),
+  MIN(taken_at) FILTER (WHERE NOT (local_date >= %(recent)s)),
+  MAX(taken_at) FILTER (WHERE NOT (local_date >= %(recent)s)),
+  MAX(seven_oh_share_percent) FILTER (WHERE local_date >= %(recent)s)
+FROM {table}
+WHERE patient_id IN ({ids}) AND voided_at IS NULL AND local_date >= %(base)s AND local_date <= %(as_of)s
+GROUP BY patient_id, lot_id ORDER BY patient_id, lot_id
+"""
+
+
+def _windowed(sql: str, model: type[Model], ids: Sequence[int], as_of: dt.date) -> list[tuple[Any, ...]]:
+    """Rows of one of the two windowed statements for these patients: an ``IN`` list (the (patient, day) indexes seek
+    to each patient's window, where a patient range would walk every day of every patient in the range)."""
+    recent, base = exposure.window_bounds(as_of)
+    ops = connection.ops
+    params: dict[str, Any] = {f"p{i}": pid for i, pid in enumerate(ids)}
+    params |= {"recent": ops.adapt_datefield_value(recent), "base": ops.adapt_datefield_value(base)}
+    params["as_of"] = ops.adapt_datefield_value(as_of)
+    text = sql.format(table=ops.quote_name(model._meta.db_table), ids=", ".join(f"%(p{i})s" for i in range(len(ids))))
+    with connection.cursor() as cursor:
+        cursor.execute(text, params)
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+    return rows
+
+
+def _instant(value: Any) -> dt.datetime | None:
+    """An aggregated ``taken_at`` as the ORM gives it: SQLite returns the stored text (UTC, naive)."""
+    if isinstance(value, str):
+        return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+    return value  # type: ignore[no-any-return]
 
 
 def _latest_first(*partition: str, at: str) -> Window:
