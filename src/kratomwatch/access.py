@@ -55,6 +55,7 @@ __all__ = [
     "get_patient_for",
     "get_product_for",
     "get_program_for",
+    "get_research_program_for",
     "get_writable_patient_for",
     "is_care_user",
     "is_own_record",
@@ -66,6 +67,8 @@ __all__ = [
     "programs_for",
     "require_care_role",
     "require_care_team_for",
+    "research_patients_for",
+    "research_programs_for",
 ]
 
 
@@ -242,6 +245,38 @@ def get_writable_patient_for(
     if consent:
         require_care_consent(patient, care_team=not self_report)
     return patient
+
+
+# --- research ----------------------------------------------------------------------------------------------
+
+
+def research_programs_for(user: Any) -> QuerySet[Program]:
+    """Programs whose de-identified research data the user may export: staff all, researchers their programs.
+    A researcher sees no identifiable record anywhere; the research scope gives only counts and exports."""
+    if not _authenticated(user):
+        return Program.objects.none()
+    if user.is_staff:
+        return Program.objects.all()
+    return Program.objects.filter(memberships__user=user, memberships__role=Role.RESEARCHER).distinct()
+
+
+def get_research_program_for(user: Any, program_id: int) -> Program:
+    """A program in the user's research scope; ``Forbidden`` for a program the user sees in another role (a
+    clinician of it), ``NotFound`` for any other (missing and not yours alike)."""
+    program = research_programs_for(user).filter(pk=program_id).first()
+    if program is not None:
+        return program
+    if programs_for(user).filter(pk=program_id).exists():
+        raise Forbidden("program_id", program_id, "research exports are for the program's researchers")
+    raise NotFound("program_id", program_id, f"program {program_id} not found")
+
+
+def research_patients_for(user: Any, program: Program) -> QuerySet[Patient]:
+    """The input of the de-identified research export and of the research home's counts, never shown as rows:
+    the program's patients, for a user in its research scope (``get_research_program_for`` otherwise refuses).
+    The export keeps only those with active research consent and de-identifies them (``research.export``)."""
+    checked = get_research_program_for(user, program.pk)
+    return Patient.objects.filter(program=checked)
 
 
 # --- the product catalogue ---------------------------------------------------------------------------------

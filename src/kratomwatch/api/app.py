@@ -187,6 +187,10 @@ from kratomwatch.api import corrections as _corrections  # noqa: E402  (void and
 
 api.add_router("/", _corrections.router)
 
+from kratomwatch.api import research as _research  # noqa: E402  (the de-identified research export)
+
+api.add_router("/", _research.router)
+
 
 # --- The API contract: every operation documents the errors it can answer (D16) ---------------------------------
 

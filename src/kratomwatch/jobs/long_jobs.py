@@ -1,4 +1,6 @@
-"""Long jobs started from the web: the dose export and the dose import of one program, run by a worker.
+"""Long jobs started from the web: the dose export and the dose import of one program, and the de-identified
+research export of one program (``start_research_export``: a researcher of it, or staff; the result is one ZIP of
+the export directory of ``research.export``, downloaded only by who started it), run by a worker.
 
 A page calls ``start_dose_export`` / ``start_dose_import``: the job's progress row (``jobs.progress``), its audit
 event (``job.start``) and the queued task commit together. A worker then runs ``run_dose_export`` /
@@ -19,6 +21,8 @@ import datetime as dt
 import json
 import os
 import shutil
+import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,14 +36,23 @@ from kratomwatch import access
 from kratomwatch.accounts.models import Program
 from kratomwatch.audit.log import Actor, record
 from kratomwatch.consent.status import care_allowed
+from kratomwatch.core import deid
 from kratomwatch.core.errors import Forbidden, InputError, NotFound
 from kratomwatch.jobs import dose_csv, progress
 from kratomwatch.records import actions as record_actions
+from kratomwatch.research import export as research_export
 
 EXPORT_DOSES = "export-doses"
 IMPORT_DOSES = "import-doses"
 KINDS = (EXPORT_DOSES, IMPORT_DOSES)
-KIND_LABELS = {EXPORT_DOSES: "Dose export (CSV)", IMPORT_DOSES: "Dose import (CSV)"}
+RESEARCH_EXPORT = "research-export"
+KIND_LABELS = {
+    EXPORT_DOSES: "Dose export (CSV)",
+    IMPORT_DOSES: "Dose import (CSV)",
+    RESEARCH_EXPORT: "De-identified research export (ZIP)",
+}
+CONTENT_TYPES = {EXPORT_DOSES: "text/csv", RESEARCH_EXPORT: "application/zip"}
+"""The kinds whose result is a file to download, and its media type."""
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 """The largest dose CSV accepted from the web (about 50,000 rows); larger files go through ``kratomwatch import``."""
 UPLOAD_NAME = "upload.csv"
@@ -94,8 +107,17 @@ def _admin_program(user: Any, program_id: int) -> Program:
     return program
 
 
-def _start(user: Any, program: Program, kind: str, task: Any, extra: dict[str, Any], *, write: Any = None) -> str:
-    _admin_program(user, program.pk)
+def _start(
+    user: Any,
+    program: Program,
+    kind: str,
+    task: Any,
+    extra: dict[str, Any],
+    *,
+    write: Any = None,
+    authorize: Callable[[Any, int], Program] = _admin_program,
+) -> str:
+    authorize(user, program.pk)
     with transaction.atomic():
         job = progress.start(kind, user=user)
         _write_meta(job, {"program_id": program.pk, "program_name": program.name, "kind": kind, **extra})
@@ -248,6 +270,85 @@ def import_result(job_id: str) -> dict[str, Any] | None:
     return data
 
 
+# --- research export ----------------------------------------------------------------------------------------
+
+
+def research_options(formats: str, dates: str, k: Any) -> dict[str, Any]:
+    """The research export's options (``research.export``), checked before any job exists: ``InputError`` naming
+    ``format``, ``dates`` or ``k`` (below 2 refused)."""
+    names = research_export.parse_formats(formats)
+    if dates not in research_export.DATE_MODES:
+        raise InputError("dates", dates, f"dates must be one of {', '.join(research_export.DATE_MODES)}")
+    return {"formats": list(names), "dates": dates, "k": deid.check_k(k)}
+
+
+def research_secret_missing(program: Program) -> str | None:
+    """What the site administrator must set before research exports of ``program`` can run, or None."""
+    try:
+        research_export.project_secret(program)
+    except InputError:
+        return (
+            f"Research exports are not set up on this server. The site administrator must set "
+            f"{research_export.SECRET_ENV} (at least 16 characters; or the program's own "
+            f"{research_export.SECRET_ENV}_<PROGRAM>) in the server's environment and restart it (docs/research.md)."
+        )
+    return None
+
+
+def start_research_export(*, user: Any, program: Program, formats: str, dates: str, k: Any) -> str:
+    """Queue the de-identified export of ``program`` (a researcher of it, or staff); returns the job id. The
+    options and the research secret are checked first (``InputError`` naming the field; no job)."""
+    from kratomwatch.jobs import tasks  # noqa: PLC0415 - tasks import this module (the runners below)
+
+    access.get_research_program_for(user, program.pk)
+    options = research_options(formats, dates, k)
+    missing = research_secret_missing(program)
+    if missing is not None:
+        raise InputError("research_secret", "(not set)", missing)
+    return _start(
+        user, program, RESEARCH_EXPORT, tasks.research_export, options, authorize=access.get_research_program_for
+    )
+
+
+def run_research_export(job_id: str, user_id: int, program_id: int) -> dict[str, Any]:
+    """The export of ``research.export`` (the same as ``kratomwatch research export``; project: the program's slug,
+    so its study IDs link with the command line's) into the job's folder, then one ZIP of it; progress per step."""
+
+    def work(user: Any) -> dict[str, Any]:
+        program = access.get_research_program_for(user, program_id)
+        options = meta(job_id)
+        folder = job_dir(job_id)
+        out = folder / "export"
+        request = research_export.ExportRequest(
+            out=out,
+            project=program.slug,
+            now=timezone.now(),
+            formats=tuple(options["formats"]),
+            dates=str(options["dates"]),
+            k=int(options["k"]),
+        )
+        total = len(research_export.STEPS) + 1  # the steps of the export, then the ZIP
+        result = research_export.export(
+            access.research_patients_for(user, program),
+            request,
+            actor=_actor(user),
+            secret=research_export.project_secret(program),
+            program=program,
+            progress=lambda _step, done, _total: progress.update(job_id, done=done, total=total),
+        )
+        target = folder / f"research-{program.slug}-{timezone.now().date().isoformat()}.zip"
+        partial = target.with_suffix(".part")
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(out.iterdir()):
+                archive.write(path, arcname=f"{target.stem}/{path.name}")
+        partial.replace(target)
+        shutil.rmtree(out, ignore_errors=True)
+        progress.finish(job_id, result_path=str(target))
+        return {"job_id": job_id, "included": result.included, "excluded": result.excluded}
+
+    return _run(job_id, user_id, work)
+
+
 # --- running, reading, downloading, cleaning ------------------------------------------------------------------
 
 
@@ -268,13 +369,18 @@ def _run(job_id: str, user_id: int, work: Any) -> dict[str, Any]:
 
 
 def result_file(job_id: str, user: Any) -> tuple[Path, str, int | None]:
-    """The finished export's file for ``user`` (who started it, or staff), its download name and program;
-    ``NotFound`` otherwise (another person's job, not an export, not finished, or removed after the kept days)."""
+    """The finished export's file for ``user`` (who started it, or staff; a research export: only who started it,
+    still a researcher of the program), its download name and program; ``NotFound`` otherwise (another person's
+    job, not an export, not finished, or removed after the kept days)."""
     job = progress.read(job_id, user)
     path = Path(job.result_path) if job.result_path else None
     root = files_root().resolve()
-    if job.kind != EXPORT_DOSES or job.status != "done" or path is None:
+    if job.kind not in CONTENT_TYPES or job.status != "done" or path is None:
         raise NotFound("job_id", job_id, f"job {job_id} has no file to download")
+    if job.kind == RESEARCH_EXPORT:
+        if job.started_by_id != getattr(user, "pk", None):
+            raise NotFound("job_id", job_id, f"job {job_id} not found")
+        access.get_research_program_for(user, int(meta(job_id).get("program_id") or 0))
     path = path.resolve()
     if not path.is_relative_to(root) or not path.is_file():
         raise NotFound("job_id", job_id, f"the file of job {job_id} was removed")
@@ -283,6 +389,7 @@ def result_file(job_id: str, user: Any) -> tuple[Path, str, int | None]:
 
 
 def record_download(job_id: str, user: Any, program_id: int | None) -> None:
+    kind = progress.read(job_id).kind
     with transaction.atomic():
         record(
             Actor.of(user),
@@ -290,7 +397,7 @@ def record_download(job_id: str, user: Any, program_id: int | None) -> None:
             object_type="job",
             object_id=job_id,
             program_id=program_id,
-            detail={"kind": EXPORT_DOSES},
+            detail={"kind": kind},
         )
 
 

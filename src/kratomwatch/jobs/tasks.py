@@ -5,7 +5,8 @@
   expiry get their end recorded and audited (``consent.actions.close_lapsed_overrides``);
 * ``questionnaire_reminders``: newly overdue questionnaires of patients who opted in get one reminder each;
 * ``alert_digest``: one email per clinician per day with the counts of open alerts that are not urgent;
-* ``export_doses`` / ``import_doses``: the long jobs a program admin starts from the web (``jobs.long_jobs``).
+* ``export_doses`` / ``import_doses``: the long jobs a program admin starts from the web (``jobs.long_jobs``);
+* ``research_export``: the de-identified research export a researcher starts from the web or the API.
 """
 
 from __future__ import annotations
@@ -79,3 +80,9 @@ def export_doses(job_id: str, user_id: int, program_id: int) -> dict[str, Any]:
 def import_doses(job_id: str, user_id: int, program_id: int) -> dict[str, Any]:
     """An uploaded dose CSV imported into a program (the same importer as ``kratomwatch import doses``)."""
     return long_jobs.run_dose_import(job_id, user_id, program_id)
+
+
+@task()
+def research_export(job_id: str, user_id: int, program_id: int) -> dict[str, Any]:
+    """A program's de-identified research export as one ZIP (the same export as ``kratomwatch research export``)."""
+    return long_jobs.run_research_export(job_id, user_id, program_id)

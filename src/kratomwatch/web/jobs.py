@@ -27,6 +27,7 @@ from kratomwatch.web.program_admin import _program as _chosen
 from kratomwatch.web.security import login_and_access
 
 STATUS_WORDS = {"running": "Running", "done": "Done", "failed": "Failed"}
+JOB_TEMPLATES = {long_jobs.RESEARCH_EXPORT: "web/research/job.html"}  # the researcher's menu, not the admin's
 
 
 def _zone() -> str:
@@ -116,7 +117,7 @@ def _status(job: progress.Progress) -> dict[str, Any]:
         "percent": job.percent if job.status == "running" else (100 if job.status == "done" else job.percent),
         "error": job.error,
     }
-    if job.kind == long_jobs.EXPORT_DOSES and job.status == "done":
+    if job.kind in long_jobs.CONTENT_TYPES and job.status == "done":
         out["download_url"] = reverse("job-download", args=[job.id])
     return out
 
@@ -127,7 +128,7 @@ def job_page(request: HttpRequest, job_id: str) -> HttpResponse:
     job = progress.read(str(job_id), request.user)
     row = _row(job)
     download = None
-    if job.kind == long_jobs.EXPORT_DOSES and job.status == "done":
+    if job.kind in long_jobs.CONTENT_TYPES and job.status == "done":
         try:
             long_jobs.result_file(job.id, request.user)
             download = reverse("job-download", args=[job.id])
@@ -136,7 +137,7 @@ def job_page(request: HttpRequest, job_id: str) -> HttpResponse:
     result = long_jobs.import_result(job.id) if job.kind == long_jobs.IMPORT_DOSES and job.status == "done" else None
     return render(
         request,
-        "web/jobs/job.html",
+        JOB_TEMPLATES.get(job.kind, "web/jobs/job.html"),
         {
             **row,
             "state": _status(job),
@@ -163,6 +164,9 @@ def job_status(request: HttpRequest, job_id: str) -> HttpResponse:
 def job_download(request: HttpRequest, job_id: str) -> HttpResponse:
     path, name, program_id = long_jobs.result_file(str(job_id), request.user)
     long_jobs.record_download(str(job_id), request.user, program_id)
-    response = FileResponse(path.open("rb"), as_attachment=True, filename=name, content_type="text/csv")
+    kind = progress.read(str(job_id), request.user).kind
+    response = FileResponse(
+        path.open("rb"), as_attachment=True, filename=name, content_type=long_jobs.CONTENT_TYPES[kind]
+    )
     response["Cache-Control"] = "no-store"
     return cast("HttpResponse", response)  # a streamed FileResponse: the decorators only pass it on

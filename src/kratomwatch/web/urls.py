@@ -66,10 +66,12 @@ from kratomwatch.web import (  # noqa: E402
     urls_patient_data,
     urls_program_admin,
     urls_reminders,
+    urls_research,
 )
 
 for _area in (urls_entry, urls_corrections, urls_program_admin, urls_alert_queue, urls_patient_data, urls_reminders):
     urlpatterns += _area.urlpatterns
 urlpatterns += urls_jobs.urlpatterns
+urlpatterns += urls_research.urlpatterns
 # Entry first: /clinic/patients/new/ would otherwise open the patient page of a patient coded "new".
 urlpatterns[:0] = urls_entry.urlpatterns[:1]

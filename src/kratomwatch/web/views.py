@@ -21,9 +21,8 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from kratomwatch import access
-from kratomwatch.accounts.models import Program, Role
 from kratomwatch.consent.status import with_active_scope
-from kratomwatch.web import nav
+from kratomwatch.web import nav, research
 
 FAVICON = Path(__file__).parent / "static" / "web" / "favicon.svg"
 
@@ -40,19 +39,18 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @dataclass(frozen=True)
 class ResearchProgram:
+    pk: int
     name: str
     consenting: int
 
 
 def research_programs(user: Any) -> list[ResearchProgram]:
-    """For each program where ``user`` is a researcher: the number of patients whose research consent is active
-    now (``consent.status.with_active_scope``). A count only: no code or other identifier leaves this function."""
-    programs = Program.objects.filter(
-        memberships__user_id=int(user.pk or 0), memberships__role=Role.RESEARCHER
-    ).distinct()
+    """For each program in ``user``'s research scope (``access.research_programs_for``): the number of patients
+    whose research consent is active now (``consent.status.with_active_scope``). A count only: no code or other
+    identifier leaves this function."""
     return [
-        ResearchProgram(p.name, with_active_scope(p.patients.all(), "research").count())
-        for p in programs.order_by("name")
+        ResearchProgram(p.pk, p.name, with_active_scope(access.research_patients_for(user, p), "research").count())
+        for p in access.research_programs_for(user).order_by("name")
     ]
 
 
@@ -61,7 +59,12 @@ def research_programs(user: Any) -> list[ResearchProgram]:
 def researcher_home(request: HttpRequest) -> HttpResponse:
     if nav.RESEARCHER not in nav.roles_of(request.user):
         raise PermissionDenied("the research home is for researchers")
-    return render(request, "web/researcher_home.html", {"programs": research_programs(request.user)})
+    context = {
+        "programs": research_programs(request.user),
+        "exports": research.recent_exports(request.user),
+        "zone": research.clinic_zone(),
+    }
+    return render(request, "web/researcher_home.html", context)
 
 
 def _reverse_or_none(name: str) -> str | None:
