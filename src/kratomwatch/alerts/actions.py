@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.db.models.constants import OnConflict
 from django.dispatch import Signal
 from django.utils import timezone
@@ -102,19 +103,7 @@ def _reconcile(
     scope = Alert.objects.filter(patients_q(ids))
     if rules is not None:
         scope = scope.filter(rule_id__in=sorted(rules))
-    existing: dict[tuple[int, str, str], Alert] = {
-        (a.patient_id, a.rule_id, a.subject_key): a
-        for a in scope.exclude(status=AlertStatus.RESOLVED)
-        if a.patient_id in batch
-    }
-    resolved: dict[tuple[int, str, str], tuple[str, str]] = {}
-    for pid, rule_id, subject, severity, reason in (
-        scope.filter(status=AlertStatus.RESOLVED)
-        .order_by("patient_id", "rule_id", "subject_key", "resolved_at", "id")
-        .values_list("patient_id", "rule_id", "subject_key", "severity", "reason")
-    ):
-        if pid in batch:
-            resolved[(pid, rule_id, subject)] = (severity, reason)  # the last one wins: the latest resolution
+    existing, resolved = _stored(scope, batch)
     new: list[Alert] = []
     changed: list[Alert] = []
     escalated: list[int] = []  # existing alerts that become urgent: announced like new ones
@@ -170,6 +159,25 @@ def _reconcile(
     result.updated = len(changed) + sum(len(pks) for pks in seen_again.values())
     result.cleared = len(cleared)
     return result
+
+
+_Key = tuple[int, str, str]
+
+
+def _stored(scope: QuerySet[Alert], batch: set[int]) -> tuple[dict[_Key, Alert], dict[_Key, tuple[str, str]]]:
+    """The batch's unresolved alerts by key (at most one each: a unique constraint), and the (severity, reason) of
+    each key's latest resolution, in one read: a dose write reconciles one patient, one statement fewer."""
+    existing: dict[_Key, Alert] = {}
+    resolved: dict[_Key, tuple[str, str]] = {}
+    for alert in scope.order_by("patient_id", "rule_id", "subject_key", "resolved_at", "id"):
+        if alert.patient_id not in batch:
+            continue
+        key = (alert.patient_id, alert.rule_id, alert.subject_key)
+        if alert.status == AlertStatus.RESOLVED:
+            resolved[key] = (alert.severity, alert.reason)  # the last one wins: the latest resolution
+        else:
+            existing[key] = alert
+    return existing, resolved
 
 
 urgent_alerts_raised = Signal()
