@@ -23,9 +23,12 @@ Rules:
 from __future__ import annotations
 
 import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
 from kratomwatch.accounts.models import Membership, Program, Role
@@ -161,6 +164,11 @@ def get_patient_for(user: Any, code: str, *, actor: Actor | None = None, purpose
         # Audited like a read (D15), the same event for "not yours" and "missing", so nothing is revealed.
         record_refused_read(_actor(user, actor), code, purpose=purpose)
         raise NotFound("patient_code", code, f"patient {code!r} not found")
+    _record_read(user, actor, patient, purpose)
+    return patient
+
+
+def _record_read(user: Any, actor: Actor | None, patient: Patient, purpose: str) -> None:
     record(
         _actor(user, actor),
         f"patient.read.{purpose}",
@@ -169,7 +177,6 @@ def get_patient_for(user: Any, code: str, *, actor: Actor | None = None, purpose
         program_id=patient.program_id,
         patient_code=patient.code,
     )
-    return patient
 
 
 def get_own_patient_for(
@@ -239,12 +246,43 @@ def get_writable_patient_for(
     themself where ``self_report_ok``), and, unless ``consent`` is False, active care consent or, for the care
     team only, a documented override (``ConsentRequired``, HTTP 403): an override never covers a self-report."""
     patient = get_patient_for(user, code, actor=actor, purpose="write")
+    _require_writable(user, patient, self_report_ok=self_report_ok, consent=consent)
+    return patient
+
+
+def _require_writable(user: Any, patient: Patient, *, self_report_ok: bool, consent: bool) -> None:
     self_report = self_report_ok and is_own_record(user, patient)
     if not self_report:
         require_care_team_for(user, patient)
     if consent:
         require_care_consent(patient, care_team=not self_report)
-    return patient
+
+
+@contextmanager
+def writing_patient_for(
+    user: Any, code: str, *, actor: Actor | None = None, self_report_ok: bool = False, consent: bool = True
+) -> Iterator[Patient]:
+    """:func:`get_writable_patient_for` for the one write done in the block.
+
+    On SQLite, whose writers the database serializes anyway, the audited read is appended in the write's own
+    transaction (one transaction fewer per write); when the check or the write is refused, the transaction is
+    rolled back and the read is recorded again on its own, so every access stays in the trail. On PostgreSQL the
+    read keeps its own transaction: an append holds the audit chain's lock until its commit, which would
+    serialize every write's alert evaluation.
+    """
+    if connection.vendor != "sqlite":
+        yield get_writable_patient_for(user, code, actor=actor, self_report_ok=self_report_ok, consent=consent)
+        return
+    visible: Patient | None = None
+    try:
+        with transaction.atomic():
+            visible = get_patient_for(user, code, actor=actor, purpose="write")
+            _require_writable(user, visible, self_report_ok=self_report_ok, consent=consent)
+            yield visible
+    except Exception:
+        if visible is not None:  # the rollback took the read with it
+            _record_read(user, actor, visible, "write")
+        raise
 
 
 # --- research ----------------------------------------------------------------------------------------------

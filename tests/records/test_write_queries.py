@@ -110,3 +110,37 @@ def test_the_dose_post_is_bounded_and_still_audits_the_access_and_the_write(worl
     events = list(AuditEvent.objects.filter(id__gt=before).order_by("id").values_list("action", "patient_code"))
     assert events == [("patient.read.write", w.patient.code), ("dose.create", w.patient.code)]
     assert verify_chain().ok
+
+
+@pytest.mark.parametrize("refusal", ["unknown lot", "consent withdrawn", "conflicting repeat"])
+def test_a_refused_dose_post_keeps_its_audited_access_and_saves_nothing(world: Any, refusal: str) -> None:
+    """On SQLite the access event is appended in the write's transaction: a refusal rolls both back, and the
+    access is then recorded again on its own (on PostgreSQL it has its own transaction from the start)."""
+    from kratomwatch.consent import actions as consent_actions
+
+    w = world
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {w.tokens['alice']}")
+    body = {
+        "lot_id": w.leaf_cert_lot.pk,
+        "taken_at": (timezone.now() - dt.timedelta(minutes=5)).isoformat(),
+        "amount": 1.0,
+        "unit": "g",
+        "idempotency_key": "refused",
+    }
+    url = f"/api/v1/patients/{w.patient.code}/doses"
+    if refusal == "unknown lot":
+        body["lot_id"] = 2**31 - 1
+    elif refusal == "consent withdrawn":
+        consent_actions.withdraw(actor=Actor.system("test"), patient=w.patient, scope="care")
+    else:
+        first = client.post(url, json.dumps(body), content_type="application/json")
+        assert first.status_code == 201
+        body["amount"] = 3.0
+    doses = Dose.objects.count()
+    before = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    response = client.post(url, json.dumps(body), content_type="application/json")
+    assert 400 <= response.status_code < 500, response.content
+    assert Dose.objects.count() == doses
+    events = list(AuditEvent.objects.filter(id__gt=before).order_by("id").values_list("action", "patient_code"))
+    assert events == [("patient.read.write", w.patient.code)]
+    assert verify_chain().ok

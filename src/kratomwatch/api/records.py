@@ -402,9 +402,9 @@ def list_doses(request: HttpRequest, code: str, since: dt.date | None = None, in
 
 @router.post("/patients/{code}/doses", response={201: DoseCreated, 200: DoseCreated}, tags=["doses"])
 def create_dose(request: HttpRequest, code: str, payload: DoseIn) -> Any:
-    patient = access.get_writable_patient_for(request.user, code, self_report_ok=True)
-    dose_in = _dose_in(request, patient, payload)
-    dose, created = actions.record_dose(actor=Actor.of(request.user), patient=patient, dose=dose_in)
+    with access.writing_patient_for(request.user, code, self_report_ok=True) as patient:
+        dose_in = _dose_in(request, patient, payload)
+        dose, created = actions.record_dose(actor=Actor.of(request.user), patient=patient, dose=dose_in)
     return Status(201 if created else 200, {"created": created, "dose": dose})
 
 
