@@ -1,10 +1,12 @@
-"""Styled error pages (403, 404, 500) that say why in plain words and link back to the user's home.
+"""Styled error pages (400, 403, 404, 500) that say why in plain words and link back to the user's home.
 
 ``handler403`` / ``handler404`` / ``handler500`` in the root URLconf point here. :class:`ErrorPagesMiddleware` makes
 the same pages answer in DEBUG too (where Django would show its technical 404 page) and maps a
 ``core.errors.NotFound`` / ``Forbidden`` that a view let through to 404 / 403 instead of a 500. API answers
 (``/api/``) keep their JSON error shape. :class:`NoTracebackFor4xx` keeps the console quiet: an ordinary 403 or 404
-is one WARNING line, without a traceback.
+is one WARNING line, without a traceback. A web form whose text holds a NUL character (``\\x00``, which no text
+column can keep) is refused here for every page at once with a 400 page naming the field, before any view runs
+(the API refuses it in ``api/app.py`` by the same ``records.validation.refuse_nul``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from django.shortcuts import render
 from django.template import loader
 from django.utils.log import log_response
 
-from kratomwatch.core.errors import Forbidden, NotFound
+from kratomwatch.core.errors import Forbidden, InputError, NotFound
 
 Handler = Callable[[HttpRequest], HttpResponse]
 
@@ -62,6 +64,26 @@ def page_500(request: HttpRequest) -> HttpResponse:
     return _mark(HttpResponse(html, status=500))
 
 
+def page_400_nul(request: HttpRequest, field: str) -> HttpResponse:
+    from kratomwatch.web.forms import field_label  # noqa: PLC0415 - loads models; settings import this module
+
+    context = {"field": field_label(field.split(".", 1)[0]), "show_stance": True}
+    return _mark(render(request, "web/errors/400_nul.html", context, status=400))
+
+
+def _nul_field(request: HttpRequest) -> str | None:
+    """The first form field (never an uploaded file) whose text holds a NUL character, or None."""
+    if request.method != "POST" or request.path.startswith("/api/"):
+        return None
+    from kratomwatch.records.validation import refuse_nul  # noqa: PLC0415 - as above: models, apps not ready yet
+
+    try:
+        refuse_nul({key: request.POST.getlist(key) for key in request.POST})
+    except InputError as exc:
+        return exc.field
+    return None
+
+
 def _wants_page(request: HttpRequest, response: HttpResponse | None = None) -> bool:
     if request.path.startswith("/api/"):
         return False
@@ -75,6 +97,10 @@ class ErrorPagesMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        nul_field = _nul_field(request)
+        if nul_field is not None:
+            log_response("Bad Request: %s", request.path, response=HttpResponse(status=400), request=request)
+            return page_400_nul(request, nul_field)
         response = self.get_response(request)
         if (
             settings.DEBUG
