@@ -85,6 +85,22 @@ def test_responder_rates_count_30_and_50_percent_reductions() -> None:
     assert (itt.rates[0].responders, itt.rates[0].n) == (3, 6)
 
 
+@given(
+    st.lists(
+        st.tuples(st.floats(min_value=0, max_value=10), st.floats(min_value=0, max_value=10)), min_size=1, max_size=60
+    )
+)
+@settings(max_examples=100, deadline=None)
+def test_a_50_percent_responder_is_a_30_percent_responder(pairs: list[tuple[float, float]]) -> None:
+    result = cs.responder_rates([b for b, _ in pairs], [v for _, v in pairs], k=2)
+    r30, r50 = result.rates
+    if not (r30.suppressed or r50.suppressed) and r30.n:
+        assert r30.responders is not None and r50.responders is not None
+        assert r50.responders <= r30.responders <= r30.n == r50.n == result.evaluable
+        assert r30.lower is not None and r30.upper is not None and r30.proportion is not None
+        assert 0.0 <= r30.lower <= r30.proportion <= r30.upper <= 1.0
+
+
 def test_responder_rates_suppress_small_cells() -> None:
     result = cs.responder_rates([10] * 12, [4] * 2 + [10] * 10, k=5)
     r30, r50 = result.rates
@@ -117,6 +133,16 @@ def test_garwood_matches_the_exact_poisson_table(x: int, lower: float, upper: fl
     lo, hi = cs.garwood_interval(x)
     assert lo == pytest.approx(lower, abs=1e-4)
     assert hi == pytest.approx(upper, abs=1e-4)
+
+
+@pytest.mark.parametrize("x", [1000, 100_000, 1_000_000])
+def test_garwood_for_large_counts_agrees_with_wilson_hilferty(x: int) -> None:
+    # Wilson & Hilferty 1931 (doi:10.1073/pnas.17.12.684): the cube-root approximation, near exact for large counts.
+    z = 1.959963984540054
+    lo, hi = cs.garwood_interval(x)
+    assert lo == pytest.approx(x * (1 - 1 / (9 * x) - z / (3 * math.sqrt(x))) ** 3, rel=1e-6)
+    y = x + 1
+    assert hi == pytest.approx(y * (1 - 1 / (9 * y) + z / (3 * math.sqrt(y))) ** 3, rel=1e-6)
 
 
 @given(st.integers(min_value=0, max_value=3000))

@@ -76,26 +76,22 @@ def _gamma_p(a: float, x: float) -> float:
     if x < a + 1.0:
         term = total = 1.0 / a
         ap = a
-        for _ in range(_MAX_ITER * 4):
+        for _ in range(_MAX_ITER * 4 + 20 * math.isqrt(int(a))):  # terms fall like exp(-n^2 / 2a) near x = a
             ap += 1.0
             term *= x / ap
             total += term
             if abs(term) < abs(total) * 1e-16:
                 break
         return min(1.0, total * math.exp(log_front))
-    tiny = 1e-300
     b = x + 1.0 - a
-    c = 1.0 / tiny
+    c = 1.0 / 1e-300
     d = 1.0 / b
     h = d
     for i in range(1, _MAX_ITER * 4):
         an = -i * (i - a)
         b += 2.0
-        d = an * d + b
-        d = tiny if abs(d) < tiny else d
-        c = b + an / c
-        c = tiny if abs(c) < tiny else c
-        d = 1.0 / d
+        d = 1.0 / _nonzero(an * d + b)
+        c = _nonzero(b + an / c)
         delta = d * c
         h *= delta
         if abs(delta - 1.0) < 1e-16:
@@ -103,31 +99,24 @@ def _gamma_p(a: float, x: float) -> float:
     return max(0.0, 1.0 - math.exp(log_front) * h)
 
 
+def _nonzero(v: float) -> float:
+    """Lentz's guard: a value too close to 0 is replaced by a tiny one (Numerical Recipes 5.2)."""
+    return 1e-300 if abs(v) < 1e-300 else v
+
+
 def _beta_cf(a: float, b: float, x: float) -> float:
-    tiny = 1e-300
     qab, qap, qam = a + b, a + 1.0, a - 1.0
     c = 1.0
-    d = 1.0 - qab * x / qap
-    d = tiny if abs(d) < tiny else d
-    d = 1.0 / d
+    d = 1.0 / _nonzero(1.0 - qab * x / qap)
     h = d
     for m in range(1, _MAX_ITER * 4):
         m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        d = tiny if abs(d) < tiny else d
-        c = 1.0 + aa / c
-        c = tiny if abs(c) < tiny else c
-        d = 1.0 / d
-        h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        d = tiny if abs(d) < tiny else d
-        c = 1.0 + aa / c
-        c = tiny if abs(c) < tiny else c
-        d = 1.0 / d
-        delta = d * c
-        h *= delta
+        delta = 1.0
+        for aa in (m * (b - m) * x / ((qam + m2) * (a + m2)), -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))):
+            d = 1.0 / _nonzero(1.0 + aa * d)
+            c = _nonzero(1.0 + aa / c)
+            delta = d * c
+            h *= delta
         if abs(delta - 1.0) < 1e-16:
             break
     return h
