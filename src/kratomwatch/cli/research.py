@@ -26,15 +26,17 @@ research_app = typer.Typer(help="De-identified research exports.", no_args_is_he
 def export(
     out: Annotated[Path, typer.Option("--out", "-o", help="New (or empty) directory to write the export into")],
     program: Annotated[str | None, typer.Option(help="Program slug (default: every program)")] = None,
-    formats: Annotated[str, typer.Option("--format", help="csv, parquet or csv,parquet")] = "csv,parquet",
+    formats: Annotated[
+        str, typer.Option("--format", help="csv, parquet and/or fhir (FHIR R4 NDJSON), comma separated")
+    ] = "csv,parquet",
     dates: Annotated[str, typer.Option(help="shifted (per-participant offset) or study-days")] = "shifted",
     k: Annotated[int, typer.Option("--k", help="k-anonymity on age band, sex, jurisdiction, conditions")] = 5,
     project: Annotated[
         str | None, typer.Option(help="Export project: exports of one project link (default: the program slug)")
     ] = None,
 ) -> None:
-    """Export the research-consented participants' data, de-identified (Safe Harbor, k-anonymity), as CSV and/or
-    Parquet with a manifest, a README and a REDCap data dictionary."""
+    """Export the research-consented participants' data, de-identified (Safe Harbor, k-anonymity), as CSV, Parquet
+    and/or FHIR R4 Bulk Data NDJSON with a manifest, a README and a REDCap data dictionary."""
     boot()
     from kratomwatch import access
     from kratomwatch.research import export as research_export

@@ -339,8 +339,8 @@ def run_research_export(job_id: str, user_id: int, program_id: int) -> dict[str,
         target = folder / f"research-{program.slug}-{timezone.now().date().isoformat()}.zip"
         partial = target.with_suffix(".part")
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for path in sorted(out.iterdir()):
-                archive.write(path, arcname=f"{target.stem}/{path.name}")
+            for path in sorted(p for p in out.rglob("*") if p.is_file()):  # fhir/*.ndjson sit in a folder
+                archive.write(path, arcname=f"{target.stem}/{path.relative_to(out).as_posix()}")
         partial.replace(target)
         shutil.rmtree(out, ignore_errors=True)
         progress.finish(job_id, result_path=str(target))

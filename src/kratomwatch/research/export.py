@@ -68,8 +68,12 @@ from kratomwatch.records.models import (
     Patient,
     PatientCondition,
 )
+from kratomwatch.research import export_fhir
 
 FORMATS = ("csv", "parquet")
+"""The default formats (and the web page's choices)."""
+ALL_FORMATS = (*FORMATS, "fhir")
+"""Every format accepted; ``fhir`` is FHIR R4 Bulk Data NDJSON (``research/export_fhir.py``)."""
 DATE_MODES = ("shifted", "study-days")
 SECRET_ENV = "KRATOMWATCH_RESEARCH_SECRET"  # noqa: S105 - the name of the variable, not a secret
 MANIFEST = "manifest.json"
@@ -242,12 +246,12 @@ class ExportResult:
 
 
 def parse_formats(text: str) -> tuple[str, ...]:
-    """``csv,parquet`` -> ("csv", "parquet"); ``InputError`` naming ``format`` for anything else."""
+    """``csv,parquet,fhir`` -> ("csv", "parquet", "fhir"); ``InputError`` naming ``format`` for anything else."""
     names = tuple(dict.fromkeys(p.strip().lower() for p in text.split(",") if p.strip()))
-    bad = [n for n in names if n not in FORMATS]
+    bad = [n for n in names if n not in ALL_FORMATS]
     if not names or bad:
         shown = bad[0] if bad else text
-        raise InputError("format", shown, f"unknown format {shown!r}; known: {', '.join(FORMATS)}")
+        raise InputError("format", shown, f"unknown format {shown!r}; known: {', '.join(ALL_FORMATS)}")
     return names
 
 
@@ -763,6 +767,12 @@ def _readme(request: ExportRequest, program: Program | None, counts: Mapping[str
         "named <table>_<column> (participants: <column>), the tables other than participants as repeating "
         "instruments. manifest.json lists every file with its SHA-256."
     )
+    if "fhir" in request.formats:
+        closing += (
+            " The same content is in fhir/ as FHIR R4 Bulk Data NDJSON (Patient, Observation, QuestionnaireResponse, "
+            "MedicationStatement, AdverseEvent; one resource per line); manifest.json's fhir entry says how dates "
+            "were written."
+        )
     lines = [
         "# kratomwatch research export",
         "",
@@ -789,7 +799,7 @@ def _write_all(
             frame.write_parquet(tmp / f"{name}.parquet", compression="zstd", statistics=True)
     for name, data in extra.items():
         (tmp / name).write_bytes(data)
-    return {p.name: _sha256(p) for p in sorted(tmp.iterdir())}
+    return {p.relative_to(tmp).as_posix(): _sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
 
 
 def export(
@@ -864,6 +874,7 @@ def export(
     except OSError as exc:
         raise InputError("out", str(out), f"cannot write beside the output directory: {exc.strerror}") from None
     try:
+        fhir = export_fhir.write_ndjson(tmp / "fhir", frames, request.dates) if "fhir" in request.formats else None
         files = _write_all(tmp, frames, request, extra)
         manifest = {
             "manifest_version": MANIFEST_VERSION,
@@ -894,6 +905,7 @@ def export(
             "formats": list(request.formats),
             "counts": counts,
             "files": files,
+            **({"fhir": fhir} if fhir is not None else {}),
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         try:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Any, Protocol
 
 from kratomwatch.core.instruments import (
@@ -198,7 +198,9 @@ def questionnaire(definition: InstrumentDefinition, *, base_url: str = DEFAULT_B
 # -- QuestionnaireResponse ---------------------------------------------------------------------------
 
 
-def _timestamp(value: datetime, what: str) -> str:
+def _timestamp(value: datetime | date, what: str) -> str:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()  # a FHIR dateTime may be a bare date (the research export's de-identified days)
     if not isinstance(value, datetime):
         raise FhirExportError(f"{what} must be a datetime, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
@@ -226,7 +228,7 @@ def questionnaire_response(
     result: ScoreResult,
     *,
     patient_reference: str,
-    authored: datetime,
+    authored: datetime | date,
     response_id: str,
     base_url: str = DEFAULT_BASE_URL,
 ) -> JSON:
@@ -357,7 +359,7 @@ def score_observations(
     result: ScoreResult,
     *,
     patient_reference: str,
-    effective: datetime,
+    effective: datetime | date,
     response_id: str,
     base_url: str = DEFAULT_BASE_URL,
 ) -> list[JSON]:

@@ -221,28 +221,42 @@ def _mg_component(label: str, code: str, value: float | None, basis: str) -> JSO
     return component
 
 
-def _dose_resources(dose: Dose, patient: Patient, subject: JSON) -> list[JSON]:
-    when = _local(dose.taken_at, patient).isoformat()
-    statement_id = f"dose-{dose.pk}"
-    product = f"{dose.lot.product} (lot {dose.lot.lot_code})"
+def dose_resources(
+    *,
+    statement_id: str,
+    medication: JSON,
+    subject: JSON,
+    when: str,
+    source: str,
+    amount: float,
+    unit: str,
+    basis: str,
+    mitragynine_mg: float | None,
+    seven_oh_mg: float | None,
+    low_mg: float | None,
+    high_mg: float | None,
+) -> list[JSON]:
+    """One dose as a ``MedicationStatement`` (``medication`` is its ``medicationCodeableConcept``, the amount as
+    ``doseQuantity``) and an ``Observation`` part of it with the mg of mitragynine and 7-OH as components (the
+    basis in ``method``, the estimate's range). Shared by the patient's Bundle and the research export's NDJSON."""
     statement: JSON = {
         "resourceType": "MedicationStatement",
         "id": statement_id,
         "status": "completed",
-        "medicationCodeableConcept": {"text": product},
+        "medicationCodeableConcept": medication,
         "subject": subject,
         "effectiveDateTime": when,
-        "informationSource": subject if dose.source != "clinician" else {"display": "care team"},
+        "informationSource": subject if source != "clinician" else {"display": "care team"},
         "dosage": [
             {
-                "text": f"{dose.amount:g} {dose.unit}",
+                "text": f"{amount:g} {unit}",
                 "doseAndRate": [
                     {
                         "doseQuantity": {
-                            "value": dose.amount,
-                            "unit": dose.unit,
+                            "value": amount,
+                            "unit": unit,
                             "system": UCUM,
-                            "code": UCUM_UNITS.get(dose.unit, dose.unit),
+                            "code": UCUM_UNITS.get(unit, unit),
                         }
                     }
                 ],
@@ -251,7 +265,7 @@ def _dose_resources(dose: Dose, patient: Patient, subject: JSON) -> list[JSON]:
     }
     observation: JSON = {
         "resourceType": "Observation",
-        "id": f"dose-{dose.pk}-mg",
+        "id": f"{statement_id}-mg",
         "partOf": [{"reference": f"MedicationStatement/{statement_id}"}],
         "status": "final",
         "code": {
@@ -261,23 +275,40 @@ def _dose_resources(dose: Dose, patient: Patient, subject: JSON) -> list[JSON]:
         "subject": subject,
         "effectiveDateTime": when,
         "method": {
-            "coding": [{"system": f"{CODE_SYSTEM}/dose-basis", "code": dose.basis}],
-            "text": BASIS_TEXT.get(dose.basis, dose.basis),
+            "coding": [{"system": f"{CODE_SYSTEM}/dose-basis", "code": basis}],
+            "text": BASIS_TEXT.get(basis, basis),
         },
         "component": [
-            _mg_component("Mitragynine", "mitragynine", dose.mitragynine_mg, dose.basis),
-            _mg_component("7-hydroxymitragynine (7-OH)", "7-oh", dose.seven_oh_mg, dose.basis),
+            _mg_component("Mitragynine", "mitragynine", mitragynine_mg, basis),
+            _mg_component("7-hydroxymitragynine (7-OH)", "7-oh", seven_oh_mg, basis),
         ],
     }
-    if dose.mitragynine_low_mg is not None and dose.mitragynine_high_mg is not None:
+    if low_mg is not None and high_mg is not None:
         observation["component"][0]["referenceRange"] = [
             {
-                "low": {"value": round(dose.mitragynine_low_mg, 3), "unit": "mg", "system": UCUM, "code": "mg"},
-                "high": {"value": round(dose.mitragynine_high_mg, 3), "unit": "mg", "system": UCUM, "code": "mg"},
+                "low": {"value": round(low_mg, 3), "unit": "mg", "system": UCUM, "code": "mg"},
+                "high": {"value": round(high_mg, 3), "unit": "mg", "system": UCUM, "code": "mg"},
                 "text": "likely range of the estimate",
             }
         ]
     return [statement, observation]
+
+
+def _dose_resources(dose: Dose, patient: Patient, subject: JSON) -> list[JSON]:
+    return dose_resources(
+        statement_id=f"dose-{dose.pk}",
+        medication={"text": f"{dose.lot.product} (lot {dose.lot.lot_code})"},
+        subject=subject,
+        when=_local(dose.taken_at, patient).isoformat(),
+        source=dose.source,
+        amount=dose.amount,
+        unit=dose.unit,
+        basis=dose.basis,
+        mitragynine_mg=dose.mitragynine_mg,
+        seven_oh_mg=dose.seven_oh_mg,
+        low_mg=dose.mitragynine_low_mg,
+        high_mg=dose.mitragynine_high_mg,
+    )
 
 
 def _adverse_event(ae: AdverseEvent, subject: JSON) -> JSON:
