@@ -155,3 +155,21 @@ def test_the_api_accepts_fhir_and_its_zip_holds_the_ndjson(
     assert set(manifest["files"]) == listed and {f"fhir/{k}.ndjson" for k in TYPES} <= listed
     assert len(_resources(out)["Patient"]) == 5
     assert _leaks(out / "fhir", cohort.identifiers) == []
+
+
+def test_cli_writes_fhir_and_names_it_among_the_formats(
+    world: Any, cohort: Cohort, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from kratomwatch.cli import app
+
+    monkeypatch.setenv("KRATOMWATCH_RESEARCH_SECRET", SECRET)
+    out = tmp_path / "cli"
+    runner = CliRunner()
+    result = runner.invoke(app, ["research", "export", "--out", str(out), "--program", "pain", "--format", "fhir"])
+    assert result.exit_code == 0, result.output
+    assert len(_resources(out)["Patient"]) == 5
+    assert not (out / "doses.csv").exists() and not (out / "doses.parquet").exists()
+    bad = runner.invoke(app, ["research", "export", "--out", str(tmp_path / "new"), "--format", "fhir,xml"])
+    assert bad.exit_code == 2 and "fhir" in bad.output.replace("\n", "") and "format='xml'" in bad.output
