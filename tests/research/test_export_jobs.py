@@ -95,6 +95,7 @@ def test_researcher_exports_from_the_web_page_and_downloads_the_zip(
     assert f"/research/programs/{world.other_program.pk}/export/" not in home
     form = rita.get(f"/research/programs/{world.program.pk}/export/")
     assert form.status_code == 200 and 'name="k"' in form.content.decode()
+    assert 'value="fhir"' in form.content.decode() and "FHIR R4 (Bulk Data NDJSON)" in form.content.decode()
 
     response = rita.post(
         f"/research/programs/{world.program.pk}/export/", {"format": ["csv", "parquet"], "dates": "shifted", "k": "5"}

@@ -39,6 +39,9 @@ def recent_exports(user: Any) -> list[dict[str, Any]]:
     return [job_row(j) for j in progress.mine(user, kinds=(long_jobs.RESEARCH_EXPORT,), limit=20)]
 
 
+FORMAT_LABELS = {"csv": "CSV", "parquet": "Parquet", "fhir": "FHIR R4 (Bulk Data NDJSON)"}
+
+
 @login_and_access
 @require_http_methods(["GET", "POST"])
 def export_start(request: HttpRequest, program_id: int) -> HttpResponse:
@@ -57,7 +60,7 @@ def export_start(request: HttpRequest, program_id: int) -> HttpResponse:
         except ValueError:
             errors["k"] = f"Enter k as a whole number of at least {deid.MIN_K} (5 is the usual choice)."
         if not values["formats"]:
-            errors["format"] = "Choose at least one file format (CSV, Parquet or both)."
+            errors["format"] = "Choose at least one file format (CSV, Parquet or FHIR)."
         if not errors:
             try:
                 job = long_jobs.start_research_export(
@@ -73,7 +76,7 @@ def export_start(request: HttpRequest, program_id: int) -> HttpResponse:
         "program": program,
         "values": values,
         "errors": errors,
-        "formats": research_export.FORMATS,
+        "format_choices": [(f, FORMAT_LABELS.get(f, f)) for f in research_export.ALL_FORMATS],
         "date_labels": DATE_LABELS,
         "missing_secret": long_jobs.research_secret_missing(program),
         "keep_days": long_jobs.keep_days(),
