@@ -6,6 +6,9 @@ program's patient code and object ids substituted into the path, must never retu
   no 2xx whenever a foreign value is in the path, no 5xx, and no foreign marker anywhere in any body
   (echoing back the code the request itself carried, e.g. in a 404 message, is allowed).
 
+The researcher persona (no patient route, no identifier anywhere, the research export's ZIP scanned file by file)
+is tests/security/test_researcher_leaks.py, which reuses this walk's personas, candidates and checks.
+
 Routes are discovered at run time, so pages and endpoints added later are covered automatically. Only the
 documented non-patient routes in NON_PATIENT are skipped (see docs/security.md).
 """
@@ -13,6 +16,7 @@ documented non-patient routes in NON_PATIENT are skipped (see docs/security.md).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +27,7 @@ from django.test import Client
 
 from kratomwatch.accounts.models import Program
 from kratomwatch.records.models import Patient
-from tests.security.routes import api_operations, build_url, combos, url_routes
+from tests.security.routes import ApiOperation, WebRoute, api_operations, build_url, combos, url_routes
 
 NON_PATIENT = (
     "/static/",
@@ -236,14 +240,9 @@ def _problem(persona: Persona, method: str, url: str, response: Any, foreign: bo
     return None
 
 
-@pytest.mark.parametrize("who", ["anonymous", "bob", "carol"])
-def test_no_route_leaks_another_programs_patient(world: Any, system: Any, who: str) -> None:
-    seeded = _seed(world, system)
-    assert len(seeded) >= 4, seeded
-    persona = _personas(world)[who]
-    problems: list[str] = []
-    checked = 0
-
+def web_requests(persona: Persona) -> Iterator[tuple[WebRoute, str, bool, Any]]:
+    """A GET of every web URL pattern by ``persona`` with its candidate path values (not only its own codes):
+    (route, url, whether a foreign value is in the path, response)."""
     web = Client()
     if persona.user is not None:
         web.force_login(persona.user)
@@ -257,13 +256,12 @@ def test_no_route_leaks_another_programs_patient(world: Any, system: Any, who: s
             url = build_url(route, values)
             if url is None or _skip(url):
                 continue
-            foreign = any(is_foreign for _, is_foreign in combo)
-            checked += 1
-            # "GET*": a GET on an API path found in the URL walk (the operation may be POST-only: 405 is fine).
-            problem = _problem(persona, "GET*", url, web.get(url), foreign, url.startswith("/api/"))
-            if problem:
-                problems.append(problem)
+            yield route, url, any(is_foreign for _, is_foreign in combo), web.get(url)
 
+
+def api_requests(persona: Persona) -> Iterator[tuple[ApiOperation, str, bool, Any]]:
+    """Every API operation requested by ``persona`` (bearer token; an empty JSON body for a write) with its candidate
+    path values (not only its own codes): (operation, url, whether a foreign value is in the path, response)."""
     api = Client()
     headers = {"HTTP_AUTHORIZATION": f"Bearer {persona.token}"} if persona.token else {}
     for op in api_operations():
@@ -277,15 +275,32 @@ def test_no_route_leaks_another_programs_patient(world: Any, system: Any, who: s
                 url = url.replace("{" + name + "}", value)
             if persona.own_codes and op.path_params and all(v in persona.own_codes for v, _ in combo):
                 continue
-            foreign = any(is_foreign for _, is_foreign in combo)
             kwargs: dict[str, Any] = dict(headers)
             if op.method != "GET":
                 kwargs.update(data="{}", content_type="application/json")
-            response = api.generic(op.method, url, **kwargs)
-            checked += 1
-            problem = _problem(persona, op.method, url, response, foreign, True)
-            if problem:
-                problems.append(problem)
+            yield op, url, any(is_foreign for _, is_foreign in combo), api.generic(op.method, url, **kwargs)
+
+
+@pytest.mark.parametrize("who", ["anonymous", "bob", "carol"])
+def test_no_route_leaks_another_programs_patient(world: Any, system: Any, who: str) -> None:
+    seeded = _seed(world, system)
+    assert len(seeded) >= 4, seeded
+    persona = _personas(world)[who]
+    problems: list[str] = []
+    checked = 0
+
+    for _, url, foreign, response in web_requests(persona):
+        checked += 1
+        # "GET*": a GET on an API path found in the URL walk (the operation may be POST-only: 405 is fine).
+        problem = _problem(persona, "GET*", url, response, foreign, url.startswith("/api/"))
+        if problem:
+            problems.append(problem)
+
+    for op, url, foreign, response in api_requests(persona):
+        checked += 1
+        problem = _problem(persona, op.method, url, response, foreign, True)
+        if problem:
+            problems.append(problem)
 
     assert checked > 50, checked
     assert not problems, "\n".join(problems)
