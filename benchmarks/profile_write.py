@@ -28,7 +28,7 @@ PHASES = {
     "daily refresh": "refresh_daily_exposure",
     "alert evaluation": "evaluate_patients",
     "audit chain": "record",
-    "access + audited read": "get_writable_patient_for",
+    "access + audited read": "writing_patient_for",  # get_writable_patient_for before 2026-12-02
     "token auth": "authenticate",
     "commit": "commit",
     "summary": "exposure_summary",
