@@ -319,7 +319,7 @@ def responder_rates(
     missing = has_baseline & np.isnan(v)
     evaluable = has_baseline if missing_as_nonresponder else has_baseline & ~missing
     n = int(evaluable.sum())
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # a subnormal baseline: -inf, a non-responder
         reduction = np.where(evaluable & ~np.isnan(v), (b - v) / np.where(has_baseline, b, 1.0), -np.inf)
     rates: list[ResponderRate] = []
     for t in thresholds:
