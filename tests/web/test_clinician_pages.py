@@ -338,6 +338,7 @@ def test_patient_page_shows_timeline_screening_legal_evidence_consent_and_plan(c
     assert "US-TX" in legal and "not legal advice" in legal and "<a href=" in legal
     assert "Reduce daily use; return to work" in html and "from " in html and "60 mg/day" in html
     assert 'href="/clinic/patients/P-001/summary.pdf"' in html
+    assert 'href="/assessments/P-001/"' in html  # the questionnaire list is one click from the patient page
     assert AuditEvent.objects.filter(action="patient.read.clinician_page", patient_code="P-001").exists()
 
 
