@@ -22,6 +22,7 @@ FILES = [
     "product_safety.yaml",
     "evidence.yaml",
     "contraindications.yaml",
+    "ae_systems.yaml",
 ]
 
 

@@ -207,6 +207,9 @@ def test_export_is_consent_filtered_deidentified_and_verifiable(world: Any, coho
         assert mine == [d + shift for d in real], code
         enrolled = participants.filter(pl.col("study_id") == sid)["enrolment_date"].item()
         assert enrolled == enrolment_date(patient) + shift
+        # The year of enrolment is not shifted (Safe Harbor permits years).
+        year = participants.filter(pl.col("study_id") == sid)["enrolment_year"].item()
+        assert year == enrolment_date(patient).year
     labs = pl.read_parquet(out / "labs.parquet")
     assert labs.height == 5 and set(labs.columns) >= {"study_id", "date", "test", "value"}
     meds = pl.read_parquet(out / "medications.parquet")
@@ -221,6 +224,10 @@ def test_export_is_consent_filtered_deidentified_and_verifiable(world: Any, coho
     assessments = pl.read_parquet(out / "assessments.parquet")
     assert assessments["instrument_version"].null_count() == 0 and assessments.height == 5
     assert pl.read_parquet(out / "taper_steps.parquet")["target_mg"].to_list() == [20.0] * 5
+    events = pl.read_parquet(out / "adverse_events.parquet")
+    # A term outside the curated CTCAE list leaves only as "not classified"; the term itself never leaves.
+    assert events.columns[:4] == ["study_id", "onset", "grade", "system"] and "term" not in events.columns
+    assert events["system"].to_list() == ["not classified"] * 5
 
     # No code, login, e-mail or free text from the fixtures in any byte of any file.
     leaks = _leaks(out, cohort.identifiers + FREE_TEXT)
@@ -228,6 +235,8 @@ def test_export_is_consent_filtered_deidentified_and_verifiable(world: Any, coho
     dictionary = (out / "data_dictionary.csv").read_text()
     assert dictionary.startswith('Variable / Field Name,Form Name,Section Header,Field Type,Field Label,"Choices')
     assert "doses_mitragynine_mg,doses," in dictionary
+    assert "enrolment_year,participants,,text,Enrolment year," in dictionary
+    assert "adverse_events_system,adverse_events,,text,System," in dictionary
 
 
 def test_the_leak_scan_finds_a_planted_code(world: Any, cohort: Cohort, tmp_path: Path) -> None:
@@ -269,7 +278,10 @@ def test_export_is_reproducible_and_projects_do_not_link(world: Any, cohort: Coh
     expected = sorted((d.local_date - start).days for d in patient.doses.all())
     mine = doses.filter(pl.col("study_id") == deid.study_id(key, patient.pk))["date_study_day"].to_list()
     assert mine == expected
-    assert "enrolment_date" not in pl.read_csv(days / "participants.csv").columns
+    in_days = pl.read_csv(days / "participants.csv")
+    assert "enrolment_date" not in in_days.columns
+    own = in_days.filter(pl.col("study_id") == deid.study_id(key, patient.pk))
+    assert own["enrolment_year"].to_list() == [start.year]
 
 
 def test_an_interrupted_export_leaves_nothing(world: Any, cohort: Cohort, tmp_path: Path, monkeypatch: Any) -> None:
@@ -353,3 +365,34 @@ def test_csv_cells_that_look_like_formulas_are_quoted_and_the_program_secret_win
     with pytest.raises(InputError) as caught:
         export.project_secret(None, {})
     assert caught.value.field == "research_secret"
+
+
+def test_adverse_events_leave_with_their_system_organ_class(world: Any, system: Any, tmp_path: Path) -> None:
+    from kratomwatch.consent import actions as consent_actions
+    from kratomwatch.consent.models import ConsentDocument
+    from kratomwatch.records import actions, writes
+    from tests.helpers import add_patient
+
+    doc = ConsentDocument.objects.get(program=world.program)
+    terms = ["  Hepatitis CHOLESTATIC ", "Seizure", "Tachycardia", "Opiate withdrawal"]
+    with writes.batch():
+        people = [add_patient(world, f"P-1{n:02d}") for n in range(5)]
+        for p in people:
+            consent_actions.sign(
+                actor=system, patient=p, document=doc, scopes=["care", "research"], typed_name="Test Patient"
+            )
+        for term in terms:
+            actions.record_adverse_event(
+                actor=system, patient=people[0], term=term, onset=people[0].local_today(), grade=2
+            )
+    out = tmp_path / "export"
+    _run(world, out, k=2, formats=("csv",))
+    events = pl.read_csv(out / "adverse_events.csv")
+    assert sorted(events["system"].to_list()) == [
+        "Cardiac disorders",
+        "Hepatobiliary disorders",
+        "Nervous system disorders",
+        "not classified",
+    ]
+    # "Seizure" is left out of the scan: the history column seizure_disorder is not a leak.
+    assert _leaks(out, ["Hepatitis CHOLESTATIC", "Tachycardia", "Opiate withdrawal"]) == []

@@ -23,6 +23,7 @@ from kratomwatch.core.screening import (
 from kratomwatch.core.screening.legal import ProductRule, RuledStatusRecord
 from kratomwatch.core.screening.types import frozen_map
 from kratomwatch.knowledge.schemas import (
+    AeSystems,
     CombinationProduct,
     Contraindication,
     EvidenceClaim,
@@ -31,6 +32,7 @@ from kratomwatch.knowledge.schemas import (
     Jurisdiction,
     LeafReference,
     ProductSafety,
+    ae_key,
 )
 
 M = TypeVar("M", bound=BaseModel)
@@ -141,6 +143,26 @@ def contraindication_rules() -> tuple[Contraindication, ...]:
     return records
 
 
+@functools.cache
+def ae_systems() -> AeSystems:
+    return load_model("ae_systems.yaml", AeSystems)
+
+
+NOT_CLASSIFIED = "not classified"
+"""The system of an adverse-event term that ``ae_systems.yaml`` does not list."""
+
+
+@functools.cache
+def ae_system_map() -> dict[str, str]:
+    """Matched term (``schemas.ae_key``: lower case, spaces collapsed) -> system organ class; synonyms included."""
+    return {ae_key(t.term): t.system for t in ae_systems().terms}
+
+
+def ae_system(term: str) -> str:
+    """The system organ class of an entered adverse-event term, or :data:`NOT_CLASSIFIED`."""
+    return ae_system_map().get(ae_key(term), NOT_CLASSIFIED)
+
+
 # ------------------------------------------------------------------ conversion to pure core types
 
 
@@ -237,6 +259,7 @@ def validate_all() -> list[str]:
     evidence_claims()
     contraindication_rules()
     screening_knowledge()
+    ae_systems()
     return [
         "leaf_reference.yaml",
         "interactions.yaml",
@@ -245,4 +268,5 @@ def validate_all() -> list[str]:
         "product_safety.yaml",
         "evidence.yaml",
         "contraindications.yaml",
+        "ae_systems.yaml",
     ]

@@ -270,3 +270,81 @@ class Contraindication(Sourced):
     evidence_level: EvidenceLevel
     summary: str = Field(min_length=20)
     management: str = Field(min_length=20)
+
+
+# --------------------------------------------------------------------------------------------------
+# Adverse-event terms -> system organ class (ae_systems.yaml; the research export's `system` column)
+# --------------------------------------------------------------------------------------------------
+
+#: The 26 MedDRA system organ classes as CTCAE v5.0 prints them.
+SystemOrganClass = Literal[
+    "Blood and lymphatic system disorders",
+    "Cardiac disorders",
+    "Congenital, familial and genetic disorders",
+    "Ear and labyrinth disorders",
+    "Endocrine disorders",
+    "Eye disorders",
+    "Gastrointestinal disorders",
+    "General disorders and administration site conditions",
+    "Hepatobiliary disorders",
+    "Immune system disorders",
+    "Infections and infestations",
+    "Injury, poisoning and procedural complications",
+    "Investigations",
+    "Metabolism and nutrition disorders",
+    "Musculoskeletal and connective tissue disorders",
+    "Neoplasms benign, malignant and unspecified (incl cysts and polyps)",
+    "Nervous system disorders",
+    "Pregnancy, puerperium and perinatal conditions",
+    "Psychiatric disorders",
+    "Renal and urinary disorders",
+    "Reproductive system and breast disorders",
+    "Respiratory, thoracic and mediastinal disorders",
+    "Skin and subcutaneous tissue disorders",
+    "Social circumstances",
+    "Surgical and medical procedures",
+    "Vascular disorders",
+]
+
+
+def ae_key(term: str) -> str:
+    """How an entered term is matched: lower case, surrounding spaces dropped, inner runs of spaces as one."""
+    return " ".join(term.lower().split())
+
+
+class AeTerm(BaseModel):
+    """A CTCAE v5.0 term and its SOC; with ``synonym_of``, a common wording reported under that CTCAE term."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    term: str = Field(min_length=2)
+    system: SystemOrganClass
+    synonym_of: str | None = None
+
+
+class AeSystems(Sourced):
+    """The curated term -> system organ class map (one file)."""
+
+    terminology: Literal["CTCAE v5.0"]
+    published: dt.date
+    terms: tuple[AeTerm, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AeSystems:
+        seen: dict[str, AeTerm] = {}
+        for record in self.terms:
+            key = ae_key(record.term)
+            if key in seen:
+                raise ValueError(f"term {record.term!r} is listed twice")
+            seen[key] = record
+        for record in self.terms:
+            if record.synonym_of is None:
+                continue
+            target = seen.get(ae_key(record.synonym_of))
+            if target is None or target.synonym_of is not None:
+                raise ValueError(
+                    f"{record.term!r} is a synonym of {record.synonym_of!r}, which is not a CTCAE term here"
+                )
+            if target.system != record.system:
+                raise ValueError(f"{record.term!r} has system {record.system!r}, its term {target.system!r}")
+        return self

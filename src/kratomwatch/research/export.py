@@ -57,7 +57,7 @@ from kratomwatch.core import instruments as ins
 from kratomwatch.core.csvsafe import FORMULA_STARTS
 from kratomwatch.core.errors import InputError
 from kratomwatch.core.screening import screen_interactions
-from kratomwatch.knowledge.loader import screening_knowledge
+from kratomwatch.knowledge.loader import NOT_CLASSIFIED, ae_system_map, screening_knowledge
 from kratomwatch.records.corrections import ACTIVE
 from kratomwatch.records.models import (
     AdverseEvent,
@@ -134,6 +134,7 @@ HISTORY = Patient.HISTORY_FIELDS
 COLUMN_DOCS: dict[str, str] = {
     "study_id": "Study ID: keyed hash of the participant, stable within this export project, unrelated across projects",
     "enrolment_date": "Day of enrolment (shifted)",
+    "enrolment_year": "Calendar year of enrolment (not shifted, in either date mode; HIPAA Safe Harbor permits years)",
     "age_band": "Age at enrolment (enrolment year minus birth year), banded; 90 and over as 90+; * = suppressed",
     "sex": "Sex as recorded (or grouped when generalised); * = suppressed",
     "jurisdiction": "ISO 3166 state or country (country only when generalised); * = suppressed",
@@ -185,6 +186,8 @@ COLUMN_DOCS: dict[str, str] = {
     "lower_limit_normal": "Lower limit of normal, same unit",
     "onset": "Onset day (shifted)",
     "grade": "CTCAE grade 1-5",
+    "system": "System organ class of the event's term (CTCAE v5.0 / MedDRA; not classified when the term is not in "
+    "the curated list); the term itself is dropped",
     "seriousness": "ICH E2A seriousness criteria met, | separated (empty = not serious)",
     "outcome": "Outcome",
     "causality": "WHO-UMC causality",
@@ -203,7 +206,8 @@ COLUMN_DOCS: dict[str, str] = {
 }
 
 TABLE_DOCS: dict[str, str] = {
-    "participants": "one row per participant: age band, sex, jurisdiction, conditions (k-anonymous), history",
+    "participants": "one row per participant: enrolment year, age band, sex, jurisdiction, conditions (k-anonymous), "
+    "history",
     "doses": "one row per dose (voided entries left out), with mg mitragynine and 7-OH, their basis and range",
     "daily_exposure": "one row per participant-day with at least one dose: daily sums",
     "assessments": "one row per questionnaire administration: instrument, definition version, score, band",
@@ -211,7 +215,8 @@ TABLE_DOCS: dict[str, str] = {
     "assessment_scores": "one row per scale score of an administration",
     "medications": "one row per medication and curated ingredient, with interaction classes (names as typed dropped)",
     "labs": "one row per laboratory result",
-    "adverse_events": "one row per adverse event: onset, CTCAE grade, seriousness, outcome (free-text term dropped)",
+    "adverse_events": "one row per adverse event: onset, CTCAE grade, system organ class, seriousness, outcome "
+    "(free-text term dropped)",
     "care_plans": "one row per care plan: modalities (goals and notes are free text, dropped)",
     "taper_steps": "one row per step of a clinician's taper schedule",
     "alerts": "one row per alert: rule, severity, status and days (titles, reasons and notes dropped)",
@@ -438,7 +443,12 @@ def _participants(
     ).filter(pl.col("_released"))
     keys = people.select("patient_id", "study_id", "_shift", "_enrol", "_zone")
     table = people.select("patient_id", "_enrol", "age_band", "sex", "jurisdiction", "conditions", *HISTORY)
-    table = table.with_columns(pl.col("_enrol").alias("enrolment_date")).drop("_enrol")
+    table = table.with_columns(
+        pl.col("_enrol").alias("enrolment_date"), pl.col("_enrol").dt.year().cast(pl.Int64).alias("enrolment_year")
+    ).drop("_enrol")
+    table = table.select(
+        "patient_id", "enrolment_date", "enrolment_year", pl.exclude("patient_id", "enrolment_date", "enrolment_year")
+    )
     out = _finish(table, keys, ["enrolment_date"], request.dates, [])
     if request.dates != "shifted":
         out = out.drop("enrolment_date_study_day")
@@ -618,13 +628,19 @@ def _adverse_events(included: QuerySet[Patient], keys: pl.DataFrame, mode: str) 
         "patient_id": pl.Int64,
         "onset": pl.Date,
         "grade": pl.Int64,
+        "_term": pl.String,
         "seriousness": pl.List(pl.String),
         "outcome": pl.String,
         "causality": pl.String,
         "action_taken": pl.String,
     }
-    frame = _read(AdverseEvent.objects.filter(ACTIVE, patient__in=included), schema)
-    frame = frame.with_columns(pl.col("seriousness").list.sort().list.join("|"))
+    frame = _read(AdverseEvent.objects.filter(ACTIVE, patient__in=included), schema, {"_term": "term"})
+    systems = ae_system_map()
+    term = pl.col("_term").str.to_lowercase().str.strip_chars().str.replace_all(r"\s+", " ")
+    system = term.replace_strict(list(systems), list(systems.values()), default=NOT_CLASSIFIED, return_dtype=pl.String)
+    frame = frame.with_columns(pl.col("seriousness").list.sort().list.join("|"), system.alias("system")).select(
+        "patient_id", "onset", "grade", "system", "seriousness", "outcome", "causality", "action_taken"
+    )
     return _finish(frame, keys, ["onset"], mode, ["onset", "grade", "outcome", "seriousness"])
 
 
