@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "kratomwatch.careplans",
     "kratomwatch.notifications",
     "kratomwatch.jobs",
+    "kratomwatch.research",
     "kratomwatch.web",
 ]
 
