@@ -38,6 +38,7 @@ from kratomwatch.audit.models import AuditEvent
 from kratomwatch.consent.guard import require_care_consent
 from kratomwatch.core.errors import Forbidden, NotFound
 from kratomwatch.records.models import Lot, Patient, Product
+from kratomwatch.research.models import Cohort
 
 CARE_ROLES = (Role.CLINICIAN, Role.PROGRAM_ADMIN)
 
@@ -58,6 +59,7 @@ __all__ = [
     "get_patient_for",
     "get_product_for",
     "get_program_for",
+    "get_research_cohort_for",
     "get_research_program_for",
     "get_writable_patient_for",
     "is_care_user",
@@ -70,6 +72,7 @@ __all__ = [
     "programs_for",
     "require_care_role",
     "require_care_team_for",
+    "research_cohorts_for",
     "research_patients_for",
     "research_programs_for",
 ]
@@ -315,6 +318,23 @@ def research_patients_for(user: Any, program: Program) -> QuerySet[Patient]:
     The export keeps only those with active research consent and de-identifies them (``research.export``)."""
     checked = get_research_program_for(user, program.pk)
     return Patient.objects.filter(program=checked)
+
+
+def research_cohorts_for(user: Any) -> QuerySet[Cohort]:
+    """Saved cohorts (definitions, never rows) of the programs in the user's research scope."""
+    return Cohort.objects.filter(program__in=research_programs_for(user)).select_related("program")
+
+
+def get_research_cohort_for(user: Any, cohort_id: int) -> Cohort:
+    """A saved cohort of a program in the user's research scope; ``Forbidden`` for a cohort of a program the user
+    sees in another role (a clinician of it), ``NotFound`` for any other (missing and another program's alike)."""
+    cohort = research_cohorts_for(user).filter(pk=cohort_id).first()
+    if cohort is not None:
+        return cohort
+    program_id = Cohort.objects.filter(pk=cohort_id).values_list("program_id", flat=True).first()
+    if program_id is not None and programs_for(user).filter(pk=program_id).exists():
+        raise Forbidden("cohort_id", cohort_id, "cohorts are for the program's researchers")
+    raise NotFound("cohort_id", cohort_id, f"cohort {cohort_id} not found")
 
 
 # --- the product catalogue ---------------------------------------------------------------------------------
