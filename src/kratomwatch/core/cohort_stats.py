@@ -1,7 +1,8 @@
 """Cohort statistics for research analyses: weekly trajectories, IMMPACT responder rates, adverse-event incidence,
 Kaplan-Meier survival, and the small-cell (k) suppression every one of them applies. Pure: no Django, no I/O, no
-clock; NumPy and the standard library only (no SciPy in the environment, so the few distribution quantiles needed
-are computed here and tested against published tables).
+clock; NumPy and the standard library only (SciPy is not a runtime dependency, so the few distribution quantiles
+needed are computed here; the tests check them against published tables and, on generated inputs, against SciPy,
+statsmodels and lifelines).
 
 **Small cells.** A count ``c`` with ``0 < c < k`` is a small cell (:func:`is_small`). A result resting on a small
 cell is returned with ``suppressed=True`` and its numbers set to ``None``: it is never silently dropped, so a
@@ -69,9 +70,20 @@ def _z(level: float) -> float:
 
 
 def _gamma_p(a: float, x: float) -> float:
-    """Regularised lower incomplete gamma P(a, x): series for x < a + 1, Lentz continued fraction otherwise."""
+    """Regularised lower incomplete gamma P(a, x)."""
+    return _gamma_pq(a, x)[0]
+
+
+def _gamma_q(a: float, x: float) -> float:
+    """Regularised upper incomplete gamma Q(a, x) = 1 - P(a, x), computed directly in the continued-fraction range
+    so that a small upper tail keeps its digits (1 - P would lose them)."""
+    return _gamma_pq(a, x)[1]
+
+
+def _gamma_pq(a: float, x: float) -> tuple[float, float]:
+    """(P(a, x), Q(a, x)): series for P when x < a + 1, Lentz continued fraction for Q otherwise."""
     if x <= 0.0:
-        return 0.0
+        return 0.0, 1.0
     log_front = a * math.log(x) - x - math.lgamma(a)
     if x < a + 1.0:
         term = total = 1.0 / a
@@ -82,7 +94,8 @@ def _gamma_p(a: float, x: float) -> float:
             total += term
             if abs(term) < abs(total) * 1e-16:
                 break
-        return min(1.0, total * math.exp(log_front))
+        lower = min(1.0, total * math.exp(log_front))
+        return lower, 1.0 - lower
     b = x + 1.0 - a
     c = 1.0 / 1e-300
     d = 1.0 / b
@@ -96,7 +109,8 @@ def _gamma_p(a: float, x: float) -> float:
         h *= delta
         if abs(delta - 1.0) < 1e-16:
             break
-    return max(0.0, 1.0 - math.exp(log_front) * h)
+    upper = min(1.0, math.exp(log_front) * h)
+    return 1.0 - upper, upper
 
 
 def _nonzero(v: float) -> float:
@@ -122,35 +136,74 @@ def _beta_cf(a: float, b: float, x: float) -> float:
     return h
 
 
+def _lgamma_shift(y: float, a: float) -> float:
+    """ln Gamma(y + a) - ln Gamma(y) for y >= 100 without subtracting two large logarithms: Stirling's asymptotic
+    series ln Gamma(z) ~ (z - 1/2) ln z - z + ln(2 pi)/2 + S(z), S(z) = 1/(12z) - 1/(360z^3) + 1/(1260z^5), written
+    as (y - 1/2) ln(1 + a/y) + a ln(y + a) - a + S(y + a) - S(y) (agrees with math.lgamma differences to their own
+    rounding for y >= 100)."""
+
+    def s(z: float) -> float:
+        z2 = z * z
+        return (1.0 / 12.0 - (1.0 / 360.0 - 1.0 / (1260.0 * z2)) / z2) / z
+
+    return (y - 0.5) * math.log1p(a / y) + a * math.log(y + a) - a + s(y + a) - s(y)
+
+
+def _log_inv_beta(a: float, b: float) -> float:
+    """-ln B(a, b) = ln Gamma(a + b) - ln Gamma(a) - ln Gamma(b). With one argument large (a t quantile with many
+    degrees of freedom) the plain difference of lgammas loses about as many digits as the lgammas have before the
+    point (found by comparing with scipy.stats.t.ppf at df = 10^7 in the tests)."""
+    big, small = (a, b) if a >= b else (b, a)
+    if big >= 100.0:
+        return _lgamma_shift(big, small) - math.lgamma(small)
+    return math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+
+
 def _beta_i(a: float, b: float, x: float) -> float:
     """Regularised incomplete beta I_x(a, b)."""
     if x <= 0.0:
         return 0.0
     if x >= 1.0:
         return 1.0
-    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    log_front = _log_inv_beta(a, b) + a * math.log(x) + b * math.log1p(-x)
     if x < (a + 1.0) / (a + b + 2.0):
         return math.exp(log_front) * _beta_cf(a, b, x) / a
     return 1.0 - math.exp(log_front) * _beta_cf(b, a, 1.0 - x) / b
 
 
-def _t_cdf(t: float, df: float) -> float:
-    """Student t CDF: 1 - I_{df/(df+t^2)}(df/2, 1/2) / 2 for t >= 0 (Abramowitz & Stegun 26.7.1)."""
-    tail = 0.5 * _beta_i(df / 2.0, 0.5, df / (df + t * t))
-    return 1.0 - tail if t >= 0 else tail
+def _t_tail(t: float, df: float) -> float:
+    """Upper tail P(T > t) = I_{df/(df+t^2)}(df/2, 1/2) / 2 for t >= 0 (Abramowitz & Stegun 26.7.1), computed
+    directly (1 - CDF would lose a small tail's digits); for t^2 < df as 1/2 - P(0 < T < t)."""
+    t2 = t * t
+    if t2 < df:
+        return 0.5 - _t_centre(t, df)
+    return 0.5 * _beta_i(df / 2.0, 0.5, df / (df + t2))
+
+
+def _t_centre(t: float, df: float) -> float:
+    """P(0 < T < t) for t >= 0: I_{t^2/(df+t^2)}(1/2, df/2) / 2 (the same CDF through I_x(a, b) = 1 - I_{1-x}(b, a)).
+    Written this way it keeps its digits near t = 0, where df/(df+t^2) rounds to 1 for a large df and flattened the
+    CDF at 1/2, so a quantile just above 1/2 could land anywhere (found by comparing with scipy.stats.t.ppf)."""
+    t2 = t * t
+    return 0.5 * _beta_i(0.5, df / 2.0, t2 / (df + t2))
 
 
 def _bisect(fn: Callable[[float], float], target: float, lo: float, hi: float) -> float:
-    """The x in [lo, ...) where the increasing ``fn`` reaches ``target`` (``hi`` doubled until it brackets)."""
+    """The x in [lo, ...) where the increasing ``fn`` reaches ``target`` (``hi`` doubled until it brackets), to a
+    relative precision of ``_EPS``: an absolute stop would leave a small quantile (a Gamma quantile of a small
+    shape at a small p, a t quantile just above 1/2) with almost no correct digit. Halving from ``hi`` down to the
+    smallest positive double takes about 1,100 steps, hence the bound."""
     while fn(hi) < target:
         lo, hi = hi, hi * 2.0
-    for _ in range(_MAX_ITER):
+    for _ in range(_MAX_ITER * 6):
         mid = 0.5 * (lo + hi)
+        if mid <= lo or mid >= hi:  # no double between the two: as precise as it gets
+            break
         if fn(mid) < target:
             lo = mid
         else:
             hi = mid
-        if hi - lo <= _EPS * max(1.0, abs(hi)):
+        if hi - lo <= _EPS * abs(hi):
             break
     return 0.5 * (lo + hi)
 
@@ -166,7 +219,9 @@ def t_quantile(p: float, df: int) -> float:
         raise InputError("p", p, "the quantile is a probability between 0.5 and 1")
     if df < 1:
         raise InputError("df", df, "degrees of freedom are at least 1")
-    return _bisect(lambda t: _t_cdf(t, float(df)), p, 0.0, 16.0)
+    if p <= 0.75:  # P(0 < T < t) against p - 1/2 (exact in floating point): keeps the digits of a t near 0
+        return _bisect(lambda t: _t_centre(t, float(df)), p - 0.5, 0.0, 16.0)
+    return _bisect(lambda t: -_t_tail(t, float(df)), -(1.0 - p), 0.0, 16.0)  # the tail keeps its digits
 
 
 @lru_cache(maxsize=4096)
@@ -176,7 +231,10 @@ def gamma_quantile(p: float, shape: float) -> float:
         raise InputError("p", p, "the quantile is a probability between 0 and 1")
     if shape <= 0:
         raise InputError("shape", shape, "the gamma shape is positive")
-    return _bisect(lambda x: _gamma_p(shape, x), p, 0.0, shape + 10.0 * math.sqrt(shape) + 10.0)
+    start = shape + 10.0 * math.sqrt(shape) + 10.0
+    if p <= 0.5:
+        return _bisect(lambda x: _gamma_p(shape, x), p, 0.0, start)
+    return _bisect(lambda x: -_gamma_q(shape, x), -(1.0 - p), 0.0, start)  # the upper tail keeps its digits
 
 
 # ---------------------------------------------------------------------------------------------------------------
