@@ -47,7 +47,12 @@ RESOURCE_TYPES = ("Patient", "Observation", "QuestionnaireResponse", "Medication
 UCUM = fhir.UCUM_SYSTEM
 EXTENSION = f"{fhir.DEFAULT_BASE_URL}/StructureDefinition"
 
-#: LOINC codes of the lab tests (loinc.org), per (test, unit); a unit not listed gets kratomwatch's code only.
+#: LOINC codes of the lab tests, per (test, unit), with LOINC's long common name; a (test, unit) not listed gets
+#: kratomwatch's code only. As of 2026-12-02 each code, name and unit was confirmed in NLM's LOINC flowsheet table
+#: (https://github.com/LHNCBC/flowsheet-lhc, src/stores/h17.js at 53b8283, columns LONG_COMMON_NAME_LOINC and
+#: UCUM_EX) and in one more source per code, listed with the table in docs/fhir.md ("LOINC codes of lab results").
+#: Sodium in mEq/L has no LOINC code here: 2951-2 is a [Moles/volume] term, and no LOINC source read says that a
+#: result reported in mEq/L takes it, so that pairing is recorded as unconfirmed rather than assumed.
 LAB_LOINC: dict[tuple[str, str], tuple[str, str]] = {
     ("alt", "U/L"): ("1742-6", "Alanine aminotransferase [Enzymatic activity/volume] in Serum or Plasma"),
     ("ast", "U/L"): ("1920-8", "Aspartate aminotransferase [Enzymatic activity/volume] in Serum or Plasma"),
@@ -55,7 +60,6 @@ LAB_LOINC: dict[tuple[str, str], tuple[str, str]] = {
     ("total_bilirubin", "mg/dL"): ("1975-2", "Bilirubin.total [Mass/volume] in Serum or Plasma"),
     ("total_bilirubin", "umol/L"): ("14631-6", "Bilirubin.total [Moles/volume] in Serum or Plasma"),
     ("sodium", "mmol/L"): ("2951-2", "Sodium [Moles/volume] in Serum or Plasma"),
-    ("sodium", "mEq/L"): ("2951-2", "Sodium [Moles/volume] in Serum or Plasma"),
     ("qtc", "ms"): ("8636-3", "Q-T interval corrected"),
 }
 LAB_UCUM = {"U/L": "U/L", "mg/dL": "mg/dL", "umol/L": "umol/L", "ms": "ms", "mmol/L": "mmol/L", "mEq/L": "meq/L"}
