@@ -386,3 +386,25 @@ def test_kaplan_meier_agrees_with_lifelines_and_statsmodels(data: list[tuple[int
             continue
         assert step.se == pytest.approx(sm.surv_prob_se[i], abs=1e-12)
         assert (step.lower, step.upper) == pytest.approx(tuple(bounds[at]), abs=1e-9)
+
+
+@given(
+    st.lists(st.tuples(st.integers(min_value=0, max_value=4), st.floats(min_value=0, max_value=30)), max_size=80),
+    _LEVELS,
+)
+@settings(max_examples=80, deadline=None)
+def test_weekly_trajectory_agrees_with_scipy_t_interval(obs: list[tuple[int, float]], level: float) -> None:
+    stats = pytest.importorskip("scipy.stats")
+    weeks = np.array([w for w, _ in obs], dtype=np.int64)
+    values = np.array([v for _, v in obs], dtype=np.float64)
+    for row in cs.weekly_trajectory(weeks, values, k=2, level=level):
+        if row.suppressed:
+            continue
+        week = values[weeks == row.week]
+        assert row.mean == pytest.approx(float(np.mean(week)), rel=1e-12, abs=1e-12)
+        if row.lower is None or row.upper is None:  # one value: no interval
+            assert week.size == 1
+            continue
+        sem = float(stats.sem(week))
+        expected = (row.mean, row.mean) if sem == 0 else stats.t.interval(level, week.size - 1, row.mean, sem)
+        assert (row.lower, row.upper) == pytest.approx(expected, rel=1e-9, abs=1e-9)
