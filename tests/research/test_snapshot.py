@@ -21,6 +21,8 @@ NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 
 @pytest.fixture(autouse=True)
 def _home(settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """KRATOMWATCH_HOME under the test's folder, the research secret set (and no 2FA for the API tests)."""
+    settings.KRATOMWATCH_REQUIRE_2FA = False
     settings.BASE_DIR = tmp_path / "home"
     monkeypatch.setenv("KRATOMWATCH_RESEARCH_SECRET", SECRET)
     return tmp_path

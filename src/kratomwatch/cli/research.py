@@ -1,4 +1,6 @@
-"""``kratomwatch research export``: the de-identified, consent-filtered research export (``research/export.py``).
+"""``kratomwatch research export``: the de-identified, consent-filtered research export (``research/export.py``);
+``research snapshot``, ``research cohort save|list`` and ``research analyse``: cohort analytics on the program's
+analysis snapshot (``research/snapshot.py``, ``research/cohort.py``; the same report as the API and the web).
 
 The operator's patients come from ``kratomwatch.access`` (the registry, as staff see it), narrowed to ``--program``;
 the export keeps only those with active research consent. The project secret is read from the server's environment
@@ -10,16 +12,23 @@ option and its value, exit 2. Audited as ``research.export`` (who, program, coun
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.table import Table
 
 from kratomwatch.cli import boot, console, operator, operator_actor, progress, reporting
 from kratomwatch.core import deid
 from kratomwatch.core.errors import InputError
 
-research_app = typer.Typer(help="De-identified research exports.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from kratomwatch.accounts.models import Program
+
+research_app = typer.Typer(help="De-identified research exports and cohort analytics.", no_args_is_help=True)
+cohort_app = typer.Typer(help="Saved cohorts (filter definitions) of a program.", no_args_is_help=True)
+research_app.add_typer(cohort_app, name="cohort")
 
 
 @research_app.command("export")
@@ -76,6 +85,300 @@ def export(
         markup=False,
         highlight=False,
     )
+
+
+# --- cohort analytics ---------------------------------------------------------------------------------------------
+
+ProgramOpt = Annotated[str, typer.Option("--program", help="Program slug")]
+ConditionOpt = Annotated[list[str] | None, typer.Option("--condition", help="Condition (any of; repeat)")]
+JurisdictionOpt = Annotated[list[str] | None, typer.Option("--jurisdiction", help="Jurisdiction (any of; repeat)")]
+AgeBandOpt = Annotated[list[str] | None, typer.Option("--age-band", help="Age band as exported (any of; repeat)")]
+SexOpt = Annotated[list[str] | None, typer.Option("--sex", help="Sex (any of; repeat)")]
+MinMgOpt = Annotated[float | None, typer.Option("--exposure-min-mg", help="Mean daily mitragynine mg, days 0-27")]
+MaxMgOpt = Annotated[float | None, typer.Option("--exposure-max-mg", help="Mean daily mitragynine mg, days 0-27")]
+FromYearOpt = Annotated[int | None, typer.Option("--enrolled-from-year", help="Enrolled in or after this year")]
+ToYearOpt = Annotated[int | None, typer.Option("--enrolled-to-year", help="Enrolled in or before this year")]
+BaselineOpt = Annotated[str | None, typer.Option("--baseline-instrument", help="Instrument of the baseline filter")]
+BaseMinOpt = Annotated[float | None, typer.Option("--baseline-min", help="Baseline score at least")]
+BaseMaxOpt = Annotated[float | None, typer.Option("--baseline-max", help="Baseline score at most")]
+
+#: The commands' filter parameters -> the filter keys they set.
+PARAMS = {
+    "condition": "conditions",
+    "jurisdiction": "jurisdictions",
+    "age_band": "age_bands",
+    "sex": "sexes",
+    **{key: key for key in ("exposure_min_mg", "exposure_max_mg", "enrolled_from_year", "enrolled_to_year")},
+    **{key: key for key in ("baseline_instrument", "baseline_min", "baseline_max")},
+}
+#: Filter key -> the option that sets it (errors name the option).
+OPTIONS = {
+    "conditions": "--condition",
+    "jurisdictions": "--jurisdiction",
+    "age_bands": "--age-band",
+    "sexes": "--sex",
+    "exposure_min_mg": "--exposure-min-mg",
+    "exposure_max_mg": "--exposure-max-mg",
+    "enrolled_from_year": "--enrolled-from-year",
+    "enrolled_to_year": "--enrolled-to-year",
+    "baseline_instrument": "--baseline-instrument",
+    "baseline_min": "--baseline-min",
+    "baseline_max": "--baseline-max",
+}
+
+
+def _definition(values: dict[str, Any]) -> dict[str, Any]:
+    """The filters given on the command line (parameter name -> value), checked (``InputError`` naming the
+    option)."""
+    from kratomwatch.research.cohort import check_definition
+
+    given = {PARAMS[name]: value for name, value in values.items() if value not in (None, [])}
+    try:
+        return check_definition(given).filters()
+    except InputError as problem:
+        option = OPTIONS.get(problem.field, problem.field)
+        raise InputError(option, problem.value, problem.message.replace(problem.field, option)) from None
+
+
+def _research_program(slug: str) -> Program:
+    from kratomwatch import access
+
+    chosen = access.research_programs_for(operator()).filter(slug=slug).first()
+    if chosen is None:
+        raise InputError("--program", slug, f"program {slug!r} not found")
+    return chosen
+
+
+@research_app.command("snapshot")
+def snapshot(
+    program: ProgramOpt,
+    k: Annotated[int, typer.Option("--k", help="k-anonymity of the snapshot and its reports")] = deid.DEFAULT_K,
+) -> None:
+    """Build a new analysis snapshot of the program (a de-identified study-day export; the last 3 are kept)."""
+    boot()
+    from kratomwatch import access
+    from kratomwatch.research import snapshot as research_snapshot
+
+    with reporting():
+        deid.check_k(k)
+        chosen = _research_program(program)
+        patients = access.research_patients_for(operator(), chosen)
+        with progress() as bar:
+            task = bar.add_task("analysis snapshot", total=len(research_snapshot.STEPS))
+
+            def step(name: str, done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total, description=f"analysis snapshot: {name}")
+
+            snap = research_snapshot.build(
+                patients, program=chosen, actor=operator_actor(), k=k, now=dt.datetime.now(dt.UTC), progress=step
+            )
+    console.print(
+        f"snapshot {snap.snapshot_id} of {chosen.slug}: {snap.counts.get('included', 0)} participants "
+        f"({snap.counts.get('excluded_without_research_consent', 0)} without active research consent left out, "
+        f"{snap.counts.get('withheld_small_cells', 0)} withheld for k-anonymity), k = {snap.k}, "
+        f"checksum {snap.checksum}",
+        markup=False,
+        highlight=False,
+    )
+
+
+@cohort_app.command("save")
+def cohort_save(
+    program: ProgramOpt,
+    name: Annotated[str, typer.Option("--name", help="Cohort name (unique in the program)")],
+    condition: ConditionOpt = None,
+    jurisdiction: JurisdictionOpt = None,
+    age_band: AgeBandOpt = None,
+    sex: SexOpt = None,
+    exposure_min_mg: MinMgOpt = None,
+    exposure_max_mg: MaxMgOpt = None,
+    enrolled_from_year: FromYearOpt = None,
+    enrolled_to_year: ToYearOpt = None,
+    baseline_instrument: BaselineOpt = None,
+    baseline_min: BaseMinOpt = None,
+    baseline_max: BaseMaxOpt = None,
+) -> None:
+    """Save a named cohort definition (filters) for the program."""
+    given = dict(locals())
+    boot()
+    from kratomwatch.research import actions as research_actions
+
+    with reporting():
+        chosen = _research_program(program)
+        filters = _definition({key: value for key, value in given.items() if key in PARAMS})
+        try:
+            saved = research_actions.create_cohort(
+                actor=operator_actor(), program=chosen, name=name, definition=filters
+            )
+        except InputError as problem:
+            raise InputError(f"--{problem.field}", problem.value, problem.message) from None
+    console.print(f"saved cohort {saved.name!r} ({json.dumps(saved.definition)})", markup=False, highlight=False)
+
+
+@cohort_app.command("list")
+def cohort_list(program: ProgramOpt) -> None:
+    """The program's saved cohorts and their filters."""
+    boot()
+    from kratomwatch import access
+
+    with reporting():
+        chosen = _research_program(program)
+        cohorts = list(access.research_cohorts_for(operator()).filter(program=chosen).order_by("name"))
+    table = Table(title=f"Cohorts of {chosen.slug}")
+    for column in ("id", "name", "filters", "updated (UTC)"):
+        table.add_column(column)
+    for c in cohorts:
+        table.add_row(
+            str(c.pk), c.name, json.dumps(c.definition), c.updated_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
+        )
+    console.print(table)
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _table(title: str, frame: Any, columns: list[str] | None = None) -> Table:
+    table = Table(title=title, title_justify="left")
+    names = columns or list(frame.columns)
+    for name in names:
+        table.add_column(name)
+    for row in frame.select(names).iter_rows():
+        table.add_row(*[_fmt(v, 3 if n in ("p_value", "survival") else 2) for n, v in zip(names, row, strict=True)])
+    return table
+
+
+def print_report(report: dict[str, Any], tables: dict[str, Any]) -> None:
+    """The report as Rich tables (the same numbers as the JSON and the CSV files)."""
+    head = report["cohort"]
+    data = report["data"]
+    n = "withheld (< k)" if head["n"] is None else head["n"]
+    console.print(
+        f"Cohort {head['name']!r}: n = {n}; filters {json.dumps(head['definition'])}\n"
+        f"Snapshot {data['snapshot_id']} of {data['program']} (research consent as of {data['consent_as_of']}), "
+        f"k = {data['k']}, checksum {data['checksum']}",
+        markup=False,
+        highlight=False,
+    )
+    console.print(report["caveat"], markup=False, highlight=False, style="italic")
+    if head.get("reason"):
+        console.print(f"Nothing to show: {head['reason']}", markup=False, highlight=False)
+        return
+    console.print(_table("Participants", tables["description"]))
+    console.print(_table("Baseline scores (first valid score, study days -14..+7)", tables["baseline"]))
+    console.print(_table("Exposure", tables["exposure"]))
+    cols = ["instrument", "week", "n", "mean", "lower", "upper", "suppressed"]
+    console.print(_table("Weekly means with 95% intervals", tables["trajectories"], cols))
+    responders = report["responders"]
+    if responders:
+        title = (
+            f"IMMPACT responders, {responders['label']}, week {responders['week']} (evaluable "
+            f"{_fmt(responders['evaluable'])}, no baseline {_fmt(responders['no_baseline'])}, missing at the week "
+            f"{_fmt(responders['missing_at_week'])})"
+        )
+        cols = ["threshold", "responders", "n", "proportion", "lower", "upper", "suppressed"]
+        console.print(_table(title, tables["responders"], cols))
+    model = report["exposure_outcome"]
+    if model:
+        cols = ["status", "coefficient", "lower", "upper", "p_value", "n_participants", "n_observations"]
+        console.print(
+            _table(f"Exposure and outcome: {model['formula']} (per {model['per']})", tables["exposure_outcome"], cols)
+        )
+        console.print(model["reason"] or model["note"], markup=False, highlight=False)
+    summary = [{k: e[k] for k in ("event", "n", "events", "censored", "median_days")} for e in report["time_to_event"]]
+    if summary:
+        import polars as pl
+
+        console.print(_table("Time to event (Kaplan-Meier; days since enrolment)", pl.DataFrame(summary)))
+    cols = ["by", "group", "events", "rate", "lower", "upper", "suppressed"]
+    months = report["ae_incidence"]["patient_months"]
+    console.print(
+        _table(f"Adverse events per 100 patient-months ({months:.1f} patient-months)", tables["ae_incidence"], cols)
+    )
+
+
+@research_app.command("analyse")
+def analyse(
+    program: ProgramOpt,
+    cohort: Annotated[str | None, typer.Option("--cohort", help="A saved cohort's name (instead of filters)")] = None,
+    week: Annotated[int, typer.Option("--week", help="Week of the responder analysis (0 = days 0-6)")] = 12,
+    instrument: Annotated[str, typer.Option("--instrument", help="Responder instrument: peg or pain_nrs")] = "peg",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    csv_dir: Annotated[Path | None, typer.Option("--csv", help="Write the report's tables as CSV files here")] = None,
+    condition: ConditionOpt = None,
+    jurisdiction: JurisdictionOpt = None,
+    age_band: AgeBandOpt = None,
+    sex: SexOpt = None,
+    exposure_min_mg: MinMgOpt = None,
+    exposure_max_mg: MaxMgOpt = None,
+    enrolled_from_year: FromYearOpt = None,
+    enrolled_to_year: ToYearOpt = None,
+    baseline_instrument: BaselineOpt = None,
+    baseline_min: BaseMinOpt = None,
+    baseline_max: BaseMaxOpt = None,
+) -> None:
+    """Analyse a cohort (saved, or given by filters) on the program's newest analysis snapshot."""
+    given = dict(locals())
+    boot()
+    from kratomwatch import access
+    from kratomwatch.research import snapshot as research_snapshot
+
+    with reporting(as_json=as_json):
+        chosen = _research_program(program)
+        filters = _definition({key: value for key, value in given.items() if key in PARAMS})
+        name, cohort_id = "Unsaved cohort", None
+        if cohort is not None:
+            if filters:
+                raise InputError("--cohort", cohort, "give either --cohort or filter options, not both")
+            saved = access.research_cohorts_for(operator()).filter(program=chosen, name=cohort).first()
+            if saved is None:
+                raise InputError("--cohort", cohort, f"program {chosen.slug!r} has no cohort named {cohort!r}")
+            filters, name, cohort_id = saved.definition, saved.name, saved.pk
+        try:
+            result = research_snapshot.report(
+                chosen,
+                filters,
+                actor=operator_actor(),
+                week=week,
+                instrument=instrument,
+                name=name,
+                cohort_id=cohort_id,
+            )
+        except InputError as problem:
+            field = OPTIONS.get(problem.field, {"week": "--week", "instrument": "--instrument", "snapshot": "--program"}.get(problem.field))
+            raise InputError(field or problem.field, problem.value, problem.message) from None
+        tables = result.tables()
+        if csv_dir is not None:
+            _write_csv(csv_dir, tables)
+        # --pdf FILE (research/report_pdf.py) renders the same ``result`` here, beside the CSV files.
+    report = result.to_dict()
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+    print_report(report, tables)
+    if csv_dir is not None:
+        console.print(f"tables written to {csv_dir}", markup=False, highlight=False)
+
+
+def _write_csv(folder: Path, tables: dict[str, Any]) -> None:
+    """One CSV per table of the report (written beside, then renamed: no half-written file)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError("--csv", str(folder), f"cannot create the directory: {exc.strerror}") from None
+    if not folder.is_dir():
+        raise InputError("--csv", str(folder), "not a directory")
+    for name, frame in tables.items():
+        target = folder / f"{name}.csv"
+        partial = folder / f".{name}.csv.partial"
+        frame.write_csv(partial)
+        partial.replace(target)
 
 
 def register(app: typer.Typer) -> None:

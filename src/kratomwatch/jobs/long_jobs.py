@@ -41,15 +41,18 @@ from kratomwatch.core.errors import Forbidden, InputError, NotFound
 from kratomwatch.jobs import dose_csv, progress
 from kratomwatch.records import actions as record_actions
 from kratomwatch.research import export as research_export
+from kratomwatch.research import snapshot as research_snapshot
 
 EXPORT_DOSES = "export-doses"
 IMPORT_DOSES = "import-doses"
 KINDS = (EXPORT_DOSES, IMPORT_DOSES)
 RESEARCH_EXPORT = "research-export"
+RESEARCH_SNAPSHOT = "research-snapshot"
 KIND_LABELS = {
     EXPORT_DOSES: "Dose export (CSV)",
     IMPORT_DOSES: "Dose import (CSV)",
     RESEARCH_EXPORT: "De-identified research export (ZIP)",
+    RESEARCH_SNAPSHOT: "Analysis snapshot (cohort analytics)",
 }
 CONTENT_TYPES = {EXPORT_DOSES: "text/csv", RESEARCH_EXPORT: "application/zip"}
 """The kinds whose result is a file to download, and its media type."""
@@ -345,6 +348,44 @@ def run_research_export(job_id: str, user_id: int, program_id: int) -> dict[str,
         shutil.rmtree(out, ignore_errors=True)
         progress.finish(job_id, result_path=str(target))
         return {"job_id": job_id, "included": result.included, "excluded": result.excluded}
+
+    return _run(job_id, user_id, work)
+
+
+# --- research analysis snapshot ---------------------------------------------------------------------------
+
+
+def start_research_snapshot(*, user: Any, program: Program, k: Any) -> str:
+    """Queue a new analysis snapshot of ``program`` (``research.snapshot``; a researcher of it, or staff); returns
+    the job id. k (below 2 refused) and the research secret are checked first (``InputError``; no job). Nothing to
+    download: the cohort pages and the API read the newest snapshot."""
+    from kratomwatch.jobs import tasks  # noqa: PLC0415 - tasks import this module (the runners below)
+
+    access.get_research_program_for(user, program.pk)
+    options = {"k": deid.check_k(k)}
+    missing = research_secret_missing(program)
+    if missing is not None:
+        raise InputError("research_secret", "(not set)", missing)
+    return _start(
+        user, program, RESEARCH_SNAPSHOT, tasks.research_snapshot, options, authorize=access.get_research_program_for
+    )
+
+
+def run_research_snapshot(job_id: str, user_id: int, program_id: int) -> dict[str, Any]:
+    """Build the snapshot (``research.snapshot.build``, as ``kratomwatch research snapshot``), progress per step."""
+
+    def work(user: Any) -> dict[str, Any]:
+        program = access.get_research_program_for(user, program_id)
+        snap = research_snapshot.build(
+            access.research_patients_for(user, program),
+            program=program,
+            actor=_actor(user),
+            k=int(meta(job_id).get("k") or deid.DEFAULT_K),
+            now=timezone.now(),
+            progress=lambda _step, done, total: progress.update(job_id, done=done, total=total),
+        )
+        progress.finish(job_id)
+        return {"job_id": job_id, "snapshot_id": snap.snapshot_id, "included": snap.counts.get("included", 0)}
 
     return _run(job_id, user_id, work)
 

@@ -6,7 +6,8 @@
 * ``questionnaire_reminders``: newly overdue questionnaires of patients who opted in get one reminder each;
 * ``alert_digest``: one email per clinician per day with the counts of open alerts that are not urgent;
 * ``export_doses`` / ``import_doses``: the long jobs a program admin starts from the web (``jobs.long_jobs``);
-* ``research_export``: the de-identified research export a researcher starts from the web or the API.
+* ``research_export``: the de-identified research export a researcher starts from the web or the API;
+* ``research_snapshot``: a new analysis snapshot of a program for its cohort analytics (web or API).
 """
 
 from __future__ import annotations
@@ -86,3 +87,9 @@ def import_doses(job_id: str, user_id: int, program_id: int) -> dict[str, Any]:
 def research_export(job_id: str, user_id: int, program_id: int) -> dict[str, Any]:
     """A program's de-identified research export as one ZIP (the same export as ``kratomwatch research export``)."""
     return long_jobs.run_research_export(job_id, user_id, program_id)
+
+
+@task()
+def research_snapshot(job_id: str, user_id: int, program_id: int) -> dict[str, Any]:
+    """A new analysis snapshot of a program (``research.snapshot``; the same as ``kratomwatch research snapshot``)."""
+    return long_jobs.run_research_snapshot(job_id, user_id, program_id)

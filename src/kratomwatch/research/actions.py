@@ -12,7 +12,7 @@ from django.db import transaction
 from kratomwatch.accounts.models import Program
 from kratomwatch.audit.log import Actor, record
 from kratomwatch.core.errors import Conflict, InputError
-from kratomwatch.research.cohort import check_definition
+from kratomwatch.research.cohort import CohortDefinition, check_definition
 from kratomwatch.research.models import Cohort
 
 NAME_MAX = 200
@@ -90,3 +90,18 @@ def delete_cohort(*, actor: Actor, cohort: Cohort) -> None:
     """Delete a saved cohort (its definition only; no data is stored with it)."""
     _audit(actor, "research.cohort.delete", cohort)
     cohort.delete()
+
+
+@transaction.atomic
+def record_analysis(
+    *, actor: Actor, program: Program, snapshot_id: str, definition: CohortDefinition, cohort_id: int | None = None
+) -> None:
+    """Audit one cohort analysis shown (who, program, snapshot, which filters; aggregates only, nothing written)."""
+    record(
+        actor,
+        "research.cohort.analyse",
+        object_type="cohort" if cohort_id is not None else "program",
+        object_id=cohort_id if cohort_id is not None else program.pk,
+        program_id=program.pk,
+        detail={"snapshot_id": snapshot_id, "filters": sorted(definition.filters())},
+    )

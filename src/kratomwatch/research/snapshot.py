@@ -27,10 +27,11 @@ from django.db.models import QuerySet
 from kratomwatch.accounts.models import Program
 from kratomwatch.audit.log import Actor
 from kratomwatch.core import deid
-from kratomwatch.core.errors import InputError
+from kratomwatch.core.errors import Conflict, InputError
 from kratomwatch.records.models import Patient
 from kratomwatch.research import export as research_export
-from kratomwatch.research.cohort import AnalysisData
+from kratomwatch.research.actions import record_analysis
+from kratomwatch.research.cohort import AnalysisData, CohortReport, analyse, check_definition, check_options
 
 PROJECT = "analysis-snapshot"
 KEEP = 3
@@ -152,3 +153,40 @@ def _load(path: str, checksum: str, source: tuple[tuple[str, Any], ...]) -> Anal
 def load(snapshot: Snapshot) -> AnalysisData:
     """The snapshot's frames for :func:`research.cohort.analyse` (the last two loaded are kept in memory)."""
     return _load(str(snapshot.path), snapshot.checksum, tuple(sorted(snapshot.source().items())))
+
+
+def report(
+    program: Program,
+    definition: Any,
+    *,
+    actor: Actor,
+    week: Any = 12,
+    instrument: Any = "peg",
+    name: str = "Unsaved cohort",
+    cohort_id: int | None = None,
+) -> CohortReport:
+    """The cohort report of ``definition`` on the newest snapshot of ``program`` at the snapshot's k, audited
+    (``research.cohort.analyse``). ``InputError`` naming the filter key, ``week`` or ``instrument``; ``Conflict``
+    (field ``snapshot``) when the program has no snapshot yet, saying how to make one."""
+    checked = check_definition(definition)
+    check_options(week=week, instrument=instrument)
+    snap = latest(program)
+    if snap is None:
+        raise Conflict(
+            "snapshot",
+            program.slug,
+            f"program {program.slug!r} has no analysis snapshot yet: make one (the research page, POST "
+            f"/api/v1/research/programs/{program.pk}/snapshots, or `kratomwatch research snapshot --program "
+            f"{program.slug}`), then ask again when it is done",
+        )
+    result = analyse(
+        load(snap),
+        checked,
+        k=snap.k,
+        responder_instrument=instrument,
+        responder_week=week,
+        name=name,
+        cohort_id=cohort_id,
+    )
+    record_analysis(actor=actor, program=program, snapshot_id=snap.snapshot_id, definition=checked, cohort_id=cohort_id)
+    return result
