@@ -122,6 +122,10 @@ def test_report_has_the_shared_shape(data: c.AnalysisData) -> None:
     responders = report["responders"]
     assert responders["week"] == 12 and responders["evaluable"] == 40 and responders["no_baseline"] == 0
     assert [r["threshold"] for r in responders["rates"]] == [0.3, 0.5]
+    model = report["exposure_outcome"]
+    # The synthetic PEG falls by 0.03 per mg: -0.3 per 10 mg; weeks -1.. and 0..15 with both exposure and PEG: 16.
+    assert model["status"] == "estimated" and model["coefficient"] == pytest.approx(-0.3, abs=0.05)
+    assert (model["n_participants"], model["n_observations"]) == (40, 640) and model["converged"] is True
 
 
 def test_time_to_event_and_incidence_follow_their_definitions(data: c.AnalysisData) -> None:
