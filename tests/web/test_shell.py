@@ -224,7 +224,7 @@ def test_research_home_counts_active_research_consent_without_identifiers(
     assert "Pain clinic" in html and "Other clinic" not in html
     assert '<td class="num">1</td>' in html
     assert "P-001" not in html and "Q-001" not in html
-    assert "not yet available in this version" in html
+    assert "Cohorts and analyses" in html and f'id="research-cohorts-{world.program.pk}"' in html
     consent_actions.withdraw(actor=system, patient=world.patient, scope="research")
     assert not ConsentRecord.objects.filter(patient=world.patient, scope="research", withdrawn_at__isnull=True).exists()
     html = client_for(researcher).get("/research/").content.decode()

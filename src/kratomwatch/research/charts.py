@@ -12,11 +12,14 @@ snapshot, checksum, k). Output is deterministic: no date in the metadata, a fixe
 
 from __future__ import annotations
 
+import functools
 import io
 import math
-from collections.abc import Mapping, Sequence
+import textwrap
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from html import escape
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec
 
 import matplotlib
 from matplotlib.axes import Axes
@@ -37,7 +40,22 @@ matplotlib.rcParams.update(
     }
 )
 
+P = ParamSpec("P")
 Format = Literal["svg", "png"]
+# One chart drawn at a time per process: matplotlib's font and text caches are shared by every figure, and the
+# drawing is CPU-bound under the GIL anyway, so serialising costs nothing and rules out a shared-cache race.
+_DRAWING = threading.Lock()
+
+
+def _one_at_a_time(draw: Callable[P, bytes]) -> Callable[P, bytes]:
+    @functools.wraps(draw)
+    def locked(*args: P.args, **kwargs: P.kwargs) -> bytes:
+        with _DRAWING:
+            return draw(*args, **kwargs)
+
+    return locked
+
+
 FORMATS: tuple[str, ...] = ("svg", "png")
 #: Okabe and Ito (2008), "Color Universal Design": distinguishable with every common colour-vision deficiency.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
@@ -128,6 +146,7 @@ def _weeks_text(weeks: Sequence[int], what: str) -> str:
     return f"{what} {listed}: not shown, fewer than k participants (suppressed)."
 
 
+@_one_at_a_time
 def trajectory(report: Mapping[str, Any], instrument: str, fmt: str = "svg", *, source: str | None = None) -> bytes:
     """The weekly mean score of ``instrument`` with its 95% interval as a band; suppressed weeks are gaps."""
     kind = _fmt(fmt)
@@ -173,6 +192,7 @@ def trajectory(report: Mapping[str, Any], instrument: str, fmt: str = "svg", *, 
     return _save(fig, kind, title, f"{label}, weekly mean and 95% interval. {points or 'No data.'}")
 
 
+@_one_at_a_time
 def survival(report: Mapping[str, Any], event: str, fmt: str = "svg", *, source: str | None = None) -> bytes:
     """The Kaplan-Meier step curve of ``event`` with its 95% log(-log) interval as a band; suppressed steps are
     not drawn (a gap, or the curve ends where fewer than k remain at risk)."""
@@ -180,12 +200,15 @@ def survival(report: Mapping[str, Any], event: str, fmt: str = "svg", *, source:
     item = _pick(report.get("time_to_event") or [], "event", event, "event")
     label = str(item.get("label") or event)
     steps = list(item.get("steps") or [])
+    if steps and steps[0].get("time") not in (None, 0, 0.0) and not steps[0].get("suppressed"):
+        # S(0) = 1 by definition: the curve starts at enrolment even when the first step is a later event time
+        steps.insert(0, {"time": 0, "survival": 1.0, "lower": 1.0, "upper": 1.0, "suppressed": False})
     t = [_num(s.get("time")) for s in steps]
     surv = [_num(None if s.get("suppressed") else s.get("survival")) for s in steps]
     lo = [_num(None if s.get("suppressed") else s.get("lower")) for s in steps]
     hi = [_num(None if s.get("suppressed") else s.get("upper")) for s in steps]
     hidden = [int(s["time"]) for s in steps if s.get("suppressed") and s.get("time") is not None]
-    title = f"Time to {label.lower()}: Kaplan-Meier estimate with 95% interval"
+    title = f"Time to event, {label}: Kaplan-Meier estimate with 95% interval"
     fig = _figure(4.4)
     ax = fig.add_subplot()
     _style(ax)
@@ -196,6 +219,7 @@ def survival(report: Mapping[str, Any], event: str, fmt: str = "svg", *, source:
         )
         ax.step(t, surv, where="post", color=PALETTE[1], linewidth=1.8, label="Kaplan-Meier estimate", gid="km-curve")
         ax.set_ylim(0, 1.05)
+        ax.set_xlim(left=0)
         median = item.get("median_days")
         if median is not None:
             ax.axhline(0.5, color="#888888", linewidth=0.8, linestyle="--")
@@ -248,6 +272,7 @@ def _rate_panel(ax: Axes, rows: Sequence[Mapping[str, Any]], heading: str, color
     return hidden
 
 
+@_one_at_a_time
 def incidence(report: Mapping[str, Any], fmt: str = "svg", *, source: str | None = None) -> bytes:
     """Adverse-event incidence per 100 patient-months by grade and by system, each with its exact Poisson interval."""
     kind = _fmt(fmt)
@@ -281,6 +306,7 @@ def incidence(report: Mapping[str, Any], fmt: str = "svg", *, source: str | None
     return _save(fig, kind, title, f"{title}. {described or 'No adverse events.'}")
 
 
+@_one_at_a_time
 def exposure(report: Mapping[str, Any], fmt: str = "svg", *, source: str | None = None) -> bytes:
     """The distribution of mean daily exposure (study days 0-27) per measure: median, quartiles (box) and the
     10th-90th percentiles (whiskers), each measure on its own scale (mitragynine and 7-OH differ a hundredfold)."""
@@ -313,7 +339,7 @@ def exposure(report: Mapping[str, Any], fmt: str = "svg", *, source: str | None 
         )
         ax.set_xticks([])
         ax.set_ylim(bottom=0)
-        ax.set_title(f"{label} (n {m.get('n')})", loc="left", fontsize=9, color=TEXT, wrap=True)
+        ax.set_title(textwrap.fill(f"{label} (n {m.get('n')})", 48), loc="left", fontsize=9, color=TEXT)
         ax.set_ylabel("mg per day")
         described.append(f"{label}: median {med:g}, quartiles {p25:g} to {p75:g}, 10th-90th {p10:g} to {p90:g}")
     fig.suptitle(title, x=0.01, ha="left", fontsize=11, color=TEXT)

@@ -92,6 +92,7 @@ def utc_text(iso: Any) -> str:
 
 class _Doc(FPDF):
     checksum = ""
+    source: str | None = None
 
     def footer(self) -> None:
         self.set_y(-12)
@@ -244,7 +245,7 @@ def _description(pdf: _Doc, report: Mapping[str, Any]) -> None:
             ],
             (70, 25, 17, 17, 17, 17, 17),
         )
-        _chart(pdf, charts.exposure(report, "png"))
+        _chart(pdf, charts.exposure(report, "png", source=pdf.source))
 
 
 def _trajectories(pdf: _Doc, report: Mapping[str, Any]) -> None:
@@ -257,7 +258,7 @@ def _trajectories(pdf: _Doc, report: Mapping[str, Any]) -> None:
         if not any(w.get("mean") is not None for w in weeks):
             _line(pdf, f"{t.get('label')}: no week with at least k participants.")
             continue
-        _chart(pdf, charts.trajectory(report, str(t["instrument"]), "png"))
+        _chart(pdf, charts.trajectory(report, str(t["instrument"]), "png", source=pdf.source))
 
 
 def _responders(pdf: _Doc, report: Mapping[str, Any]) -> None:
@@ -342,7 +343,9 @@ def _survival(pdf: _Doc, report: Mapping[str, Any]) -> None:
     )
     for e in items:
         if any(s.get("survival") is not None for s in e.get("steps") or []):
-            _chart(pdf, charts.survival(report, str(e["event"]), "png"))  # its definition is in the chart's foot
+            _chart(
+                pdf, charts.survival(report, str(e["event"]), "png", source=pdf.source)
+            )  # its definition is in the chart's foot
         else:
             _line(pdf, f"{e.get('label')} ({e.get('definition', '')}): fewer than k at risk, no curve.", size=8)
 
@@ -363,7 +366,7 @@ def _incidence(pdf: _Doc, report: Mapping[str, Any]) -> None:
             pdf, ("Group", "Events", "Rate", "95% interval"), [_rate_row({"group": "All", **total})], (80, 30, 25, 45)
         )
     if ae.get("by_grade") or ae.get("by_system"):
-        _chart(pdf, charts.incidence(report, "png"))
+        _chart(pdf, charts.incidence(report, "png", source=pdf.source))
 
 
 def _rate_row(r: Mapping[str, Any]) -> tuple[object, ...]:
@@ -372,11 +375,12 @@ def _rate_row(r: Mapping[str, Any]) -> tuple[object, ...]:
     return (r.get("group"), number(r.get("events")), number(r.get("rate"), 2), interval(r, 2))
 
 
-def render(report: Mapping[str, Any]) -> bytes:
-    """The cohort report as PDF bytes (A4)."""
+def render(report: Mapping[str, Any], *, source: str | None = None) -> bytes:
+    """The cohort report as PDF bytes (A4); ``source`` is the charts' foot line (default: the data stamp)."""
     pdf = _Doc(format="A4")
     data = report.get("data") or {}
     pdf.checksum = str(data.get("checksum") or "")
+    pdf.source = source
     pdf.set_auto_page_break(True, margin=15)
     pdf.set_title(_t(f"Cohort report: {(report.get('cohort') or {}).get('name', '')}"))
     pdf.set_creator(f"kratomwatch {kratomwatch.__version__}")

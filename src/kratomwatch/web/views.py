@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET
 
 from kratomwatch import access
 from kratomwatch.consent.status import with_active_scope
-from kratomwatch.web import nav, research
+from kratomwatch.web import nav, research, research_cohorts
 
 FAVICON = Path(__file__).parent / "static" / "web" / "favicon.svg"
 
@@ -62,6 +62,7 @@ def researcher_home(request: HttpRequest) -> HttpResponse:
     context = {
         "programs": research_programs(request.user),
         "exports": research.recent_exports(request.user),
+        "workspaces": research_cohorts.workspaces(request.user),
         "zone": research.clinic_zone(),
     }
     return render(request, "web/researcher_home.html", context)
