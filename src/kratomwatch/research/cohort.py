@@ -170,6 +170,18 @@ class AnalysisData:
     adverse_events: pl.DataFrame
     taper_steps: pl.DataFrame
 
+    def __post_init__(self) -> None:
+        """Each participant gets a row number (``pid``), and the other frames carry it instead of the study ID:
+        the analyses join and group on a small integer (once per snapshot load, not per analysis)."""
+        if "pid" in self.participants.columns:
+            return
+        people = self.participants.with_row_index("pid")
+        index = people.select("study_id", "pid")
+        object.__setattr__(self, "participants", people)
+        for name in ("daily_exposure", "assessments", "adverse_events", "taper_steps"):
+            frame = getattr(self, name).join(index, on="study_id", how="inner").drop("study_id")
+            object.__setattr__(self, name, frame.select("pid", *[c for c in frame.columns if c != "pid"]))
+
     @classmethod
     def read(cls, folder: Path, source: Mapping[str, Any]) -> AnalysisData:
         """Read the Parquet files of a study-days export (only the columns the analyses use)."""
@@ -203,8 +215,8 @@ def _baseline_scores(assessments: pl.DataFrame) -> pl.DataFrame:
     return (
         _valid_scores(assessments)
         .filter(pl.col("date_study_day").is_between(low, high))
-        .sort("study_id", "instrument_id", "date_study_day", "assessment_no")
-        .group_by("study_id", "instrument_id")
+        .sort("pid", "instrument_id", "date_study_day", "assessment_no")
+        .group_by("pid", "instrument_id")
         .agg(pl.col("total").first().alias("baseline"))
     )
 
@@ -217,7 +229,7 @@ def _early_exposure(daily: pl.DataFrame) -> pl.DataFrame:
     """study_id and the mean daily mg of each measure over study days 0-27 (days with a known-strength dose)."""
     low, high = EXPOSURE_DAYS
     window = daily.filter(pl.col("date_study_day").is_between(low, high))
-    return window.group_by("study_id").agg([pl.col(col).drop_nulls().mean().alias(col) for col, _ in MEASURES.values()])
+    return window.group_by("pid").agg([pl.col(col).drop_nulls().mean().alias(col) for col, _ in MEASURES.values()])
 
 
 def _any_of(column: str, values: Sequence[str], *, split: bool = False) -> pl.Expr:
@@ -260,7 +272,7 @@ def _steps(data: AnalysisData, d: CohortDefinition) -> list[Step]:
             expr = expr & (mg >= d.exposure_min_mg)
         if d.exposure_max_mg is not None:
             expr = expr & (mg <= d.exposure_max_mg)
-        exposure = _early_exposure(data.daily_exposure).select("study_id", "mitragynine_mg")
+        exposure = _early_exposure(data.daily_exposure).select("pid", "mitragynine_mg")
         shown = [d.exposure_min_mg, d.exposure_max_mg]
         steps.append(("exposure_min_mg/exposure_max_mg", shown, expr.fill_null(False), exposure))
     if d.baseline_instrument is not None:
@@ -272,7 +284,7 @@ def _steps(data: AnalysisData, d: CohortDefinition) -> list[Step]:
         if d.baseline_max is not None:
             expr = expr & (value <= d.baseline_max)
         shown = [d.baseline_instrument, d.baseline_min, d.baseline_max]
-        steps.append(("baseline", shown, expr.fill_null(False), base.select("study_id", "baseline")))
+        steps.append(("baseline", shown, expr.fill_null(False), base.select("pid", "baseline")))
     return steps
 
 
@@ -286,7 +298,7 @@ def select(data: AnalysisData, definition: CohortDefinition) -> Selection:
         )
     used: list[str] = []
     for key, shown, expr, extra in _steps(data, definition):
-        frame = people if extra is None else people.join(extra, on="study_id", how="left")
+        frame = people if extra is None else people.join(extra, on="pid", how="left")
         people = frame.filter(expr).select(data.participants.columns)
         used.append(key)
         if people.height == 0:
@@ -395,7 +407,7 @@ def _description(people: pl.DataFrame, cohort: pl.DataFrame, data: AnalysisData,
             }
         )
     exposure_rows: list[dict[str, Any]] = []
-    early = _early_exposure(data.daily_exposure.join(people.select("study_id"), on="study_id", how="semi"))
+    early = _early_exposure(data.daily_exposure.join(people.select("pid"), on="pid", how="semi"))
     for measure, (column, label) in MEASURES.items():
         values = early[column].drop_nulls().to_numpy()
         count = int(values.size)
@@ -414,7 +426,7 @@ def _weekly_scores(assessments: pl.DataFrame) -> pl.DataFrame:
         _valid_scores(assessments)
         .filter(pl.col("date_study_day") >= 0)
         .with_columns((pl.col("date_study_day") // 7).alias("week"))
-        .group_by("study_id", "instrument_id", "week")
+        .group_by("pid", "instrument_id", "week")
         .agg(pl.col("total").mean().alias("value"))
     )
 
@@ -450,9 +462,9 @@ def _trajectories(weekly: pl.DataFrame, k: int) -> list[dict[str, Any]]:
 def _responders(
     people: pl.DataFrame, cohort: pl.DataFrame, weekly: pl.DataFrame, *, instrument: str, week: int, k: int
 ) -> dict[str, Any]:
-    base = _baseline_scores(cohort).filter(pl.col("instrument_id") == instrument).select("study_id", "baseline")
-    at = weekly.filter((pl.col("instrument_id") == instrument) & (pl.col("week") == week)).select("study_id", "value")
-    joined = people.select("study_id").join(base, on="study_id", how="left").join(at, on="study_id", how="left")
+    base = _baseline_scores(cohort).filter(pl.col("instrument_id") == instrument).select("pid", "baseline")
+    at = weekly.filter((pl.col("instrument_id") == instrument) & (pl.col("week") == week)).select("pid", "value")
+    joined = people.select("pid").join(base, on="pid", how="left").join(at, on="pid", how="left")
     result = cohort_stats.responder_rates(
         joined["baseline"].fill_null(np.nan).to_numpy(), joined["value"].fill_null(np.nan).to_numpy(), k=k
     )
@@ -484,18 +496,16 @@ def _exposure_outcome(
     exposure = (
         daily.filter((pl.col("date_study_day") >= 0) & pl.col("mitragynine_mg").is_not_null())
         .with_columns((pl.col("date_study_day") // 7).alias("week"))
-        .group_by("study_id", "week")
+        .group_by("pid", "week")
         .agg(pl.col("mitragynine_mg").mean().alias("mg"))
     )
-    index = people.select("study_id").with_row_index("participant")
     rows = (
         weekly.filter(pl.col("instrument_id") == instrument)
-        .join(exposure, on=["study_id", "week"], how="inner")
-        .join(index, on="study_id", how="inner")
-        .sort("participant", "week")
+        .join(exposure, on=["pid", "week"], how="inner")
+        .sort("pid", "week")
     )
     fit = cohort_models.exposure_outcome(
-        rows["participant"].cast(pl.Int64).to_numpy(),
+        rows["pid"].cast(pl.Int64).to_numpy(),
         rows["value"].to_numpy(),
         rows["mg"].to_numpy(),
         rows["week"].cast(pl.Float64).to_numpy(),
@@ -550,15 +560,15 @@ def _last_days(people: pl.DataFrame, cohort: dict[str, pl.DataFrame]) -> pl.Data
     """study_id, last: the participant's last recorded study day (any dose, assessment or adverse event; 0 if none
     or before enrolment)."""
     parts = [
-        cohort["daily"].select("study_id", pl.col("date_study_day").alias("day")),
-        cohort["assessments"].select("study_id", pl.col("date_study_day").alias("day")),
-        cohort["aes"].select("study_id", pl.col("onset_study_day").alias("day")),
+        cohort["daily"].group_by("pid").agg(pl.col("date_study_day").max().alias("day")),
+        cohort["assessments"].group_by("pid").agg(pl.col("date_study_day").max().alias("day")),
+        cohort["aes"].group_by("pid").agg(pl.col("onset_study_day").max().alias("day")),
     ]
     days = pl.concat([p.with_columns(pl.col("day").cast(pl.Int64)) for p in parts])
-    last = days.group_by("study_id").agg(pl.col("day").max().alias("last"))
+    last = days.group_by("pid").agg(pl.col("day").max().alias("last"))
     return (
-        people.select("study_id")
-        .join(last, on="study_id", how="left")
+        people.select("pid")
+        .join(last, on="pid", how="left")
         .with_columns(pl.col("last").fill_null(0).clip(lower_bound=0))
     )
 
@@ -567,38 +577,39 @@ def _taper_events(people: pl.DataFrame, cohort: dict[str, pl.DataFrame], last: p
     """study_id, event_day for participants with a taper schedule (event_day null = not reached)."""
     steps = cohort["tapers"]
     final = (
-        steps.sort("study_id", "start_study_day")
-        .group_by("study_id")
+        steps.sort("pid", "start_study_day")
+        .group_by("pid")
         .agg(pl.col("start_study_day").last().alias("from"), pl.col("target_mg").last().alias("target"))
-        .join(last, on="study_id", how="inner")
+        .join(last, on="pid", how="inner")
     )
     grid = (
         final.with_columns(pl.int_ranges(pl.col("from").clip(lower_bound=0), pl.col("last") + 1).alias("day"))
         .explode("day")
         .filter(pl.col("day").is_not_null())
     )
-    daily = cohort["daily"].select(
-        "study_id", pl.col("date_study_day").alias("day"), "mitragynine_mg", pl.lit(True).alias("_has_row")
+    daily = (
+        cohort["daily"]
+        .join(final.select("pid"), on="pid", how="semi")
+        .select("pid", pl.col("date_study_day").alias("day"), "mitragynine_mg", pl.lit(True).alias("_has_row"))
     )
-    grid = grid.join(daily, on=["study_id", "day"], how="left").with_columns(pl.col("_has_row").fill_null(False))
+    grid = grid.join(daily, on=["pid", "day"], how="left").with_columns(pl.col("_has_row").fill_null(False))
     # No row that day: no recorded dose (0 mg); a row with null mg: a dose of unknown strength (not reached).
     mg = pl.col("mitragynine_mg")
     met = pl.when(pl.col("_has_row") & mg.is_null()).then(False).otherwise(mg.fill_null(0.0) <= pl.col("target") + 1e-9)
-    grid = grid.sort("study_id", "day").with_columns(met.cast(pl.Int64).alias("_met"))
-    grid = grid.with_columns(pl.col("_met").rolling_sum(window_size=TAPER_RUN_DAYS).over("study_id").alias("_run"))
-    events = (
-        grid.filter(pl.col("_run") == TAPER_RUN_DAYS).group_by("study_id").agg(pl.col("day").min().alias("event_day"))
-    )
-    return final.select("study_id").join(events, on="study_id", how="left")
+    grid = grid.sort("pid", "day").with_columns(met.cast(pl.Int64).alias("_met"))
+    grid = grid.with_columns(pl.col("_met").rolling_sum(window_size=TAPER_RUN_DAYS).over("pid").alias("_run"))
+    events = grid.filter(pl.col("_run") == TAPER_RUN_DAYS).group_by("pid").agg(pl.col("day").min().alias("event_day"))
+    return final.select("pid").join(events, on="pid", how="left")
 
 
 def _first_event(people: pl.DataFrame, frame: pl.DataFrame, day: str) -> pl.DataFrame:
-    first = frame.filter(pl.col(day) >= 0).group_by("study_id").agg(pl.col(day).min().alias("event_day"))
-    return people.select("study_id").join(first, on="study_id", how="left")
+    first = frame.filter(pl.col(day) >= 0).group_by("pid").agg(pl.col(day).min().alias("event_day"))
+    return people.select("pid").join(first, on="pid", how="left")
 
 
-def _time_to_event(people: pl.DataFrame, cohort: dict[str, pl.DataFrame], k: int) -> list[dict[str, Any]]:
-    last = _last_days(people, cohort)
+def _time_to_event(
+    people: pl.DataFrame, cohort: dict[str, pl.DataFrame], last: pl.DataFrame, k: int
+) -> list[dict[str, Any]]:
     aes = cohort["aes"]
     serious = aes.filter((pl.col("grade") >= 3) | (pl.col("seriousness").fill_null("").str.len_chars() > 0))
     dsm = _valid_scores(cohort["assessments"]).filter(
@@ -612,7 +623,7 @@ def _time_to_event(people: pl.DataFrame, cohort: dict[str, pl.DataFrame], k: int
     out: list[dict[str, Any]] = []
     for event, frame in cohorts.items():
         label, definition = EVENT_DEFINITIONS[event]
-        joined = frame.join(last, on="study_id", how="left").with_columns(
+        joined = frame.join(last, on="pid", how="left").with_columns(
             pl.col("event_day").is_not_null().alias("observed"),
             pl.when(pl.col("event_day").is_not_null())
             .then(pl.col("event_day"))
@@ -663,8 +674,7 @@ def _rate_dict(rate: cohort_stats.IncidenceRate) -> dict[str, Any]:
     }
 
 
-def _ae_incidence(people: pl.DataFrame, cohort: dict[str, pl.DataFrame], k: int) -> dict[str, Any]:
-    last = _last_days(people, cohort)
+def _ae_incidence(cohort: dict[str, pl.DataFrame], last: pl.DataFrame, k: int) -> dict[str, Any]:
     months = float((last["last"] + 1).sum()) / DAYS_PER_MONTH
     aes = cohort["aes"].filter(pl.col("onset_study_day") >= 0)
     if "system" not in aes.columns:
@@ -734,13 +744,12 @@ def analyse(
         reason = selection.reason or f"the cohort has fewer than k = {k} participants: nothing is shown"
         head["cohort"]["reason"] = reason
         return CohortReport({**head, **_empty_sections(), "exposure_outcome": _empty_model(instrument, reason)})
-    ids = people.select("study_id")
-    cohort = {
-        "daily": data.daily_exposure.join(ids, on="study_id", how="semi"),
-        "assessments": data.assessments.join(ids, on="study_id", how="semi"),
-        "aes": data.adverse_events.join(ids, on="study_id", how="semi"),
-        "tapers": data.taper_steps.join(ids, on="study_id", how="semi"),
-    }
+    everyone = n == data.participants.height  # no filter left anyone out: no join needed
+    ids = people.select("pid")
+    frames = {"daily": data.daily_exposure, "assessments": data.assessments, "aes": data.adverse_events,
+              "tapers": data.taper_steps}  # fmt: skip
+    cohort = {name: f if everyone else f.join(ids, on="pid", how="semi") for name, f in frames.items()}
+    last = _last_days(people, cohort)
     weekly = _weekly_scores(cohort["assessments"])
     payload = {
         **head,
@@ -748,8 +757,8 @@ def analyse(
         "trajectories": _trajectories(weekly, k),
         "responders": _responders(people, cohort["assessments"], weekly, instrument=instrument, week=week, k=k),
         "exposure_outcome": _exposure_outcome(people, cohort["daily"], weekly, instrument, k),
-        "time_to_event": _time_to_event(people, cohort, k),
-        "ae_incidence": _ae_incidence(people, cohort, k),
+        "time_to_event": _time_to_event(people, cohort, last, k),
+        "ae_incidence": _ae_incidence(cohort, last, k),
     }
     return CohortReport(payload)
 
