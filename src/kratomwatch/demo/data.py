@@ -86,3 +86,14 @@ CONSENT_TEXT = (
     "never recommends a kratom dose. Research consent lets de-identified data be used in research exports; "
     "you can withdraw any consent at any time. (Synthetic demo text.)"
 )
+
+# The synthetic research cohort (``research_cohort``): SYNTHETIC patients KW-R001.. added to the demo program so
+# the cohort analyses have a year of history to show. Weights are relative; each list follows PLACES,
+# CONDITION_SETS or AES index by index.
+RESEARCH_COHORT_SIZE = 120
+RESEARCH_CODE_PREFIX = "KW-R"
+RESEARCH_CARE_ONLY_EVERY = 20  # every 20th cohort patient signs care consent only (6 of 120)
+RESEARCH_PLACE_WEIGHTS = [22, 17, 10, 10, 4, 14, 5, 4, 4, 10]
+RESEARCH_CONDITION_WEIGHTS = [20, 15, 10, 10, 5, 5, 10, 10, 10, 5]
+RESEARCH_AE_WEIGHTS = [25, 20, 15, 15, 10, 15, 10, 12]
+RESEARCH_PLAN_GOALS = "Reduce daily kratom use step by step (synthetic research-cohort plan)."

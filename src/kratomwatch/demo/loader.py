@@ -1,6 +1,6 @@
 """The demo load, step by step: programs, catalogue, patients with their doses and clinical data, logins,
-assessments, consent, then one alert sweep. All in one transaction; a second call finds the program and
-changes nothing."""
+assessments, consent, the synthetic research cohort (``research_cohort``), then one alert sweep. All in one
+transaction; a second call finds the program and changes nothing."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from kratomwatch.demo.data import DEMO_NAME, DEMO_SLUG, OTHER_NAME, OTHER_SLUG
 from kratomwatch.demo.doses import dose_history, import_demo_doses
 from kratomwatch.demo.logins import create_logins
 from kratomwatch.demo.patients import create_other_clinic_patient, create_patient
+from kratomwatch.demo.research_cohort import load_research_cohort
 from kratomwatch.records.actions import DoseIn
 
 Step = Callable[[int, int], None]
@@ -100,5 +101,12 @@ def _load(*, patients: int, days: int, seed: int, step: Step, now: dt.datetime) 
     load_demo_assessments(program, now, rng)
     sign_consents(actor, (program, other), now)
     create_demo_care_plan(actor, program, now.date())
+    cohort = load_research_cohort(actor, program, lots, now)  # synthetic research cohort KW-R001..
     sweep(actor=actor, program=program, now=now)
-    return {"program": program.name, "status": "created", "patients": patients + 1, "programs": 2, "doses": created}
+    return {
+        "program": program.name,
+        "status": "created",
+        "patients": patients + 1 + cohort["patients"],
+        "programs": 2,
+        "doses": created + cohort["doses"],
+    }
