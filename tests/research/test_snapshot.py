@@ -121,3 +121,25 @@ def test_bad_snapshot_options_write_nothing(world: Any, cohort: Cohort, tmp_path
     assert not (tmp_path / "home" / "research" / "snapshots" / "pain").exists() or not any(
         (tmp_path / "home" / "research" / "snapshots" / "pain").iterdir()
     )
+
+
+def test_report_on_a_real_snapshot_uses_enrolment_year_and_ae_system(world: Any, cohort: Cohort) -> None:
+    from kratomwatch.audit.log import Actor
+    from kratomwatch.audit.models import AuditEvent
+    from kratomwatch.research import snapshot
+
+    snap = _build(world)
+    data = snapshot.load(snap)
+    year = int(data.participants["enrolment_year"].max())
+    n = data.participants.height
+    actor = Actor.system("test")
+    same = snapshot.report(world.program, {"enrolled_from_year": year}, actor=actor, week=0).to_dict()
+    assert same["cohort"]["n"] == n and same["data"]["checksum"] == snap.checksum
+    before = snapshot.report(world.program, {"enrolled_to_year": year - 1}, actor=actor).to_dict()
+    assert before["cohort"]["n"] == 0 and "enrolled_from_year/enrolled_to_year" in before["cohort"]["reason"]
+    # Each consented participant has one grade 1 event whose term is not in the curated list.
+    incidence = same["ae_incidence"]
+    assert [row["group"] for row in incidence["by_system"]] == ["not classified"]
+    grade1 = next(row for row in incidence["by_grade"] if row["group"] == "Grade 1")
+    assert grade1["events"] == incidence["total"]["events"] == n
+    assert AuditEvent.objects.filter(action="research.cohort.analyse").count() == 2
