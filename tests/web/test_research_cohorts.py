@@ -45,15 +45,67 @@ def _snapshot(world: Any, k: int = 2) -> Any:
     return snapshot.build(patients, program=world.program, actor=Actor.system("test"), k=k, now=NOW)
 
 
-def _rich_snapshot(world: Any) -> Any:
-    """A real snapshot (manifest, checksum) whose tables are replaced by the synthetic frames of
-    tests/research/test_cohort.py (40 participants, 16 weeks), so that every section of the page has numbers."""
-    from tests.research.test_cohort import synthetic
+def _rich_snapshot(world: Any, n: int = 40, weeks: int = 16) -> Any:
+    """A real snapshot (manifest, checksum) whose tables are replaced by synthetic ones in the export's columns
+    (``n`` participants, weekly PEG, pain NRS and PHQ-9, daily exposure, a DSM-5 count, adverse events for every
+    second participant, tapers for the first 20), so that every section of the page has numbers."""
+    import numpy as np
+    import polars as pl
 
     snap = _snapshot(world)
-    data = synthetic()
-    for name in ("participants", "daily_exposure", "assessments", "adverse_events", "taper_steps"):
-        getattr(data, name).write_parquet(snap.path / f"{name}.parquet")
+    rng = np.random.default_rng(13)
+    ids = [f"S-{i:012d}" for i in range(n)]
+    days = np.arange(-3, weeks * 7)
+    mg0 = np.linspace(20, 80, n)
+    frames = {
+        "participants": pl.DataFrame(
+            {
+                "study_id": ids,
+                "age_band": ["20-39" if i % 2 else "40-59" for i in range(n)],
+                "sex": ["female" if i % 3 else "male" for i in range(n)],
+                "jurisdiction": ["US" for _ in range(n)],
+                "conditions": ["pain" if i % 2 else "pain|mental_health" for i in range(n)],
+                "enrolment_year": [2025 if i < n // 2 else 2026 for i in range(n)],
+            }
+        ),
+        "daily_exposure": pl.DataFrame(
+            {
+                "study_id": np.repeat(ids, days.size),
+                "date_study_day": np.tile(days, n),
+                "mitragynine_mg": np.repeat(mg0, days.size) + rng.normal(0, 5, n * days.size),
+                "seven_oh_mg": np.repeat(mg0 / 60, days.size),
+            }
+        ),
+    }
+    rows: list[tuple[Any, ...]] = []
+    for i, sid in enumerate(ids):
+        for w in range(-1, weeks):
+            for instrument, base in (("peg", 7.0), ("pain_nrs", 7.0), ("phq9", 10.0)):
+                score = float(np.clip(base - 0.2 * w + rng.normal(0, 0.8), 0, 27))
+                rows.append((sid, len(rows) + 1, w * 7 + 2, instrument, score, 1))
+        rows.append((sid, len(rows) + 1, 30, "dsm5_sud", float(5 if i % 3 == 0 else 2), 1))
+    frames["assessments"] = pl.DataFrame(
+        rows,
+        schema={"study_id": pl.String, "assessment_no": pl.Int64, "date_study_day": pl.Int64,
+                "instrument_id": pl.String, "total": pl.Float64, "valid": pl.Int8},
+        orient="row",
+    )  # fmt: skip
+    half = ids[::2]
+    frames["adverse_events"] = pl.DataFrame(
+        {
+            "study_id": half,
+            "onset_study_day": list(range(5, 5 + len(half))),
+            "grade": [1 + (i % 3) for i in range(len(half))],
+            "seriousness": ["" if i % 5 else "hospitalisation" for i in range(len(half))],
+            "outcome": ["recovered"] * len(half),
+            "system": ["Gastrointestinal disorders" if i % 2 else "Nervous system disorders" for i in range(len(half))],
+        }
+    )
+    frames["taper_steps"] = pl.DataFrame(
+        {"study_id": ids[:20], "start_study_day": [10] * 20, "target_mg": [200.0 if i % 2 else 5.0 for i in range(20)]}
+    )
+    for name, frame in frames.items():
+        frame.write_parquet(snap.path / f"{name}.parquet")
     return snap
 
 
@@ -111,6 +163,11 @@ def test_researcher_builds_a_cohort_and_downloads_everything(world: Any, people:
     _no_identifiers(html, cohort, detail_url)
 
     pk = int(detail_url.rstrip("/").split("/")[-1])
+    from kratomwatch.audit.models import AuditEvent
+
+    shown = AuditEvent.objects.filter(action="research.cohort.analyse", object_id=str(pk))
+    assert shown.count() == 1  # the page view is audited (its chart images are not audited again)
+    assert 'id="responder-table"' in html and "/charts/survival-" in html and "/charts/incidence.svg" in html
     svg = rita.get(f"/research/cohorts/{pk}/charts/trajectory-peg.svg")
     assert svg.status_code == 200 and svg["Content-Type"] == "image/svg+xml"
     root = ET.fromstring(svg.content)
@@ -139,6 +196,7 @@ def test_researcher_builds_a_cohort_and_downloads_everything(world: Any, people:
             _no_identifiers(z.read(name), cohort, name)
     pdf = rita.get(f"/research/cohorts/{pk}/report.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-") and pdf["Content-Type"] == "application/pdf"
+    assert shown.count() == 1 + 1 + 1 + 1  # page, the CSV, the ZIP, the PDF (not the charts, not a 404)
 
 
 def test_bad_filters_are_shown_next_to_the_field_and_nothing_is_saved(
@@ -263,15 +321,21 @@ def test_clinician_gets_403_and_everyone_else_404(world: Any, people: People, co
     assert anonymous.status_code == 302 and "/login/" in anonymous["Location"]
 
 
-def test_refresh_starts_the_snapshot_job(world: Any, people: People) -> None:
-    from kratomwatch.jobs import long_jobs
+@pytest.mark.django_db(transaction=True)  # the worker runs the job in its own transactions
+def test_refresh_starts_the_snapshot_job(world: Any, people: People, cohort: Cohort) -> None:
+    from kratomwatch.jobs import worker as jobs_worker
+    from kratomwatch.research import snapshot
 
-    if not hasattr(long_jobs, "start_research_snapshot"):
-        pytest.skip("the research-snapshot job is not in jobs/long_jobs.py yet")
     rita = _client(people.rita)
     bad_k = rita.post(f"/research/programs/{world.program.pk}/snapshot/refresh/", {"k": "1"})
     assert bad_k.status_code == 400 and 'id="f-k-error"' in bad_k.content.decode()
     started = rita.post(f"/research/programs/{world.program.pk}/snapshot/refresh/", {"k": "5"})
     assert started.status_code == 302 and "/program/jobs/" in started["Location"]
+    job_page = rita.get(started["Location"]).content.decode()
+    assert "Research home" in job_page and "Program admin" not in job_page  # the researcher's menu
+    assert jobs_worker.run(burst=True, schedule=False).tasks_run == 1
+    done = rita.get(started["Location"]).content.decode()
+    assert 'id="snapshot-ready"' in done
+    assert snapshot.latest(world.program) is not None
     page = rita.get(f"/research/programs/{world.program.pk}/cohorts/").content.decode()
     assert 'id="refresh-job"' in page

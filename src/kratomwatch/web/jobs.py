@@ -27,7 +27,10 @@ from kratomwatch.web.program_admin import _program as _chosen
 from kratomwatch.web.security import login_and_access
 
 STATUS_WORDS = {"running": "Running", "done": "Done", "failed": "Failed"}
-JOB_TEMPLATES = {long_jobs.RESEARCH_EXPORT: "web/research/job.html"}  # the researcher's menu, not the admin's
+JOB_TEMPLATES = {  # the researcher's menu, not the admin's
+    long_jobs.RESEARCH_EXPORT: "web/research/job.html",
+    long_jobs.RESEARCH_SNAPSHOT: "web/research/snapshot_job.html",
+}
 
 
 def _zone() -> str:

@@ -82,8 +82,6 @@ BASELINE_INSTRUMENTS = engine.TRAJECTORY_INSTRUMENTS
 CHART_NAME = re.compile(r"^(trajectory-(?P<instrument>[a-z0-9_]+)|survival-(?P<event>[a-z0-9_]+)|incidence|exposure)$")
 CONTENT_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
 # An SVG chart is an image: no script, and its own text styles (matplotlib writes them as style attributes).
-# The snapshot refresh job (jobs/long_jobs.py); looked up by name so these pages work before that job exists.
-SNAPSHOT_JOB = str(getattr(long_jobs, "RESEARCH_SNAPSHOT", "research-snapshot"))
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the same bytes for the same report
 SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'"
 
@@ -104,11 +102,20 @@ _REPORTS_KEEP = 32
 
 
 def cohort_report(
-    cohort: Cohort, snap: snapshot.Snapshot, *, week: int = 12, instrument: str = "peg"
+    cohort: Cohort, snap: snapshot.Snapshot, *, week: int = 12, instrument: str = "peg", actor: Actor | None = None
 ) -> dict[str, Any]:
-    """The cohort's report on ``snap`` (the shared JSON shape of ``research.cohort``). The last few are kept for the
-    charts and downloads of the same page view; the key holds the snapshot's checksum and the definition, so a new
-    snapshot or an edited cohort is analysed afresh."""
+    """The cohort's report on ``snap`` (the shared JSON shape of ``research.cohort``), audited as an analysis shown
+    when ``actor`` is given (the page and each download of numbers; the chart images of a page are not audited
+    again). The last few reports are kept in memory for the charts and downloads of the same page view; the key
+    holds the snapshot's checksum and the definition, so a new snapshot or an edited cohort is analysed afresh."""
+    if actor is not None:
+        actions.record_analysis(
+            actor=actor,
+            program=cohort.program,
+            snapshot_id=snap.snapshot_id,
+            definition=engine.check_definition(cohort.definition),
+            cohort_id=cohort.pk,
+        )
     key = (
         snap.checksum,
         cohort.pk,
@@ -317,7 +324,7 @@ def snapshot_status(program: Program, user: Any) -> dict[str, Any]:
     snap = snapshot.latest(program)
     jobs = [
         job_row(j)
-        for j in progress.mine(user, kinds=(SNAPSHOT_JOB,), limit=10)
+        for j in progress.mine(user, kinds=(long_jobs.RESEARCH_SNAPSHOT,), limit=10)
         if long_jobs.meta(j.id).get("program_id") == program.pk
     ]
     return {
@@ -381,16 +388,11 @@ def snapshot_refresh(request: HttpRequest, program_id: int) -> HttpResponse:
     k_text = request.POST.get("k", "").strip() or str(deid.DEFAULT_K)
     errors: dict[str, str] = {}
     try:
-        start = getattr(long_jobs, "start_research_snapshot", None)
-        if start is None:
-            raise InputError(
-                "snapshot", program.slug, "Refreshing the analysis data is not available on this server yet."
-            )
         try:
             k = int(k_text)
         except ValueError:
             raise InputError("k", k_text, "") from None
-        job = str(start(user=request.user, program=program, k=k))
+        job = long_jobs.start_research_snapshot(user=request.user, program=program, k=k)
     except InputError as exc:
         if isinstance(exc, access.Forbidden | access.NotFound):
             raise
@@ -501,7 +503,7 @@ def cohort_detail(request: HttpRequest, cohort_id: int) -> HttpResponse:
     }
     snap = status["snapshot"]
     if snap is not None:
-        report = cohort_report(cohort, snap, week=week, instrument=instrument)
+        report = cohort_report(cohort, snap, week=week, instrument=instrument, actor=Actor.of(request.user))
         context["report"] = report
         context["consent_at"] = _aware((report.get("data") or {}).get("consent_as_of"))
         context["caveat"] = report.get("caveat") or context["caveat"]
@@ -550,7 +552,9 @@ def cohort_delete(request: HttpRequest, cohort_id: int) -> HttpResponse:
 # --- downloads ----------------------------------------------------------------------------------------------------
 
 
-def _report_for_download(request: HttpRequest, cohort_id: int) -> tuple[Cohort, dict[str, Any]]:
+def _report_for_download(
+    request: HttpRequest, cohort_id: int, *, audited: bool = True
+) -> tuple[Cohort, dict[str, Any]]:
     cohort = access.get_research_cohort_for(request.user, cohort_id)
     snap = snapshot.latest(cohort.program)
     if snap is None:
@@ -558,7 +562,8 @@ def _report_for_download(request: HttpRequest, cohort_id: int) -> tuple[Cohort, 
     week, instrument, errors = _options(request)
     if errors:
         week, instrument = 12, "peg"
-    return cohort, cohort_report(cohort, snap, week=week, instrument=instrument)
+    actor = Actor.of(request.user) if audited else None
+    return cohort, cohort_report(cohort, snap, week=week, instrument=instrument, actor=actor)
 
 
 def _file_name(cohort: Cohort, report: Mapping[str, Any], what: str) -> str:
@@ -578,7 +583,7 @@ def cohort_chart(request: HttpRequest, cohort_id: int, chart: str, fmt: str) -> 
     match = CHART_NAME.match(chart)
     if match is None or fmt not in CONTENT_TYPES:
         raise Http404("no such chart")
-    cohort, report = _report_for_download(request, cohort_id)
+    cohort, report = _report_for_download(request, cohort_id, audited=False)  # an image of an audited page
     source = source_line(cohort.program, report)
     try:
         if match.group("instrument"):
@@ -609,10 +614,10 @@ def _csv(frame: Any) -> bytes:
 @require_GET
 def cohort_table(request: HttpRequest, cohort_id: int, table: str) -> HttpResponse:
     """One table of the report's numbers as CSV (suppressed cells empty, with their ``suppressed`` flag)."""
+    if table not in engine.TABLE_SCHEMAS:
+        raise Http404("no such table")
     cohort, report = _report_for_download(request, cohort_id)
     tables = engine.CohortReport(report).tables()
-    if table not in tables:
-        raise Http404("no such table")
     response = HttpResponse(_csv(tables[table]), content_type="text/csv; charset=utf-8")
     return _attachment(response, _file_name(cohort, report, f"{table}.csv"))
 
