@@ -141,7 +141,7 @@ def test_time_to_event_and_incidence_follow_their_definitions(data: c.AnalysisDa
     dependence = events["dependence_4plus"]
     assert (dependence["n"], dependence["events"]) == (40, 14)
     assert dependence["steps"][0]["time"] == 30.0
-    assert all("definition" in e and e["definition"] for e in events.values())
+    assert all(e["definition"] and e["suppressed"] is False for e in events.values())
     incidence = report["ae_incidence"]
     # Follow-up: study day 0 to the last recorded day (111) inclusive: 112 days each.
     assert incidence["patient_months"] == pytest.approx(40 * 112 / 30.4375)
@@ -202,7 +202,11 @@ def test_small_cohort_and_small_cells_are_suppressed(data: c.AnalysisData) -> No
     assert rows[("sex", "male")] == {"variable": "sex", "level": "male", "n": None, "percent": None, "suppressed": True}
     assert rows[("jurisdiction", "US-CA")]["suppressed"] and rows[("sex", "female")]["n"] == 26
     events = {e["event"]: e for e in report["time_to_event"]}
-    assert events["first_serious_ae"]["events"] is None  # 12 < 15
+    serious = events["first_serious_ae"]
+    # 12 events < 15: the count, the curve (its drops would count them) and its median are withheld.
+    assert serious["events"] is None and serious["steps"] == [] and serious["suppressed"] is True
+    assert serious["n"] == 40 and serious["median_days"] is None
+    assert events["dependence_4plus"]["events"] is None and events["taper_completion"]["steps"] == []
     grades = {g["group"]: g for g in report["ae_incidence"]["by_grade"]}
     assert grades["Grade 1"]["suppressed"] and grades["Grade 1"]["events"] is None
     assert grades["Grade 5"]["events"] == 0 and not grades["Grade 5"]["suppressed"]

@@ -635,6 +635,9 @@ def _time_to_event(
         n = joined.height
         events = int(joined["observed"].sum()) if n else 0
         steps = cohort_stats.kaplan_meier(joined["time"].to_numpy(), joined["observed"].to_numpy(), k=k) if n else []
+        few = 0 < events < k
+        if few:  # the curve's drops would count the withheld events: no curve
+            steps = []
         median = next(
             (s.time for s in steps if not s.suppressed and s.survival is not None and s.survival <= 0.5), None
         )
@@ -647,6 +650,7 @@ def _time_to_event(
                 "events": _count(events, k),
                 "censored": _count(n - events, k),
                 "median_days": _num(median),
+                "suppressed": few or 0 < n < k,
                 "steps": [
                     {
                         "time": _num(s.time),
