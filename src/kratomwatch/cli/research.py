@@ -351,7 +351,10 @@ def analyse(
                 cohort_id=cohort_id,
             )
         except InputError as problem:
-            field = OPTIONS.get(problem.field, {"week": "--week", "instrument": "--instrument", "snapshot": "--program"}.get(problem.field))
+            field = OPTIONS.get(
+                problem.field,
+                {"week": "--week", "instrument": "--instrument", "snapshot": "--program"}.get(problem.field),
+            )
             raise InputError(field or problem.field, problem.value, problem.message) from None
         tables = result.tables()
         if csv_dir is not None:
