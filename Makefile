@@ -52,6 +52,7 @@ test: lint typecheck imports pytest pytest-postgres
 
 bench: install
 	mkdir -p var
+	# write path, alert sweep, and the research export (CSV + Parquet, 10k x 365) of the same registry with its peak memory
 	$(BIN)/python -m benchmarks.run --out var/bench.json
 	# HTTP load against `kratomwatch serve --production` (writes/s, mixed p50/p99, summary vs /healthz): merged into the same JSON
 	$(BIN)/python -m benchmarks.load --out var/bench.json

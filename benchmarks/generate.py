@@ -12,6 +12,7 @@ All data is synthetic; amounts are plausible self-reported amounts, not guidance
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,7 +22,9 @@ import polars as pl
 
 from kratomwatch.accounts import actions as account_actions
 from kratomwatch.accounts.models import Program
-from kratomwatch.audit.log import Actor
+from kratomwatch.audit.log import Actor, record
+from kratomwatch.consent import actions as consent_actions
+from kratomwatch.consent.models import ConsentRecord
 from kratomwatch.records import actions, bulk
 from kratomwatch.records.models import Lot
 
@@ -46,6 +49,8 @@ LOTS: dict[str, tuple[str, str, actions.CertificateIn | None, float | None, str,
 }
 
 SEED = 20261121
+RESEARCH_CONSENT_SHARE = 0.9
+"""Share of the registry's patients given an active research consent (the research export keeps only those)."""
 
 
 @dataclass
@@ -74,6 +79,45 @@ def create_catalogue(actor: Actor, slug: str) -> tuple[Program, dict[str, Lot]]:
             actor=actor, product=products[name], lot_code=code, certificate=cert, unit_mass_mg=unit_mass
         )
     return program, lots
+
+
+def grant_research_consent(
+    *, actor: Actor, program: Program, patient_ids: np.ndarray, share: float, seed: int
+) -> np.ndarray:
+    """Research consent for about ``share`` of the patients, set-based: one published document of the program
+    (``consent.actions.publish_document``) and one ``bulk_create`` of the signatures (a synthetic placeholder in
+    place of each signed PDF), audited once. Its own random stream, so the doses do not depend on it. Returns the
+    ids that consented."""
+    chosen = patient_ids[np.random.default_rng(seed + 1).random(len(patient_ids)) < share]
+    doc = consent_actions.publish_document(
+        actor=actor,
+        program=program,
+        title="Benchmark consent (synthetic)",
+        body="Synthetic benchmark registry: care and research consent of synthetic patients, no real person.",
+        scopes=["care", "research"],
+    )
+    pdf = b"%PDF-1.4 synthetic benchmark placeholder, not a signed copy"
+    digest = hashlib.sha256(pdf).hexdigest()
+    when = dt.datetime.now(dt.UTC)
+    ConsentRecord.objects.bulk_create(
+        [
+            ConsentRecord(
+                patient_id=pk,
+                document=doc,
+                scope="research",
+                signed_name="Synthetic Patient",
+                signed_at=when,
+                pdf=pdf,
+                pdf_sha256=digest,
+            )
+            for pk in chosen.tolist()
+        ],
+        batch_size=2000,
+    )
+    record(
+        actor, "consent.bulk_load", object_type="consent_document", program_id=program.pk, detail={"rows": len(chosen)}
+    )
+    return chosen
 
 
 def dose_columns(
@@ -156,11 +200,13 @@ def make_registry(
     seed: int = SEED,
     end: dt.date | None = None,
     slug: str = "bench",
+    research_consent: float = 0.0,
 ) -> Registry:
     """Create the catalogue and patients in the database and return the dose columns (not yet loaded).
 
     ``end`` is the last local day (default: two days before today, UTC, so that no dose in any zone
-    is in the future); the registry covers ``days`` days up to it.
+    is in the future); the registry covers ``days`` days up to it. ``research_consent``: the share of
+    patients given an active research consent (:func:`grant_research_consent`; 0 = none, the default).
     """
     rng = np.random.default_rng(seed)
     end = end or dt.datetime.now(dt.UTC).date() - dt.timedelta(days=2)
@@ -177,6 +223,8 @@ def make_registry(
         time_zones=zones,
         jurisdictions=[PLACES[i][1] for i in places],
     )
+    if research_consent > 0:
+        grant_research_consent(actor=actor, program=program, patient_ids=ids, share=research_consent, seed=seed)
     columns = dose_columns(
         rng=rng,
         patient_ids=ids,

@@ -33,7 +33,11 @@ TARGETS = {
     "daily_exposure_rebuild_seconds": 5.0,
     "daily_exposure_target_size": {"patients": 10_000, "days": 365},
     "alert_sweep_seconds": 10.0,
+    "research_export_seconds": 60.0,
+    "research_export_peak_rss_mb": 2048.0,
+    "research_export_target_size": {"patients": 10_000, "days": 365},
 }
+RESEARCH_EXPORT_FORMATS = ("csv", "parquet")
 QUICK = {"patients": 200, "days": 30}
 DOSES_PER_DAY_NOTE = (
     "doses per patient-day are uniform in the given range (1-4: mean 2.5, ~9.1M rows at 10k x 365); "
@@ -79,8 +83,10 @@ def _proc_status_kb(pid: int, key: str) -> int | None:
 
 
 @contextmanager
-def _peak_memory() -> Iterator[dict[str, float]]:
-    """Peak Python heap (tracemalloc) and peak process RSS above the starting RSS, sampled every 2 ms.
+def _peak_memory(python_heap: bool = True) -> Iterator[dict[str, float]]:
+    """Peak Python heap (tracemalloc; ``python_heap=False`` leaves it out, since tracing slows every Python
+    allocation) and peak process RSS above the starting RSS, sampled every 2 ms; also the RSS at the start and at
+    the peak.
 
     The RSS includes SQLite's page cache and sort memory (SQLite runs in this process); PostgreSQL's
     work happens in the server backend, measured separately.
@@ -95,7 +101,8 @@ def _peak_memory() -> Iterator[dict[str, float]]:
             peak[0] = max(peak[0], _rss_bytes())
 
     thread = threading.Thread(target=sample, daemon=True)
-    tracemalloc.start()
+    if python_heap:
+        tracemalloc.start()
     thread.start()
     try:
         yield out
@@ -103,9 +110,22 @@ def _peak_memory() -> Iterator[dict[str, float]]:
         done.set()
         thread.join()
         peak[0] = max(peak[0], _rss_bytes())
-        out["python_heap_peak_mb"] = round(tracemalloc.get_traced_memory()[1] / 2**20, 2)
-        tracemalloc.stop()
+        if python_heap:
+            out["python_heap_peak_mb"] = round(tracemalloc.get_traced_memory()[1] / 2**20, 2)
+            tracemalloc.stop()
         out["process_rss_peak_delta_mb"] = round((peak[0] - start) / 2**20, 1)
+        out["process_rss_start_mb"] = round(start / 2**20, 1)
+        out["process_rss_peak_mb"] = round(peak[0] / 2**20, 1)
+
+
+def _proc_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a local process (the PostgreSQL backend), from /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
@@ -184,9 +204,90 @@ def _child_sweep_at_scale(spec: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _child_research_export(spec: dict[str, Any]) -> dict[str, Any]:
+    """The research export (``research.export.export``, CSV and Parquet, shifted dates) of the registry the main
+    child left in this database, in a process of its own so that its peak memory is the export's: what
+    ``kratomwatch research export --format csv,parquet`` does, without the command line around it."""
+    _setup_django(spec)
+    import shutil
+
+    from django.db import connection
+
+    from kratomwatch.accounts.models import Program
+    from kratomwatch.audit.log import Actor
+    from kratomwatch.records.models import Patient
+    from kratomwatch.research import export
+
+    connection.ensure_connection()
+    backend_pid = None
+    if spec["vendor"] == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            backend_pid = cur.fetchone()[0]
+    program = Program.objects.get(slug="bench")
+    patients = Patient.objects.filter(program=program)
+    out = _home() / "var" / "bench" / f"research-export-{spec['vendor']}"
+    shutil.rmtree(out, ignore_errors=True)
+    steps: dict[str, float] = {}
+    last = [time.perf_counter()]
+
+    def progress(step: str, done: int, total: int) -> None:
+        now = time.perf_counter()
+        steps[step] = round(now - last[0], 3)
+        last[0] = now
+
+    request = export.ExportRequest(
+        out=out, project="bench", now=dt.datetime.now(dt.UTC), formats=RESEARCH_EXPORT_FORMATS
+    )
+    gc.collect()
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    server0 = None if backend_pid is None else _proc_cpu_seconds(backend_pid)
+    with _peak_memory(python_heap=False) as memory:
+        t0 = time.perf_counter()
+        last[0] = t0
+        exported = export.export(
+            patients,
+            request,
+            actor=Actor.system("benchmark"),
+            secret="benchmark-research-secret-0123456789",  # synthetic data, thrown away
+            program=program,
+            progress=progress,
+        )
+        seconds = time.perf_counter() - t0
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    server1 = None if backend_pid is None else _proc_cpu_seconds(backend_pid)
+    files = {p.name: p.stat().st_size for p in sorted(out.iterdir()) if p.is_file()}
+    result: dict[str, Any] = {
+        "formats": list(RESEARCH_EXPORT_FORMATS),
+        "dates": request.dates,
+        "seconds": round(seconds, 3),
+        "step_seconds": steps,
+        "rows": exported.counts,
+        "participants": {"included": exported.included, "excluded": exported.excluded, "withheld": exported.withheld},
+        "files_bytes": files,
+        "files_total_mb": round(sum(files.values()) / 2**20, 1),
+        **memory,
+        "process_maxrss_mb": round(cpu1.ru_maxrss / 1024, 1),
+        "process_cpu_seconds": round(
+            cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime, 1
+        ),  # both cores count: on a busy machine, compare it with "seconds"
+    }
+    if backend_pid is not None:
+        hwm = _proc_status_kb(backend_pid, "VmHWM")
+        result["server_backend_peak_rss_mb"] = None if hwm is None else round(hwm / 1024, 1)
+        if server0 is not None and server1 is not None:
+            result["server_backend_cpu_seconds"] = round(server1 - server0, 1)
+    if not spec.get("keep"):
+        shutil.rmtree(out, ignore_errors=True)
+    connection.close()
+    return result
+
+
 def _child(spec: dict[str, Any]) -> dict[str, Any]:
     if spec.get("mode") == "sweep_at_scale":
         return _child_sweep_at_scale(spec)
+    if spec.get("mode") == "research_export":
+        return _child_research_export(spec)
     vendor = spec["vendor"]
     _setup_django(spec)
     from django.core.management import call_command
@@ -213,6 +314,7 @@ def _child(spec: dict[str, Any]) -> dict[str, Any]:
             days=spec["days"],
             doses_per_day=(low, high),
             seed=spec["seed"],
+            research_consent=generate.RESEARCH_CONSENT_SHARE if spec.get("research_export", True) else 0.0,
         )
     )
     n = registry.n_doses
@@ -329,6 +431,15 @@ def _judge(vendor: str, result: dict[str, Any]) -> None:
     rebuild["at_target_size"] = registry["patients"] >= size["patients"] and registry["days"] >= size["days"]
     rebuild["judged_seconds"] = worst
     rebuild["pass"] = worst <= rebuild["target_seconds"]
+    research = result.get("research_export")
+    if research is not None:
+        size = targets["research_export_target_size"]
+        research["at_target_size"] = registry["patients"] >= size["patients"] and registry["days"] >= size["days"]
+        research["target_seconds"] = targets["research_export_seconds"]
+        research["target_peak_rss_mb"] = targets["research_export_peak_rss_mb"]
+        research["pass_seconds"] = research["seconds"] <= research["target_seconds"]
+        research["pass_memory"] = research["process_rss_peak_mb"] <= research["target_peak_rss_mb"]
+        research["pass"] = research["pass_seconds"] and research["pass_memory"]
     sweep = result.get("alert_sweep")
     if sweep is not None:
         sweep["at_target_size"] = rebuild["at_target_size"]
@@ -352,6 +463,9 @@ def main(argv: list[str] | None = None) -> int:
         help="PostgreSQL: load through the normal path (per-row FK checks, live indexes)",
     )
     parser.add_argument("--no-sweep", action="store_true", help="skip the alert sweep benchmarks")
+    parser.add_argument(
+        "--no-research-export", action="store_true", help="skip the research export (CSV and Parquet) benchmark"
+    )
     parser.add_argument(
         "--scale-patients",
         type=int,
@@ -385,17 +499,24 @@ def main(argv: list[str] | None = None) -> int:
         "verify": not args.no_verify,
         "fast_initial_load": not args.no_fast_initial_load,
         "sweep": not args.no_sweep,
+        "research_export": not args.no_research_export,
     }
     pg_url = _postgres_url()
     if args.database == "postgresql" and pg_url is None:
         parser.error("--database postgresql needs KRATOMWATCH_BENCH_POSTGRES_URL or a postgres:// DATABASE_URL")
     results: dict[str, Any] = {}
+    export_spec = {"mode": "research_export", "keep": args.keep}
     if args.database in ("all", "sqlite"):
         with _sqlite_database(args.keep) as url:
             results["sqlite"] = _run_child({**spec, "vendor": "sqlite", "url": url})
+            if spec["research_export"]:  # the same registry, in a process of its own
+                results["sqlite"]["research_export"] = _run_child({**export_spec, "vendor": "sqlite", "url": url})
     if args.database in ("all", "postgresql") and pg_url is not None:
         with _postgres_schema(pg_url, args.keep) as schema:
-            results["postgresql"] = _run_child({**spec, "vendor": "postgresql", "url": pg_url, "schema": schema})
+            place = {"vendor": "postgresql", "url": pg_url, "schema": schema}
+            results["postgresql"] = _run_child({**spec, **place})
+            if spec["research_export"]:
+                results["postgresql"]["research_export"] = _run_child({**export_spec, **place})
     scale = 0 if args.quick or args.no_sweep else args.scale_patients
     if scale > 0:
         at_scale = {**spec, "mode": "sweep_at_scale", "patients": scale, "days": args.scale_days}
@@ -439,6 +560,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"{vendor}: alert sweep first {sw['first_sweep']['seconds']} s ({sw['first_sweep']['created']} "
                 f"alerts), same day again {sw['second_sweep']['seconds']} s, next day "
                 f"{sw['next_day_sweep']['seconds']} s ({'pass' if sw['pass'] else 'FAIL'} <= {sw['target_seconds']} s)"
+            )
+        if "research_export" in r:
+            ex = r["research_export"]
+            print(
+                f"{vendor}: research export (csv+parquet) of {ex['rows']['doses']} doses, "
+                f"{ex['rows']['participants']} participants in {ex['seconds']} s, peak RSS "
+                f"{ex['process_rss_peak_mb']} MB, {ex['files_total_mb']} MB written "
+                f"({'pass' if ex['pass'] else 'FAIL'} <= {ex['target_seconds']} s and <= {ex['target_peak_rss_mb']} MB)"
             )
         if "alert_sweep_at_scale" in r:
             sc = r["alert_sweep_at_scale"]

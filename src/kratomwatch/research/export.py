@@ -33,7 +33,8 @@ import re
 import shutil
 import tempfile
 import textwrap
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -41,6 +42,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import IntegerField, QuerySet, TextField
 from django.db.models.functions import Cast
@@ -82,6 +84,10 @@ DICTIONARY = "data_dictionary.csv"
 K_REPORT = "k_anonymity.csv"
 MANIFEST_VERSION = 1
 READ_CHUNK = 100_000
+BATCH_PARTICIPANTS = 1_000
+"""The large tables (:data:`LARGE`: doses, daily exposure) are read, de-identified and written this many participants
+at a time, in study ID order, so that memory stays bounded whatever the registry's size (unless FHIR is asked for
+too: its resources are written from whole frames)."""
 
 TABLES = (
     "participants",
@@ -293,15 +299,15 @@ def project_secret(program: Program | None, environ: Mapping[str, str] | None = 
 # --- frames --------------------------------------------------------------------------------------------------------
 
 
-def _raw_type(target: pl.DataType | type[pl.DataType], sqlite: bool) -> pl.DataType | type[pl.DataType]:
-    """The type a database cursor hands over for a column read as ``target``: JSON always as text; on SQLite dates
-    and instants as text and booleans as 0/1 (read through a cast, see :func:`_read`)."""
+def _raw_type(target: pl.DataType | type[pl.DataType], text: bool) -> pl.DataType | type[pl.DataType]:
+    """The type a read hands over for a column read as ``target``: JSON always as text; dates, instants and booleans
+    as text (``text``: SQLite's cursor, through a cast, and PostgreSQL's COPY) or 0/1 (SQLite's booleans)."""
     if isinstance(target, pl.List | pl.Struct):
         return pl.String
-    if sqlite and (target == pl.Date or isinstance(target, pl.Datetime)):
+    if text and (target == pl.Date or isinstance(target, pl.Datetime)):
         return pl.String
-    if sqlite and target == pl.Boolean:
-        return pl.Int64
+    if text and target == pl.Boolean:
+        return pl.Int64 if connection.vendor == "sqlite" else pl.String
     return target
 
 
@@ -316,20 +322,17 @@ def _typed(column: str, raw: pl.DataType | type[pl.DataType], target: pl.DataTyp
     if isinstance(target, pl.Datetime):
         text = col.str.replace(r"\+00(:00)?$", "")
         return text.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_zone="UTC", time_unit="us")
+    if target == pl.Boolean and raw == pl.String:
+        return col == "t"  # PostgreSQL's text form; NULL stays NULL
     return col.cast(target)
 
 
-def _read(
-    qs: QuerySet[Any], schema: Mapping[str, pl.DataType | type[pl.DataType]], fields: Mapping[str, str] | None = None
-) -> pl.DataFrame:
-    """One query: the columns of ``schema`` (name -> type) read from ``qs``, each from the model field of the same
-    name unless ``fields`` maps it to another (``{"date": "local_date"}``).
-
-    Set-based and without a Python step per row: the rows come straight from the database cursor (a server-side
-    cursor on PostgreSQL) in chunks of :data:`READ_CHUNK`, each chunk becoming a frame at once; text is parsed by
-    Polars (JSON, and on SQLite dates and instants, read through a cast so that no per-value converter runs)."""
+def _select(
+    qs: QuerySet[Any], schema: Mapping[str, pl.DataType | type[pl.DataType]], fields: Mapping[str, str] | None
+) -> tuple[str, Sequence[Any]]:
+    """The SQL (and its parameters) of ``qs`` selecting the columns of ``schema`` in order; on SQLite dates,
+    instants and booleans through a cast, so that the cursor runs no per-value converter."""
     sqlite = connection.vendor == "sqlite"
-    raw = {column: _raw_type(target, sqlite) for column, target in schema.items()}
     selected: list[str] = []
     casts: dict[str, Cast] = {}
     for n, column in enumerate(schema):
@@ -342,12 +345,62 @@ def _read(
             name = f"kw_export_{n}"
         selected.append(name)
     sql, params = qs.order_by().annotate(**casts).values_list(*selected).query.sql_with_params()
-    frames = []
-    with connection.chunked_cursor() as cursor:
-        cursor.execute(sql, params)
-        while rows := cursor.fetchmany(READ_CHUNK):
-            frames.append(pl.DataFrame(rows, schema=raw, orient="row", strict=False))
-    frame = pl.concat(frames, rechunk=True) if frames else pl.DataFrame(schema=raw)
+    return sql, params
+
+
+NULL = "\\N"
+"""How COPY writes NULL (so that an empty text stays an empty text)."""
+
+
+def _copy_to(handle: Any, sql: str, params: Sequence[Any]) -> None:
+    """PostgreSQL: ``COPY (<the query>) TO STDOUT`` as CSV (NULL as :data:`NULL`) into a binary file."""
+    with connection.cursor() as cursor:
+        raw_cursor = cursor.cursor
+        query = raw_cursor.mogrify(sql, params) if params else sql
+        with raw_cursor.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, NULL '{NULL}')") as copy:
+            for block in copy:
+                handle.write(block)
+
+
+CSV_OPTIONS: dict[str, Any] = {"has_header": False, "null_values": NULL, "empty_string_is_null": False}
+"""How Polars reads what :func:`_copy_to` wrote."""
+
+
+def _copy_frame(sql: str, params: Sequence[Any], raw: Mapping[str, pl.DataType | type[pl.DataType]]) -> pl.DataFrame:
+    """PostgreSQL: the query's rows through :func:`_copy_to`, spooled to a temporary file and parsed by Polars (no
+    Python object per row or value)."""
+    with tempfile.TemporaryFile() as spool:
+        _copy_to(spool, sql, params)
+        if not spool.tell():
+            return pl.DataFrame(schema=raw)
+        spool.seek(0)
+        return pl.read_csv(spool, schema=dict(raw), **CSV_OPTIONS)
+
+
+def _read(
+    qs: QuerySet[Any], schema: Mapping[str, pl.DataType | type[pl.DataType]], fields: Mapping[str, str] | None = None
+) -> pl.DataFrame:
+    """One query: the columns of ``schema`` (name -> type) read from ``qs``, each from the model field of the same
+    name unless ``fields`` maps it to another (``{"date": "local_date"}``).
+
+    Set-based and without a Python step per row on PostgreSQL (``COPY ... TO STDOUT``, parsed by Polars, see
+    :func:`_copy_frame`); on SQLite the rows come from the cursor in chunks of :data:`READ_CHUNK`, each chunk
+    becoming a frame at once. Text is parsed by Polars (JSON, dates, instants and booleans)."""
+    postgres = connection.vendor == "postgresql"
+    raw = {column: _raw_type(target, text=True) for column, target in schema.items()}
+    try:
+        sql, params = _select(qs, schema, fields)
+    except EmptyResultSet:  # e.g. ``patient__in=[]``: an empty batch
+        return pl.DataFrame(schema=raw).with_columns([_typed(c, raw[c], schema[c]) for c in schema])
+    if postgres:
+        frame = _copy_frame(sql, params, raw)
+    else:
+        frames = []
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(sql, params)
+            while rows := cursor.fetchmany(READ_CHUNK):
+                frames.append(pl.DataFrame(rows, schema=raw, orient="row", strict=False))
+        frame = pl.concat(frames, rechunk=True) if frames else pl.DataFrame(schema=raw)
     return frame.with_columns([_typed(c, raw[c], schema[c]) for c in schema])
 
 
@@ -455,8 +508,27 @@ def _participants(
     return out, keys, anon
 
 
-def _doses(included: QuerySet[Patient], keys: pl.DataFrame, mode: str) -> pl.DataFrame:
-    schema: dict[str, Any] = {
+Participants = QuerySet[Patient] | list[int]
+"""The participants to read: a query, or the ids of one batch."""
+
+
+@dataclass(frozen=True)
+class _Table:
+    """A table read by one query (``query(participants)``, the columns of ``schema``, see :func:`_read`) and then
+    de-identified by ``finish(frame, keys, mode)``; the large ones are read batch by batch (:func:`_batches`)."""
+
+    query: Callable[[Participants], QuerySet[Any]]
+    schema: Mapping[str, Any]
+    fields: Mapping[str, str]
+    finish: Callable[[pl.DataFrame, pl.DataFrame, str], pl.DataFrame]
+
+    def read(self, included: Participants, keys: pl.DataFrame, mode: str) -> pl.DataFrame:
+        return self.finish(_read(self.query(included), self.schema, self.fields), keys, mode)
+
+
+DOSES = _Table(
+    query=lambda included: Dose.objects.filter(ACTIVE, patient__in=included),
+    schema={
         "patient_id": pl.Int64,
         "date": pl.Date,
         "local_minute": pl.Int64,
@@ -471,17 +543,13 @@ def _doses(included: QuerySet[Patient], keys: pl.DataFrame, mode: str) -> pl.Dat
         "mitragynine_high_mg": pl.Float64,
         "seven_oh_share_percent": pl.Float64,
         "enhanced": pl.Boolean,
-    }
-    frame = _read(
-        Dose.objects.filter(ACTIVE, patient__in=included),
-        schema,
-        {"date": "local_date", "product_form": "lot__product__form"},
-    )
-    return _finish(frame, keys, ["date"], mode, ["date", "local_minute", "amount", "unit"])
-
-
-def _daily(included: QuerySet[Patient], keys: pl.DataFrame, mode: str) -> pl.DataFrame:
-    schema: dict[str, Any] = {
+    },
+    fields={"date": "local_date", "product_form": "lot__product__form"},
+    finish=lambda frame, keys, mode: _finish(frame, keys, ["date"], mode, ["date", "local_minute", "amount", "unit"]),
+)
+DAILY = _Table(
+    query=lambda included: DailyExposure.objects.filter(patient__in=included),
+    schema={
         "patient_id": pl.Int64,
         "date": pl.Date,
         "mitragynine_mg": pl.Float64,
@@ -490,9 +558,11 @@ def _daily(included: QuerySet[Patient], keys: pl.DataFrame, mode: str) -> pl.Dat
         "unknown_doses": pl.Int64,
         "estimated_doses": pl.Int64,
         "first_dose_minute": pl.Int64,
-    }
-    frame = _read(DailyExposure.objects.filter(patient__in=included), schema, {"date": "day"})
-    return _finish(frame, keys, ["date"], mode, ["date"])
+    },
+    fields={"date": "day"},
+    finish=lambda frame, keys, mode: _finish(frame, keys, ["date"], mode, ["date"]),
+)
+LARGE = {"doses": DOSES, "daily_exposure": DAILY}
 
 
 def _instrument_tables() -> tuple[pl.DataFrame, pl.DataFrame, dict[str, Any]]:
@@ -805,6 +875,83 @@ def _readme(request: ExportRequest, program: Program | None, counts: Mapping[str
     return "\n".join(lines)
 
 
+def _batches(
+    table: _Table, included: QuerySet[Patient], keys: pl.DataFrame, mode: str, scratch: Path
+) -> Iterator[pl.DataFrame]:
+    """``table`` for :data:`BATCH_PARTICIPANTS` participants at a time, in study ID order: each frame is sorted by
+    study ID first, so the frames one after another are the whole table in its order. At least one frame.
+
+    SQLite reads each batch by its participants' ids (an index range per participant). PostgreSQL, with more than
+    one batch, reads the table once (:func:`_split`: a per-batch query would scan the whole table each time), in
+    ``scratch`` (removed at the end)."""
+    ordered = keys.sort("study_id")
+    starts = range(0, max(ordered.height, 1), BATCH_PARTICIPANTS)
+    if connection.vendor != "postgresql" or len(starts) == 1:
+        for start in starts:
+            part = ordered.slice(start, BATCH_PARTICIPANTS)
+            yield table.read(part["patient_id"].to_list(), part, mode)
+        return
+    try:
+        split = _split(table, included, ordered, scratch)
+        for n, start in enumerate(starts):
+            files = sorted((split / f"_batch={n}").glob("*.parquet"))
+            frame = pl.read_parquet(files) if files else pl.DataFrame(schema=dict(table.schema))
+            yield table.finish(frame, ordered.slice(start, BATCH_PARTICIPANTS), mode)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _split(table: _Table, included: QuerySet[Patient], ordered: pl.DataFrame, scratch: Path) -> Path:
+    """PostgreSQL: one ``COPY`` of ``table`` for every participant, spooled as CSV into ``scratch``, then split by
+    Polars (streaming: bounded memory) into one Parquet directory per batch, ``_batch=<n>/``, typed."""
+    raw = {column: _raw_type(target, text=True) for column, target in table.schema.items()}
+    sql, params = _select(table.query(included), table.schema, table.fields)
+    scratch.mkdir()
+    spool = scratch / "spool.csv"
+    with spool.open("wb") as handle:
+        _copy_to(handle, sql, params)
+    split = scratch / "split"
+    if spool.stat().st_size:
+        batch = ordered.select("patient_id", (pl.int_range(pl.len()) // BATCH_PARTICIPANTS).alias("_batch"))
+        rows = pl.scan_csv(spool, schema=raw, **CSV_OPTIONS)
+        rows = rows.with_columns([_typed(c, raw[c], table.schema[c]) for c in table.schema])
+        rows.join(batch.lazy(), on="patient_id", how="inner").sink_parquet(
+            pl.PartitionBy(split, key="_batch", include_key=False), compression="lz4", statistics=False
+        )
+    spool.unlink()
+    return split
+
+
+def _batched_table(
+    tmp: Path, name: str, frames: Iterable[pl.DataFrame], request: ExportRequest
+) -> tuple[pl.DataFrame, int]:
+    """Write one table frame by frame into ``tmp``: CSV appended; Parquet from one Arrow IPC part per frame, joined
+    into one file by a streaming copy (a table of one frame is written exactly as :func:`_write_all` writes it).
+    Returns the table's columns (an empty frame, for the data dictionary) and its number of rows."""
+    parts: list[Path] = []
+    rows = 0
+    columns: pl.DataFrame | None = None
+    with ExitStack() as stack:
+        handle = stack.enter_context((tmp / f"{name}.csv").open("wb")) if "csv" in request.formats else None
+        for n, frame in enumerate(frames):
+            columns = frame.clear() if columns is None else columns
+            rows += frame.height
+            if handle is not None:
+                _csv_safe(frame).write_csv(handle, include_header=n == 0, line_terminator="\r\n")
+            if "parquet" in request.formats:
+                parts.append(tmp / f".{name}.part-{n:05d}.arrow")
+                frame.write_ipc(parts[-1], compression="uncompressed")
+    target = tmp / f"{name}.parquet"
+    if len(parts) == 1:
+        pl.read_ipc(parts[0]).write_parquet(target, compression="zstd", statistics=True)
+    elif parts:
+        pl.scan_ipc(parts).sink_parquet(target, compression="zstd", statistics=True, maintain_order=True)
+    for part in parts:
+        part.unlink()
+    assert columns is not None  # _batches yields at least one frame
+    return columns, rows
+
+
 def _write_all(
     tmp: Path, frames: Mapping[str, pl.DataFrame], request: ExportRequest, extra: Mapping[str, bytes]
 ) -> dict[str, str]:
@@ -816,6 +963,46 @@ def _write_all(
     for name, data in extra.items():
         (tmp / name).write_bytes(data)
     return {p.relative_to(tmp).as_posix(): _sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
+
+
+def _tables(
+    tmp: Path,
+    included: QuerySet[Patient],
+    keys: pl.DataFrame,
+    request: ExportRequest,
+    *,
+    participants: pl.DataFrame,
+    done: Callable[[str], None],
+) -> tuple[dict[str, pl.DataFrame], dict[str, int], list[str]]:
+    """Every table after participants: (frames, rows per table, the tables already written batch by batch into
+    ``tmp``, whose frame is only their columns)."""
+    mode = request.dates
+    frames: dict[str, pl.DataFrame] = {"participants": participants}
+    counts: dict[str, int] = {}
+    batched = [] if "fhir" in request.formats else list(LARGE)
+    for name, table in LARGE.items():
+        if name in batched:
+            frames[name], counts[name] = _batched_table(
+                tmp, name, _batches(table, included, keys, mode, tmp / f".{name}.scratch"), request
+            )
+        else:
+            frames[name] = table.read(included, keys, mode)
+        done(name)
+    frames["assessments"], frames["assessment_items"], frames["assessment_scores"] = _assessments(included, keys, mode)
+    for name in ("assessments", "assessment_items", "assessment_scores"):
+        done(name)
+    frames["medications"] = _medications(included, keys, mode)
+    done("medications")
+    frames["labs"] = _labs(included, keys, mode)
+    done("labs")
+    frames["adverse_events"] = _adverse_events(included, keys, mode)
+    done("adverse_events")
+    frames["care_plans"], frames["taper_steps"] = _care(included, keys, mode)
+    done("care_plans")
+    done("taper_steps")
+    frames["alerts"] = _alerts(included, keys, mode)
+    done("alerts")
+    return frames, {name: counts.get(name, frame.height) for name, frame in frames.items()}, batched
 
 
 def export(
@@ -842,56 +1029,35 @@ def export(
     included = with_active_scope(patients, "research")
     eligible, consented = patients.count(), included.count()
     done("consent")
-    participants, keys, anon = _participants(included, key, request)
-    done("participants")
-    frames: dict[str, pl.DataFrame] = {"participants": participants}
-    frames["doses"] = _doses(included, keys, request.dates)
-    done("doses")
-    frames["daily_exposure"] = _daily(included, keys, request.dates)
-    done("daily_exposure")
-    frames["assessments"], frames["assessment_items"], frames["assessment_scores"] = _assessments(
-        included, keys, request.dates
-    )
-    for name in ("assessments", "assessment_items", "assessment_scores"):
-        done(name)
-    frames["medications"] = _medications(included, keys, request.dates)
-    done("medications")
-    frames["labs"] = _labs(included, keys, request.dates)
-    done("labs")
-    frames["adverse_events"] = _adverse_events(included, keys, request.dates)
-    done("adverse_events")
-    frames["care_plans"], frames["taper_steps"] = _care(included, keys, request.dates)
-    done("care_plans")
-    done("taper_steps")
-    frames["alerts"] = _alerts(included, keys, request.dates)
-    done("alerts")
-
-    counts = {name: frame.height for name, frame in frames.items()}
-    k_report = pl.DataFrame(
-        anon.classes(),
-        schema={
-            "age_band": pl.String,
-            "sex": pl.String,
-            "jurisdiction": pl.String,
-            "conditions": pl.String,
-            "size": pl.Int64,
-        },
-        orient="row",
-    )
-    extra = {
-        README: _readme(request, program, counts, anon).encode("utf-8"),
-        DICTIONARY: data_dictionary(frames),
-        K_REPORT: _csv_safe(k_report).write_csv(line_terminator="\r\n").encode("utf-8"),
-    }
-    withheld = int((~anon.released).sum())
     out = request.out
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     except OSError as exc:
         raise InputError("out", str(out), f"cannot write beside the output directory: {exc.strerror}") from None
     try:
+        participants, keys, anon = _participants(included, key, request)
+        done("participants")
+        frames, counts, batched = _tables(tmp, included, keys, request, participants=participants, done=done)
+        k_report = pl.DataFrame(
+            anon.classes(),
+            schema={
+                "age_band": pl.String,
+                "sex": pl.String,
+                "jurisdiction": pl.String,
+                "conditions": pl.String,
+                "size": pl.Int64,
+            },
+            orient="row",
+        )
+        extra = {
+            README: _readme(request, program, counts, anon).encode("utf-8"),
+            DICTIONARY: data_dictionary(frames),
+            K_REPORT: _csv_safe(k_report).write_csv(line_terminator="\r\n").encode("utf-8"),
+        }
+        withheld = int((~anon.released).sum())
         fhir = export_fhir.write_ndjson(tmp / "fhir", frames, request.dates) if "fhir" in request.formats else None
-        files = _write_all(tmp, frames, request, extra)
+        unwritten = {name: frame for name, frame in frames.items() if name not in batched}
+        files = _write_all(tmp, unwritten, request, extra)
         manifest = {
             "manifest_version": MANIFEST_VERSION,
             "created_at": dt.datetime.now(dt.UTC).isoformat(),
