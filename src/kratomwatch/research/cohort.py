@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -182,6 +183,45 @@ class AnalysisData:
             frame = getattr(self, name).join(index, on="study_id", how="inner").drop("study_id")
             object.__setattr__(self, name, frame.select("pid", *[c for c in frame.columns if c != "pid"]))
 
+    # Per-participant frames every analysis starts from, computed once per loaded snapshot (a snapshot is cached
+    # by research.snapshot.load, so a second report on it only filters these).
+
+    @cached_property
+    def baseline(self) -> pl.DataFrame:
+        """pid, instrument_id, baseline (the first valid score in study days -14..+7)."""
+        return _baseline_scores(self.assessments)
+
+    @cached_property
+    def early_exposure(self) -> pl.DataFrame:
+        """pid and the mean daily mg of each measure over study days 0-27 (days with a known-strength dose)."""
+        return _early_exposure(self.daily_exposure)
+
+    @cached_property
+    def weekly_scores(self) -> pl.DataFrame:
+        """pid, instrument_id, week, value (the participant's mean valid total that week)."""
+        return _weekly_scores(self.assessments)
+
+    @cached_property
+    def weekly_exposure(self) -> pl.DataFrame:
+        """pid, week, mg (the participant's mean daily mitragynine mg that week, days with a known-strength dose)."""
+        return (
+            self.daily_exposure.filter((pl.col("date_study_day") >= 0) & pl.col("mitragynine_mg").is_not_null())
+            .with_columns((pl.col("date_study_day") // 7).alias("week"))
+            .group_by("pid", "week")
+            .agg(pl.col("mitragynine_mg").mean().alias("mg"))
+        )
+
+    @cached_property
+    def last_days(self) -> pl.DataFrame:
+        """pid, last: the last recorded study day (any dose, assessment or adverse event)."""
+        parts = [
+            self.daily_exposure.group_by("pid").agg(pl.col("date_study_day").max().alias("day")),
+            self.assessments.group_by("pid").agg(pl.col("date_study_day").max().alias("day")),
+            self.adverse_events.group_by("pid").agg(pl.col("onset_study_day").max().alias("day")),
+        ]
+        days = pl.concat([p.with_columns(pl.col("day").cast(pl.Int64)) for p in parts])
+        return days.group_by("pid").agg(pl.col("day").max().alias("last"))
+
     @classmethod
     def read(cls, folder: Path, source: Mapping[str, Any]) -> AnalysisData:
         """Read the Parquet files of a study-days export (only the columns the analyses use)."""
@@ -272,11 +312,11 @@ def _steps(data: AnalysisData, d: CohortDefinition) -> list[Step]:
             expr = expr & (mg >= d.exposure_min_mg)
         if d.exposure_max_mg is not None:
             expr = expr & (mg <= d.exposure_max_mg)
-        exposure = _early_exposure(data.daily_exposure).select("pid", "mitragynine_mg")
+        exposure = data.early_exposure.select("pid", "mitragynine_mg")
         shown = [d.exposure_min_mg, d.exposure_max_mg]
         steps.append(("exposure_min_mg/exposure_max_mg", shown, expr.fill_null(False), exposure))
     if d.baseline_instrument is not None:
-        base = _baseline_scores(data.assessments).filter(pl.col("instrument_id") == d.baseline_instrument)
+        base = data.baseline.filter(pl.col("instrument_id") == d.baseline_instrument)
         value = pl.col("baseline")
         expr = value.is_not_null()
         if d.baseline_min is not None:
@@ -342,7 +382,7 @@ class CohortReport:
         return _tables(self.payload)
 
 
-def _description(people: pl.DataFrame, cohort: pl.DataFrame, data: AnalysisData, k: int) -> dict[str, Any]:
+def _description(people: pl.DataFrame, cohort: dict[str, pl.DataFrame], k: int) -> dict[str, Any]:
     n = people.height
     rows: list[dict[str, Any]] = []
     variables = (("age_band", "age_band"), ("sex", "sex"), ("jurisdiction", "jurisdiction"))
@@ -378,7 +418,7 @@ def _description(people: pl.DataFrame, cohort: pl.DataFrame, data: AnalysisData,
             }
         )
     baseline_rows: list[dict[str, Any]] = []
-    base = _baseline_scores(cohort)
+    base = cohort["baseline"]
     stats = {
         row["instrument_id"]: row
         for row in base.group_by("instrument_id")
@@ -407,7 +447,7 @@ def _description(people: pl.DataFrame, cohort: pl.DataFrame, data: AnalysisData,
             }
         )
     exposure_rows: list[dict[str, Any]] = []
-    early = _early_exposure(data.daily_exposure.join(people.select("pid"), on="pid", how="semi"))
+    early = cohort["early"]
     for measure, (column, label) in MEASURES.items():
         values = early[column].drop_nulls().to_numpy()
         count = int(values.size)
@@ -460,9 +500,9 @@ def _trajectories(weekly: pl.DataFrame, k: int) -> list[dict[str, Any]]:
 
 
 def _responders(
-    people: pl.DataFrame, cohort: pl.DataFrame, weekly: pl.DataFrame, *, instrument: str, week: int, k: int
+    people: pl.DataFrame, baseline: pl.DataFrame, weekly: pl.DataFrame, *, instrument: str, week: int, k: int
 ) -> dict[str, Any]:
-    base = _baseline_scores(cohort).filter(pl.col("instrument_id") == instrument).select("pid", "baseline")
+    base = baseline.filter(pl.col("instrument_id") == instrument).select("pid", "baseline")
     at = weekly.filter((pl.col("instrument_id") == instrument) & (pl.col("week") == week)).select("pid", "value")
     joined = people.select("pid").join(base, on="pid", how="left").join(at, on="pid", how="left")
     result = cohort_stats.responder_rates(
@@ -490,15 +530,7 @@ def _responders(
     }
 
 
-def _exposure_outcome(
-    people: pl.DataFrame, daily: pl.DataFrame, weekly: pl.DataFrame, instrument: str, k: int
-) -> dict[str, Any]:
-    exposure = (
-        daily.filter((pl.col("date_study_day") >= 0) & pl.col("mitragynine_mg").is_not_null())
-        .with_columns((pl.col("date_study_day") // 7).alias("week"))
-        .group_by("pid", "week")
-        .agg(pl.col("mitragynine_mg").mean().alias("mg"))
-    )
+def _exposure_outcome(exposure: pl.DataFrame, weekly: pl.DataFrame, instrument: str, k: int) -> dict[str, Any]:
     rows = (
         weekly.filter(pl.col("instrument_id") == instrument)
         .join(exposure, on=["pid", "week"], how="inner")
@@ -556,19 +588,12 @@ EVENT_DEFINITIONS = {
 }
 
 
-def _last_days(people: pl.DataFrame, cohort: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    """study_id, last: the participant's last recorded study day (any dose, assessment or adverse event; 0 if none
-    or before enrolment)."""
-    parts = [
-        cohort["daily"].group_by("pid").agg(pl.col("date_study_day").max().alias("day")),
-        cohort["assessments"].group_by("pid").agg(pl.col("date_study_day").max().alias("day")),
-        cohort["aes"].group_by("pid").agg(pl.col("onset_study_day").max().alias("day")),
-    ]
-    days = pl.concat([p.with_columns(pl.col("day").cast(pl.Int64)) for p in parts])
-    last = days.group_by("pid").agg(pl.col("day").max().alias("last"))
+def _last_days(people: pl.DataFrame, data: AnalysisData) -> pl.DataFrame:
+    """pid, last: the participant's last recorded study day (any dose, assessment or adverse event; 0 if none or
+    before enrolment)."""
     return (
         people.select("pid")
-        .join(last, on="pid", how="left")
+        .join(data.last_days, on="pid", how="left")
         .with_columns(pl.col("last").fill_null(0).clip(lower_bound=0))
     )
 
@@ -750,17 +775,19 @@ def analyse(
         return CohortReport({**head, **_empty_sections(), "exposure_outcome": _empty_model(instrument, reason)})
     everyone = n == data.participants.height  # no filter left anyone out: no join needed
     ids = people.select("pid")
-    frames = {"daily": data.daily_exposure, "assessments": data.assessments, "aes": data.adverse_events,
-              "tapers": data.taper_steps}  # fmt: skip
+    frames = {"assessments": data.assessments, "aes": data.adverse_events,
+              "tapers": data.taper_steps, "baseline": data.baseline, "early": data.early_exposure,
+              "weekly": data.weekly_scores, "weekly_exposure": data.weekly_exposure}  # fmt: skip
     cohort = {name: f if everyone else f.join(ids, on="pid", how="semi") for name, f in frames.items()}
-    last = _last_days(people, cohort)
-    weekly = _weekly_scores(cohort["assessments"])
+    cohort["daily"] = data.daily_exposure  # read only for the cohort's tapers (_taper_events narrows it)
+    last = _last_days(people, data)
+    weekly = cohort["weekly"]
     payload = {
         **head,
-        "description": _description(people, cohort["assessments"], data, k),
+        "description": _description(people, cohort, k),
         "trajectories": _trajectories(weekly, k),
-        "responders": _responders(people, cohort["assessments"], weekly, instrument=instrument, week=week, k=k),
-        "exposure_outcome": _exposure_outcome(people, cohort["daily"], weekly, instrument, k),
+        "responders": _responders(people, cohort["baseline"], weekly, instrument=instrument, week=week, k=k),
+        "exposure_outcome": _exposure_outcome(cohort["weekly_exposure"], weekly, instrument, k),
         "time_to_event": _time_to_event(people, cohort, last, k),
         "ae_incidence": _ae_incidence(cohort, last, k),
     }
