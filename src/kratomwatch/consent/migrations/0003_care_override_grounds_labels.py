@@ -4,15 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('consent', '0002_care_override_governance'),
+        ("consent", "0002_care_override_governance"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='careoverride',
-            name='grounds',
-            field=models.CharField(choices=[('clinical_safety', 'Clinical safety: monitoring an active risk'), ('vital_interest', 'Emergency: the patient cannot consent now and recording protects them'), ('legal_obligation', 'Legal obligation: a court order, statute or mandatory report'), ('awaiting_signature', 'Consent pending: enrolled, not yet able to sign'), ('unstated', 'Not stated (an override recorded before grounds were required)')], default='unstated', max_length=30),
+            model_name="careoverride",
+            name="grounds",
+            field=models.CharField(
+                choices=[
+                    ("clinical_safety", "Clinical safety: monitoring an active risk"),
+                    ("vital_interest", "Emergency: the patient cannot consent now and recording protects them"),
+                    ("legal_obligation", "Legal obligation: a court order, statute or mandatory report"),
+                    ("awaiting_signature", "Consent pending: enrolled, not yet able to sign"),
+                    ("unstated", "Not stated (an override recorded before grounds were required)"),
+                ],
+                default="unstated",
+                max_length=30,
+            ),
         ),
     ]
