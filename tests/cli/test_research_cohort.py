@@ -114,3 +114,21 @@ def test_duplicate_cohort_name_is_refused(world: Any, cohort: Cohort) -> None:
     assert _run("cohort", "save", "--program", "pain", "--name", "A").exit_code == 0
     again = _run("cohort", "save", "--program", "pain", "--name", "A", "--sex", "male")
     assert again.exit_code == 2 and "--name='A'" in again.output and "already has a cohort" in again.output
+
+
+def test_the_report_as_pdf_carries_the_checksum_and_no_code(world: Any, cohort: Cohort, tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    assert _run("snapshot", "--program", "pain", "--k", "2").exit_code == 0
+    target = tmp_path / "report.pdf"
+    result = _run("analyse", "--program", "pain", "--json", "--pdf", str(target))
+    assert result.exit_code == 0, result.output
+    checksum = json.loads(result.output)["data"]["checksum"]
+    data = target.read_bytes()
+    assert data.startswith(b"%PDF-") and not list(tmp_path.glob(".*partial"))
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", str(target), "-"], capture_output=True, text=True, check=True).stdout
+        assert checksum[:16] in text.replace("\n", "") and _codes(text, cohort) == []
+    missing = _run("analyse", "--program", "pain", "--pdf", str(tmp_path / "no" / "such" / "r.pdf"))
+    assert missing.exit_code == 2 and "--pdf=" in missing.output.replace("\n", "") and "Traceback" not in missing.output

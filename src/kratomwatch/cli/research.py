@@ -311,6 +311,7 @@ def analyse(
     instrument: Annotated[str, typer.Option("--instrument", help="Responder instrument: peg or pain_nrs")] = "peg",
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
     csv_dir: Annotated[Path | None, typer.Option("--csv", help="Write the report's tables as CSV files here")] = None,
+    pdf: Annotated[Path | None, typer.Option("--pdf", help="Write the report as a PDF file (charts included)")] = None,
     condition: ConditionOpt = None,
     jurisdiction: JurisdictionOpt = None,
     age_band: AgeBandOpt = None,
@@ -357,16 +358,43 @@ def analyse(
             )
             raise InputError(field or problem.field, problem.value, problem.message) from None
         tables = result.tables()
+        if pdf is not None and not pdf.parent.is_dir():
+            raise InputError("--pdf", str(pdf), "the folder for the PDF does not exist")
         if csv_dir is not None:
             _write_csv(csv_dir, tables)
-        # --pdf FILE (research/report_pdf.py) renders the same ``result`` here, beside the CSV files.
-    report = result.to_dict()
+        report = result.to_dict()
+        if pdf is not None:
+            _write_pdf(pdf, report)
     if as_json:
         print(json.dumps(report, indent=2))
         return
     print_report(report, tables)
     if csv_dir is not None:
         console.print(f"tables written to {csv_dir}", markup=False, highlight=False)
+    if pdf is not None:
+        console.print(f"report written to {pdf}", markup=False, highlight=False)
+
+
+def _write_pdf(target: Path, report: dict[str, Any]) -> None:
+    """The report as PDF (``research/report_pdf.py``, the same as the web page's download), written beside and
+    renamed into place: no half-written file."""
+    from kratomwatch.research import report_pdf
+
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        partial.write_bytes(report_pdf.render(report))
+        partial.replace(target)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise InputError("--pdf", str(target), f"cannot write the file: {exc.strerror}") from None
+
+
+def csv_bytes(frame: Any) -> bytes:
+    """A table as CSV with spreadsheet formulas neutralised (the research export's rule, D5)."""
+    from kratomwatch.research import export as research_export
+
+    data: bytes = research_export._csv_safe(frame).write_csv(line_terminator="\r\n").encode("utf-8")
+    return data
 
 
 def _write_csv(folder: Path, tables: dict[str, Any]) -> None:
@@ -380,7 +408,7 @@ def _write_csv(folder: Path, tables: dict[str, Any]) -> None:
     for name, frame in tables.items():
         target = folder / f"{name}.csv"
         partial = folder / f".{name}.csv.partial"
-        frame.write_csv(partial)
+        partial.write_bytes(csv_bytes(frame))
         partial.replace(target)
 
 
