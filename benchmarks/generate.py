@@ -26,7 +26,7 @@ from kratomwatch.audit.log import Actor, record
 from kratomwatch.consent import actions as consent_actions
 from kratomwatch.consent.models import ConsentRecord
 from kratomwatch.records import actions, bulk
-from kratomwatch.records.models import Lot
+from kratomwatch.records.models import Lot, Patient
 
 #: (IANA zone, ISO 3166 jurisdiction): DST zones in both hemispheres and zones without DST.
 PLACES = [
@@ -223,6 +223,8 @@ def make_registry(
         time_zones=zones,
         jurisdictions=[PLACES[i][1] for i in places],
     )
+    # Enrolled on the registry's first day, so that the doses fall on study days 0 and later (set-based).
+    Patient.objects.filter(pk__in=ids.tolist()).update(enrolled_on=start)
     if research_consent > 0:
         grant_research_consent(actor=actor, program=program, patient_ids=ids, share=research_consent, seed=seed)
     columns = dose_columns(
@@ -235,3 +237,65 @@ def make_registry(
         doses_per_day=doses_per_day,
     )
     return Registry(program, lots, ids, zones, columns, start, days)
+
+
+#: Weekly questionnaires of the synthetic analysis frames: instrument -> highest total.
+WEEKLY_INSTRUMENTS = {"peg": 10.0, "pain_nrs": 10.0, "phq9": 27.0, "gad7": 21.0, "dsm5_sud": 11.0}
+
+
+def analysis_frames(study_ids: list[str], days: int, seed: int = SEED) -> dict[str, pl.DataFrame]:
+    """Synthetic assessments, adverse events and taper steps in the layout of a study-days research export (the
+    benchmark registry records doses only), for timing the cohort analyses on a registry-sized snapshot. NumPy and
+    Polars, no loop per row. Weekly PEG, pain NRS, PHQ-9, GAD-7 and DSM-5 counts drifting a little over the year,
+    about 0.4 adverse events per participant, and a four-step taper for a third of the participants. Synthetic
+    numbers, no clinical meaning."""
+    rng = np.random.default_rng(seed + 2)
+    n, weeks = len(study_ids), max(days // 7, 1)
+    ids = np.asarray(study_ids)
+    names = list(WEEKLY_INSTRUMENTS)
+    person = np.repeat(np.arange(n), weeks * len(names))
+    week = np.tile(np.repeat(np.arange(weeks), len(names)), n)
+    instrument = np.tile(np.arange(len(names)), n * weeks)
+    top = np.array(list(WEEKLY_INSTRUMENTS.values()))[instrument]
+    level = rng.uniform(0.3, 0.8, n)[person] - 0.002 * week + rng.normal(0, 0.08, person.size)
+    total = np.round(np.clip(level, 0, 1) * top)
+    answered = rng.random(person.size) < 0.85  # missed weeks
+    assessments = (
+        pl.DataFrame(
+            {
+                "study_id": ids[person[answered]],
+                "date_study_day": (week * 7 + rng.integers(0, 7, person.size))[answered].astype(np.int64),
+                "instrument_id": np.asarray(names)[instrument[answered]],
+                "total": total[answered],
+                "valid": np.ones(int(answered.sum()), dtype=np.int8),
+            }
+        )
+        .with_row_index("assessment_no", offset=1)
+        .with_columns(pl.col("assessment_no").cast(pl.Int64))
+    )
+    events = rng.poisson(0.4, n)
+    who = np.repeat(np.arange(n), events)
+    grade = rng.choice([1, 1, 1, 2, 2, 3], who.size)
+    systems = np.array(["Gastrointestinal disorders", "Nervous system disorders", "Psychiatric disorders"])
+    adverse_events = pl.DataFrame(
+        {
+            "study_id": ids[who],
+            "onset_study_day": rng.integers(0, days, who.size).astype(np.int64),
+            "grade": grade.astype(np.int64),
+            "system": systems[rng.integers(0, systems.size, who.size)],
+            "seriousness": np.where(grade >= 3, "hospitalization", ""),
+            "outcome": "recovered",
+            "causality": "possible",
+            "action_taken": "none",
+        }
+    )
+    tapering = np.flatnonzero(rng.random(n) < 1 / 3)
+    step = np.tile(np.arange(4), tapering.size)
+    taper_steps = pl.DataFrame(
+        {
+            "study_id": ids[np.repeat(tapering, 4)],
+            "start_study_day": (30 + 28 * step).astype(np.int64),
+            "target_mg": (60.0 - 20.0 * step).astype(np.float64),
+        }
+    )
+    return {"assessments": assessments, "adverse_events": adverse_events, "taper_steps": taper_steps}

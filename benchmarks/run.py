@@ -36,6 +36,7 @@ TARGETS = {
     "research_export_seconds": 60.0,
     "research_export_peak_rss_mb": 2048.0,
     "research_export_target_size": {"patients": 10_000, "days": 365},
+    "cohort_analysis_seconds": 5.0,
 }
 RESEARCH_EXPORT_FORMATS = ("csv", "parquet")
 QUICK = {"patients": 200, "days": 30}
@@ -279,8 +280,119 @@ def _child_research_export(spec: dict[str, Any]) -> dict[str, Any]:
             result["server_backend_cpu_seconds"] = round(server1 - server0, 1)
     if not spec.get("keep"):
         shutil.rmtree(out, ignore_errors=True)
+    if spec.get("cohort", True):
+        result_cohort = _cohort_analyses(patients, program, spec.get("days", 365))
     connection.close()
+    return {**result, **({"cohort_analyses": result_cohort} if spec.get("cohort", True) else {})}
+
+
+COHORT_SECTIONS = (
+    "select",
+    "_description",
+    "_trajectories",
+    "_responders",
+    "_exposure_outcome",
+    "_time_to_event",
+    "_ae_incidence",
+)
+"""The functions of ``research.cohort.analyse`` timed one by one (selection, then each section of the report)."""
+
+
+@contextmanager
+def _section_timer(module: Any, names: tuple[str, ...]) -> Iterator[dict[str, float]]:
+    """Wrap each named function of ``module`` to add up its seconds (``analyse`` looks them up at call time)."""
+    seconds: dict[str, float] = dict.fromkeys(names, 0.0)
+    originals = {name: getattr(module, name) for name in names}
+
+    def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                seconds[name] += time.perf_counter() - t0
+
+        return wrapper
+
+    for name, fn in originals.items():
+        setattr(module, name, timed(name, fn))
+    try:
+        yield seconds
+    finally:
+        for name, fn in originals.items():
+            setattr(module, name, fn)
+
+
+def _cohort_analyses(patients: Any, program: Any, days: int) -> dict[str, Any]:
+    """The cohort analyses on a registry-sized analysis snapshot: the research export as ``research.snapshot``
+    writes it (Parquet, study days, project ``analysis-snapshot``), its assessments, adverse events and taper steps
+    replaced by synthetic ones (``generate.analysis_frames``: the benchmark registry records doses only), read
+    with ``AnalysisData.read`` and analysed by ``research.cohort.analyse``, each section timed."""
+    import shutil
+
+    from benchmarks import generate
+    from kratomwatch.audit.log import Actor
+    from kratomwatch.research import cohort, snapshot
+    from kratomwatch.research import export as research_export
+
+    folder = _home() / "var" / "bench" / "analysis-snapshot"
+    shutil.rmtree(folder, ignore_errors=True)
+    request = research_export.ExportRequest(
+        out=folder, project=snapshot.PROJECT, now=dt.datetime.now(dt.UTC), formats=("parquet",), dates="study-days"
+    )
+    result: dict[str, Any] = {}
+    try:
+        _, result["snapshot_seconds"] = _timed(
+            lambda: research_export.export(
+                patients,
+                request,
+                actor=Actor.system("benchmark"),
+                secret="benchmark-research-secret-0123456789",
+                program=program,
+            )
+        )
+        ids = pl_read_ids(folder)
+        for name, frame in generate.analysis_frames(ids, days).items():
+            frame.write_parquet(folder / f"{name}.parquet")
+        data, result["load_seconds"] = _timed(lambda: cohort.AnalysisData.read(folder, {"program": "bench"}))
+        result["participants"] = data.participants.height
+        result["rows"] = {
+            "daily_exposure": data.daily_exposure.height,
+            "assessments": data.assessments.height,
+            "adverse_events": data.adverse_events.height,
+            "taper_steps": data.taper_steps.height,
+        }
+        runs: dict[str, dict[str, Any]] = {}
+        definitions = {
+            "everyone (first analysis of the loaded snapshot)": {},
+            "everyone again": {},
+            "women": {"sexes": ["female"]},
+            "PEG baseline 5 or more": {"baseline_instrument": "peg", "baseline_min": 5},
+        }
+        for label, filters in definitions.items():
+            definition = cohort.check_definition(filters)
+            with _section_timer(cohort, COHORT_SECTIONS) as sections:
+                report, seconds = _timed(lambda d=definition: cohort.analyse(data, d, k=5))
+            payload = report.to_dict()
+            runs[label] = {
+                "n": payload["cohort"]["n"],
+                "exposure_outcome": payload["exposure_outcome"]["status"],
+                "exposure_outcome_reason": payload["exposure_outcome"]["reason"],
+                "seconds": round(seconds, 3),
+                "sections": {name.lstrip("_"): round(s, 3) for name, s in sections.items()},
+            }
+        result["analyses"] = runs
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    for key in ("snapshot_seconds", "load_seconds"):
+        result[key] = round(result.get(key, 0.0), 3)
     return result
+
+
+def pl_read_ids(folder: Path) -> list[str]:
+    import polars as pl
+
+    return list(pl.read_parquet(folder / "participants.parquet", columns=["study_id"])["study_id"].to_list())
 
 
 def _child(spec: dict[str, Any]) -> dict[str, Any]:
@@ -440,6 +552,9 @@ def _judge(vendor: str, result: dict[str, Any]) -> None:
         research["pass_seconds"] = research["seconds"] <= research["target_seconds"]
         research["pass_memory"] = research["process_rss_peak_mb"] <= research["target_peak_rss_mb"]
         research["pass"] = research["pass_seconds"] and research["pass_memory"]
+        analyses = research.get("cohort_analyses", {}).get("analyses", {})
+        for analysis in analyses.values():
+            analysis["pass"] = analysis["seconds"] <= targets["cohort_analysis_seconds"]
     sweep = result.get("alert_sweep")
     if sweep is not None:
         sweep["at_target_size"] = rebuild["at_target_size"]
@@ -505,7 +620,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.database == "postgresql" and pg_url is None:
         parser.error("--database postgresql needs KRATOMWATCH_BENCH_POSTGRES_URL or a postgres:// DATABASE_URL")
     results: dict[str, Any] = {}
-    export_spec = {"mode": "research_export", "keep": args.keep}
+    export_spec = {"mode": "research_export", "keep": args.keep, "days": days}
     if args.database in ("all", "sqlite"):
         with _sqlite_database(args.keep) as url:
             results["sqlite"] = _run_child({**spec, "vendor": "sqlite", "url": url})
@@ -568,6 +683,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"{ex['rows']['participants']} participants in {ex['seconds']} s, peak RSS "
                 f"{ex['process_rss_peak_mb']} MB, {ex['files_total_mb']} MB written "
                 f"({'pass' if ex['pass'] else 'FAIL'} <= {ex['target_seconds']} s and <= {ex['target_peak_rss_mb']} MB)"
+            )
+        for label, analysis in r.get("research_export", {}).get("cohort_analyses", {}).get("analyses", {}).items():
+            print(
+                f"{vendor}: cohort analysis, {label} (n = {analysis['n']}): {analysis['seconds']} s "
+                f"({'pass' if analysis['pass'] else 'FAIL'} <= {TARGETS['cohort_analysis_seconds']} s)"
             )
         if "alert_sweep_at_scale" in r:
             sc = r["alert_sweep_at_scale"]
