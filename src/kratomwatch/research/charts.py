@@ -24,6 +24,7 @@ from typing import Any, Literal, ParamSpec
 import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from kratomwatch.core.errors import InputError
 
@@ -174,7 +175,10 @@ def trajectory(report: Mapping[str, Any], instrument: str, fmt: str = "svg", *, 
             ax.axvline(week, color="#888888", linewidth=0.8, linestyle=":")
         ax.set_ylim(bottom=0)  # scores start at zero: a small change is not drawn as a large one
         ax.legend(loc="lower left", frameon=False)
-        ax.set_xticks(x if len(x) <= 26 else x[:: max(1, len(x) // 13)])
+        if len(x) <= 13 and (not x or x[-1] - x[0] <= 13):
+            ax.set_xticks(x)
+        else:  # many or irregular weeks: whole-number ticks that do not crowd
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=13))
     else:
         _empty(ax, "No week has at least k participants with a valid score: nothing can be shown.")
     ax.set_title(title, loc="left", color=TEXT)

@@ -21,6 +21,7 @@ import kratomwatch
 from kratomwatch.research import charts
 
 SUPPRESSED = "suppressed (< k)"
+WITHHELD_LEVEL = "withheld (groups below k)"  # the export's "*": a value generalised away for k-anonymity
 FILTER_WORDS = {
     "conditions": "Conditions (any of)",
     "jurisdictions": "Jurisdictions (any of)",
@@ -203,7 +204,7 @@ def _description(pdf: _Doc, report: Mapping[str, Any]) -> None:
         [
             (
                 str(r.get("variable", "")).replace("_", " "),
-                r.get("level", ""),
+                WITHHELD_LEVEL if r.get("level") == "*" else r.get("level", ""),
                 SUPPRESSED if r.get("n") is None else r["n"],
                 number(r.get("percent")),
             )
