@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,18 @@ def _export_zip(world: Any, token: str, folder: Path) -> tuple[str, Path]:
     return job, out
 
 
+def _cohort_and_snapshot(world: Any, system: Any) -> Any:
+    """A saved cohort of rita's program and an analysis snapshot of it, so the cohort pages answer with numbers."""
+    import datetime as dt
+
+    from kratomwatch import access
+    from kratomwatch.research import actions, snapshot
+
+    patients = access.patients_for(access.operator("tester")).filter(program=world.program)
+    snapshot.build(patients, program=world.program, actor=system, k=2, now=dt.datetime.now(dt.UTC))
+    return actions.create_cohort(actor=system, program=world.program, name="Everyone", definition={})
+
+
 def _patient_route(path: str) -> bool:
     return "/patients" in path or "<str:code>" in path or "{code}" in path or "patient_code" in path
 
@@ -106,6 +119,19 @@ def _refused(method: str, params: tuple[Any, ...], response: Any) -> bool:
     if status in (403, 404, 405) or (method != "GET" and status in (400, 422)):
         return True
     return method == "GET" and not params and status == 200 and response.json().get("items") == []
+
+
+def _scannable(content_type: str, body: bytes) -> bytes:
+    """What a person could read in a body: a PDF's text (its streams are compressed, and its structure has words
+    such as "/Root" that match short logins by chance), a PNG's text chunks (its pixels are not text); else the body."""
+    if content_type == "application/pdf":
+        return subprocess.run(["pdftotext", "-", "-"], input=body, check=True, capture_output=True).stdout
+    if content_type == "image/png":
+        from PIL import Image
+
+        with Image.open(io.BytesIO(body)) as image:
+            return "\n".join(f"{k}: {v}" for k, v in image.info.items() if isinstance(v, str)).encode()
+    return body
 
 
 class Walk:
@@ -130,7 +156,7 @@ class Walk:
                     self.urls[name] = f"{where} {member}"
         else:
             name = f"{len(self.urls):05d}.body"
-            (self.folder / name).write_bytes(body)
+            (self.folder / name).write_bytes(_scannable(response.get("Content-Type", ""), body))
             self.urls[name] = where
         self.checked += 1
         self.ok += 200 <= response.status_code < 300
@@ -178,7 +204,15 @@ def test_researcher_sees_no_identifiable_data_anywhere(
     persona = Researcher("rita", rita, token, world.patient, world.program, [], [])
     persona.collect()
     persona.codes = [p.code for p in (*cohort.patients.values(), cohort.withdrawn, cohort.never, world.foreign_patient)]
-    persona.own_values = {"program_id": [str(world.program.pk)], "job_id": [job]}
+    saved = _cohort_and_snapshot(world, system)
+    persona.own_values = {
+        "program_id": [str(world.program.pk)],
+        "job_id": [job],
+        "cohort_id": [str(saved.pk)],
+        "chart": ["exposure", "incidence"],  # drawn for any cohort (a trajectory needs enough scores)
+        "fmt": ["svg", "png"],
+        "table": ["description", "trajectories"],
+    }
     walk = Walk(tmp_path / "bodies")
     _walk(persona, walk)
     assert walk.checked > 100 and walk.ok > 5 and walk.patient_routes > 100, (
@@ -196,6 +230,14 @@ def test_researcher_sees_no_identifiable_data_anywhere(
         f"GET* /program/jobs/{job}/download/ -> 200",  # its ZIP's files, each scanned
         f"GET /api/v1/research/exports/{job} -> 200",
         f"GET /api/v1/research/exports/{job}/download -> 200",
+        f"GET* /research/programs/{world.program.pk}/cohorts/ -> 200",
+        f"GET* /research/cohorts/{saved.pk}/ -> 200",
+        f"GET* /research/cohorts/{saved.pk}/edit/ -> 200",
+        f"GET* /research/cohorts/{saved.pk}/delete/ -> 200",
+        f"GET* /research/cohorts/{saved.pk}/charts/exposure.svg -> 200",
+        f"GET* /research/cohorts/{saved.pk}/tables/description.csv -> 200",
+        f"GET* /research/cohorts/{saved.pk}/tables.zip -> 200",  # its files, each scanned
+        f"GET* /research/cohorts/{saved.pk}/report.pdf -> 200",
     ):
         assert any(r == wanted or r.startswith(f"{wanted} ") for r in reached), wanted
     assert not walk.problems, "\n".join(walk.problems)
