@@ -201,7 +201,7 @@ def _build_demo() -> None:
     from kratomwatch.demo import load_demo
     from kratomwatch.records.models import Patient
 
-    load_demo(patients=3, days=28)
+    load_demo(patients=3, days=28, research_cohort=False)  # the research cohort's year of data: not needed here
     actor = Actor.system("browser-test")
     patient = Patient.objects.select_related("program").get(code="KW-001")
     document = consent_actions.publish_document(

@@ -39,8 +39,10 @@ def load_demo(
     seed: int = 20261121,
     step: Step | None = None,
     now: dt.datetime | None = None,
+    research_cohort: bool = True,
 ) -> dict[str, Any]:
-    """Create the demo program once. A second call finds it and changes nothing.
+    """Create the demo program once. A second call finds it and changes nothing. ``research_cohort=False`` leaves
+    out the synthetic research cohort (``research_cohort``: 120 patients, a year of data), for small test demos.
 
     Returns the program name, ``status`` ("created" or "already loaded"), and the numbers of patients and
     doses. ``step(n, total)`` is called after each demo patient.
@@ -63,6 +65,7 @@ def load_demo(
             seed=seed,
             step=step or (lambda n, t: None),
             now=now or timezone.now(),
+            research_cohort=research_cohort,
         )
 
 
@@ -85,7 +88,9 @@ def _patient_record(
     return doses
 
 
-def _load(*, patients: int, days: int, seed: int, step: Step, now: dt.datetime) -> dict[str, Any]:
+def _load(
+    *, patients: int, days: int, seed: int, step: Step, now: dt.datetime, research_cohort: bool
+) -> dict[str, Any]:
     rng = np.random.default_rng(seed)  # one generator for every step, in this order
     actor = Actor.system("demo")
     program = account_actions.create_program(actor=actor, slug=DEMO_SLUG, name=DEMO_NAME)
@@ -101,7 +106,9 @@ def _load(*, patients: int, days: int, seed: int, step: Step, now: dt.datetime) 
     load_demo_assessments(program, now, rng)
     sign_consents(actor, (program, other), now)
     create_demo_care_plan(actor, program, now.date())
-    cohort = load_research_cohort(actor, program, lots, now)  # synthetic research cohort KW-R001..
+    cohort = {"patients": 0, "doses": 0}
+    if research_cohort:
+        cohort = load_research_cohort(actor, program, lots, now)  # synthetic research cohort KW-R001..
     sweep(actor=actor, program=program, now=now)
     return {
         "program": program.name,
