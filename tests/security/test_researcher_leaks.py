@@ -209,9 +209,9 @@ def test_researcher_sees_no_identifiable_data_anywhere(
         "program_id": [str(world.program.pk)],
         "job_id": [job],
         "cohort_id": [str(saved.pk)],
-        "chart": ["exposure", "incidence"],  # drawn for any cohort (a trajectory needs enough scores)
-        "fmt": ["svg", "png"],
-        "table": ["description", "trajectories"],
+        "chart_slug": ["exposure", "incidence"],  # drawn for any cohort (a trajectory needs enough scores)
+        "format_slug": ["svg", "png"],
+        "table_slug": ["description", "trajectories"],
     }
     walk = Walk(tmp_path / "bodies")
     _walk(persona, walk)

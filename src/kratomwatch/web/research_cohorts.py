@@ -438,7 +438,7 @@ def _options(request: HttpRequest) -> tuple[int, str, dict[str, str]]:
 
 def _chart_links(cohort: Cohort, name: str) -> dict[str, str]:
     return {
-        fmt: reverse("research-cohort-chart", kwargs={"cohort_id": cohort.pk, "chart": name, "fmt": fmt})
+        fmt: reverse("research-cohort-chart", kwargs={"cohort_id": cohort.pk, "chart_slug": name, "format_slug": fmt})
         for fmt in charts.FORMATS
     }
 
@@ -509,7 +509,7 @@ def cohort_detail(request: HttpRequest, cohort_id: int) -> HttpResponse:
         context["caveat"] = report.get("caveat") or context["caveat"]
         context.update(_rows_for_page(report, cohort))
         context["tables"] = [
-            (name, reverse("research-cohort-table", kwargs={"cohort_id": cohort.pk, "table": name}))
+            (name, reverse("research-cohort-table", kwargs={"cohort_id": cohort.pk, "table_slug": name}))
             for name in engine.CohortReport(report).tables()
         ]
         context["query"] = f"?week={week}&instrument={instrument}"
@@ -579,7 +579,8 @@ def _attachment(response: HttpResponse, name: str) -> HttpResponse:
 
 @login_and_access
 @require_GET
-def cohort_chart(request: HttpRequest, cohort_id: int, chart: str, fmt: str) -> HttpResponse:
+def cohort_chart(request: HttpRequest, cohort_id: int, chart_slug: str, format_slug: str) -> HttpResponse:
+    chart, fmt = chart_slug, format_slug
     match = CHART_NAME.match(chart)
     if match is None or fmt not in CONTENT_TYPES:
         raise Http404("no such chart")
@@ -612,8 +613,9 @@ def _csv(frame: Any) -> bytes:
 
 @login_and_access
 @require_GET
-def cohort_table(request: HttpRequest, cohort_id: int, table: str) -> HttpResponse:
+def cohort_table(request: HttpRequest, cohort_id: int, table_slug: str) -> HttpResponse:
     """One table of the report's numbers as CSV (suppressed cells empty, with their ``suppressed`` flag)."""
+    table = table_slug
     if table not in engine.TABLE_SCHEMAS:
         raise Http404("no such table")
     cohort, report = _report_for_download(request, cohort_id)

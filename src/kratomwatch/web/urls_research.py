@@ -18,12 +18,12 @@ urlpatterns: list[URLPattern] = [
     path("research/cohorts/<int:cohort_id>/edit/", research_cohorts.cohort_edit, name="research-cohort-edit"),
     path("research/cohorts/<int:cohort_id>/delete/", research_cohorts.cohort_delete, name="research-cohort-delete"),
     path(
-        "research/cohorts/<int:cohort_id>/charts/<slug:chart>.<str:fmt>",
+        "research/cohorts/<int:cohort_id>/charts/<slug:chart_slug>.<slug:format_slug>",
         research_cohorts.cohort_chart,
         name="research-cohort-chart",
     ),
     path(
-        "research/cohorts/<int:cohort_id>/tables/<slug:table>.csv",
+        "research/cohorts/<int:cohort_id>/tables/<slug:table_slug>.csv",
         research_cohorts.cohort_table,
         name="research-cohort-table",
     ),
