@@ -7,6 +7,8 @@
 * ``KRATOMWATCH_CONN_MAX_AGE`` (default 0: one connection per request, never leaked by a threaded server);
   ``kratomwatch serve --production`` sets 60 for its single-threaded workers (one connection each, health-checked).
 * ``KRATOMWATCH_ALLOWED_HOSTS`` is a comma-separated list.
+* ``KRATOMWATCH_RESEARCH_SECRET`` keys research exports (docs/research.md); in development only, a generated one
+  stands in when it is not set (``KRATOMWATCH_RESEARCH_DEV_SECRET=0`` turns that off).
 * ``KRATOMWATCH_REQUIRE_2FA`` (default: on unless ``KRATOMWATCH_DEBUG`` is on) makes clinicians, program
   admins and staff enrol and verify a TOTP device before they see any page (docs/security.md).
 """
@@ -44,7 +46,12 @@ def _secret_key() -> str:
             "KRATOMWATCH_SECRET_KEY must be set when KRATOMWATCH_DEBUG is off "
             "(production; docs/operations.md), or set KRATOMWATCH_DEBUG=1 for development and the demo"
         )
-    path = VAR_DIR / "dev-secret-key"
+    return _dev_secret("dev-secret-key")
+
+
+def _dev_secret(name: str) -> str:
+    """Development only: a random secret generated once per checkout under var/ (never committed)."""
+    path = VAR_DIR / name
     try:
         return path.read_text().strip()
     except FileNotFoundError:
@@ -56,6 +63,12 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# Development and the demo only (DEBUG on): the research secret when KRATOMWATCH_RESEARCH_SECRET is not set, so the
+# demo's researcher can export and analyse out of the box. Production sets the real one (docs/operations.md);
+# KRATOMWATCH_RESEARCH_DEV_SECRET=0 turns the fallback off (the test suite does).
+RESEARCH_DEV_SECRET = (
+    _dev_secret("dev-research-secret") if DEBUG and _env_bool("KRATOMWATCH_RESEARCH_DEV_SECRET", True) else None
+)
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("KRATOMWATCH_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()
 ]

@@ -5,5 +5,6 @@ conftest). Tests of production behaviour set ``KRATOMWATCH_DEBUG=0`` in their ow
 import os
 
 os.environ.setdefault("KRATOMWATCH_DEBUG", "1")
+os.environ.setdefault("KRATOMWATCH_RESEARCH_DEV_SECRET", "0")  # tests set the research secret they need
 
 from kratomwatch.settings import *  # noqa: F403

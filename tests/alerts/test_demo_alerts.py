@@ -6,6 +6,7 @@ it, so no test sees another's writes."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.db import transaction
 
 from kratomwatch.alerts.models import Alert
 from kratomwatch.assessments.models import Assessment, Schedule
+from kratomwatch.consent.status import with_active_scope
 from kratomwatch.core.rules import RULES
 from kratomwatch.records.models import Patient
 
@@ -23,17 +25,34 @@ NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="module")
-def demo(django_db_setup: Any, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
+def demo(django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: Any) -> Iterator[dict[str, Any]]:
+    from django.test import override_settings
+
     from kratomwatch.demo import load_demo
 
-    with django_db_blocker.unblock():
+    home = tmp_path_factory.mktemp("demo-home")
+    with django_db_blocker.unblock(), override_settings(BASE_DIR=home), pytest.MonkeyPatch.context() as env:
+        env.setenv("KRATOMWATCH_RESEARCH_SECRET", "demo-test-research-secret-0123")
         outer = transaction.atomic()
         outer.__enter__()
         try:
-            yield load_demo(now=NOW)
+            yield load_demo(now=NOW) | {"home": home}
         finally:
             transaction.set_rollback(True)
             outer.__exit__(None, None, None)
+
+
+def test_the_demo_builds_the_researchers_first_analysis_snapshot(demo: dict[str, Any], db: Any) -> None:
+    import polars as pl
+
+    snapshot_dir = demo["home"] / "research" / "snapshots" / "demo" / demo["analysis_snapshot"]
+    manifest = json.loads((snapshot_dir / "manifest.json").read_text())
+    assert manifest["deidentification"]["dates"] == "study-days"
+    consented = with_active_scope(Patient.objects.filter(program__slug="demo"), "research").count()
+    assert manifest["consent"]["eligible"] > consented > 100  # the research cohort is in, withdrawals are not
+    participants = pl.read_parquet(snapshot_dir / "participants.parquet")
+    assert participants.height == manifest["consent"]["included"] > 100
+    assert "KW-" not in participants.write_csv()  # study IDs only
 
 
 def test_the_demo_shows_every_alert_kind_with_reason_and_basis(demo: dict[str, Any], db: Any) -> None:

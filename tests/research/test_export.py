@@ -367,6 +367,22 @@ def test_csv_cells_that_look_like_formulas_are_quoted_and_the_program_secret_win
     assert caught.value.field == "research_secret"
 
 
+def test_the_development_research_secret_stands_in_only_when_none_is_set(
+    world: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kratomwatch.core.errors import InputError
+    from kratomwatch.research import export
+
+    monkeypatch.delenv("KRATOMWATCH_RESEARCH_SECRET", raising=False)
+    settings.RESEARCH_DEV_SECRET = None  # production, and the test suite's default
+    with pytest.raises(InputError):
+        export.project_secret(world.program)
+    settings.RESEARCH_DEV_SECRET = "generated-for-development-only"
+    assert export.project_secret(world.program) == "generated-for-development-only"
+    monkeypatch.setenv("KRATOMWATCH_RESEARCH_SECRET", "the-real-one-0123456")
+    assert export.project_secret(world.program) == "the-real-one-0123456"  # a set secret always wins
+
+
 def test_adverse_events_leave_with_their_system_organ_class(world: Any, system: Any, tmp_path: Path) -> None:
     from kratomwatch.consent import actions as consent_actions
     from kratomwatch.consent.models import ConsentDocument

@@ -71,6 +71,8 @@ def demo(
         f"demo ({summary['status']}): {summary['patients']} patients in {summary.get('programs', 2)} programs, "
         f"{summary['doses']} doses"
     )
+    if summary.get("analysis_snapshot"):
+        console.print(f"research analysis snapshot {summary['analysis_snapshot']} (de-identified; /research/)")
     table = Table(title="Demo logins (synthetic data only)")
     for col in ("username", "password", "role"):
         table.add_column(col)

@@ -1,6 +1,7 @@
 """The demo load, step by step: programs, catalogue, patients with their doses and clinical data, logins,
 assessments, consent, the synthetic research cohort (``research_cohort``), then one alert sweep. All in one
-transaction; a second call finds the program and changes nothing."""
+transaction; a second call finds the program and changes nothing. After the commit, the demo program's first analysis
+snapshot (de-identified, for the researcher's cohort pages) when a research secret is available."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from kratomwatch.accounts import actions as account_actions
 from kratomwatch.accounts.models import Program
 from kratomwatch.alerts.actions import sweep
 from kratomwatch.audit.log import Actor
+from kratomwatch.core.errors import InputError
 from kratomwatch.demo._scope import dose_count, find_program, patients_of
 from kratomwatch.demo.assessments import load_demo_assessments
 from kratomwatch.demo.careplans import create_demo_care_plan
@@ -28,6 +30,8 @@ from kratomwatch.demo.logins import create_logins
 from kratomwatch.demo.patients import create_other_clinic_patient, create_patient
 from kratomwatch.demo.research_cohort import load_research_cohort
 from kratomwatch.records.actions import DoseIn
+from kratomwatch.research import export as research_export
+from kratomwatch.research import snapshot
 
 Step = Callable[[int, int], None]
 
@@ -58,15 +62,34 @@ def load_demo(
             "programs": len(programs),
             "doses": sum(dose_count(p) for p in programs),
         }
+    instant = now or timezone.now()
     with transaction.atomic():
-        return _load(
+        summary = _load(
             patients=patients,
             days=days,
             seed=seed,
             step=step or (lambda n, t: None),
-            now=now or timezone.now(),
+            now=instant,
             research_cohort=research_cohort,
         )
+    summary["analysis_snapshot"] = _analysis_snapshot(instant) if research_cohort else None
+    return summary
+
+
+def _analysis_snapshot(now: dt.datetime) -> str | None:
+    """The demo program's first analysis snapshot (``research.snapshot``), so the researcher's cohort pages show
+    analyses at once; written after the demo's transaction commits. Without a research secret (the test suite; a
+    server without ``KRATOMWATCH_RESEARCH_SECRET`` and not in development) there is none, and the researcher's page
+    says what to set. Returns the snapshot id."""
+    program = find_program(DEMO_SLUG)
+    if program is None:
+        return None
+    try:
+        research_export.project_secret(program)
+    except InputError:
+        return None
+    made = snapshot.build(patients_of(program), program=program, actor=Actor.system("demo"), now=now)
+    return made.snapshot_id
 
 
 def _patient_record(

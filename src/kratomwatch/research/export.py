@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import IntegerField, QuerySet, TextField
@@ -282,7 +283,8 @@ def check_request(request: ExportRequest) -> None:
 
 
 def project_secret(program: Program | None, environ: Mapping[str, str] | None = None) -> str:
-    """The research secret: the program's own variable if set, else the site's; ``InputError`` if neither is."""
+    """The research secret: the program's own variable if set, else the site's, else (development only, read from
+    the real environment) ``settings.RESEARCH_DEV_SECRET``; ``InputError`` if none is."""
     env = os.environ if environ is None else environ
     names = [SECRET_ENV]
     if program is not None:
@@ -291,6 +293,9 @@ def project_secret(program: Program | None, environ: Mapping[str, str] | None = 
         value = env.get(name, "")
         if value:
             return value
+    dev = getattr(settings, "RESEARCH_DEV_SECRET", None) if environ is None else None
+    if dev:
+        return str(dev)  # development and the demo only (settings.py); never with DEBUG off
     raise InputError(
         "research_secret", "(not set)", f"set {SECRET_ENV} (at least 16 characters) in the server's environment"
     )
