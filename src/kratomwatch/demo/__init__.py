@@ -16,7 +16,8 @@ Modules, in the order :func:`load_demo` runs them:
 * ``logins``: one login per role;
 * ``assessments``: questionnaire histories and schedules;
 * ``consent``: the consent document, signatures and two research withdrawals;
-* ``loader``: the order above, then one alert sweep.
+* ``research_cohort``: the synthetic research cohort (KW-R001..KW-R120, up to a year of data each);
+* ``loader``: the order above, then one alert sweep; after the commit, the first research analysis snapshot.
 """
 
 from __future__ import annotations
