@@ -358,7 +358,7 @@ def test_csv_cells_that_look_like_formulas_are_quoted_and_the_program_secret_win
     from kratomwatch.research import export
 
     frame = pl.DataFrame({"a": ["=1+1", "-x", "ok", None], "n": [-1, 2, 3, 4]})
-    assert export._csv_safe(frame).rows() == [("'=1+1", -1), ("'-x", 2), ("ok", 3), (None, 4)]
+    assert export.csv_safe(frame).rows() == [("'=1+1", -1), ("'-x", 2), ("ok", 3), (None, 4)]
     env = {"KRATOMWATCH_RESEARCH_SECRET": "site", "KRATOMWATCH_RESEARCH_SECRET_PAIN": "program"}
     assert export.project_secret(world.program, env) == "program"
     assert export.project_secret(world.other_program, env) == "site"

@@ -389,16 +389,10 @@ def _write_pdf(target: Path, report: dict[str, Any]) -> None:
         raise InputError("--pdf", str(target), f"cannot write the file: {exc.strerror}") from None
 
 
-def csv_bytes(frame: Any) -> bytes:
-    """A table as CSV with spreadsheet formulas neutralised (the research export's rule, D5)."""
-    from kratomwatch.research import export as research_export
-
-    data: bytes = research_export._csv_safe(frame).write_csv(line_terminator="\r\n").encode("utf-8")
-    return data
-
-
 def _write_csv(folder: Path, tables: dict[str, Any]) -> None:
     """One CSV per table of the report (written beside, then renamed: no half-written file)."""
+    from kratomwatch.research import export as research_export
+
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -408,7 +402,7 @@ def _write_csv(folder: Path, tables: dict[str, Any]) -> None:
     for name, frame in tables.items():
         target = folder / f"{name}.csv"
         partial = folder / f".{name}.csv.partial"
-        partial.write_bytes(csv_bytes(frame))
+        partial.write_bytes(research_export.csv_bytes(frame))
         partial.replace(target)
 
 

@@ -758,7 +758,13 @@ def _alerts(included: QuerySet[Patient], keys: pl.DataFrame, mode: str) -> pl.Da
 # --- files ---------------------------------------------------------------------------------------------------------
 
 
-def _csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
+def csv_bytes(frame: pl.DataFrame) -> bytes:
+    """A table as one CSV file (UTF-8, CRLF) with spreadsheet formulas neutralised (:func:`csv_safe`): the cohort
+    report's tables on the web and from the command line."""
+    return csv_safe(frame).write_csv(line_terminator="\r\n").encode("utf-8")
+
+
+def csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
     """Text cells a spreadsheet would run as formulas get a leading quote (``core.csvsafe``, vectorised)."""
     texts = [c for c, t in frame.schema.items() if t == pl.String]
     risky = "^[" + re.escape("".join(FORMULA_STARTS)) + "]"
@@ -942,7 +948,7 @@ def _batched_table(
             columns = frame.clear() if columns is None else columns
             rows += frame.height
             if handle is not None:
-                _csv_safe(frame).write_csv(handle, include_header=n == 0, line_terminator="\r\n")
+                csv_safe(frame).write_csv(handle, include_header=n == 0, line_terminator="\r\n")
             if "parquet" in request.formats:
                 parts.append(tmp / f".{name}.part-{n:05d}.arrow")
                 frame.write_ipc(parts[-1], compression="uncompressed")
@@ -962,7 +968,7 @@ def _write_all(
 ) -> dict[str, str]:
     for name, frame in frames.items():
         if "csv" in request.formats:
-            _csv_safe(frame).write_csv(tmp / f"{name}.csv", line_terminator="\r\n")
+            csv_safe(frame).write_csv(tmp / f"{name}.csv", line_terminator="\r\n")
         if "parquet" in request.formats:
             frame.write_parquet(tmp / f"{name}.parquet", compression="zstd", statistics=True)
     for name, data in extra.items():
@@ -1057,7 +1063,7 @@ def export(
         extra = {
             README: _readme(request, program, counts, anon).encode("utf-8"),
             DICTIONARY: data_dictionary(frames),
-            K_REPORT: _csv_safe(k_report).write_csv(line_terminator="\r\n").encode("utf-8"),
+            K_REPORT: csv_safe(k_report).write_csv(line_terminator="\r\n").encode("utf-8"),
         }
         withheld = int((~anon.released).sum())
         fhir = export_fhir.write_ndjson(tmp / "fhir", frames, request.dates) if "fhir" in request.formats else None

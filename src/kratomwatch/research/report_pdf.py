@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from fpdf import FPDF
 
 import kratomwatch
+from kratomwatch.pdfparts import heading as _heading
+from kratomwatch.pdfparts import latin1 as _t
+from kratomwatch.pdfparts import line
+from kratomwatch.pdfparts import table as _table
 from kratomwatch.research import charts
 
 SUPPRESSED = "suppressed (< k)"
@@ -35,19 +39,6 @@ FILTER_WORDS = {
     "baseline_min": "Baseline score at least",
     "baseline_max": "Baseline score at most",
 }
-
-
-def _t(text: object) -> str:
-    """The core PDF fonts are Latin-1: replace anything else rather than fail."""
-    return (
-        str(text)
-        .replace("\u2013", "-")
-        .replace("\u2014", "-")
-        .replace("\u2264", "<=")
-        .replace("\u2265", ">=")
-        .encode("latin-1", "replace")
-        .decode("latin-1")
-    )
 
 
 def number(value: Any, digits: int = 1) -> str:
@@ -102,45 +93,14 @@ class _Doc(FPDF):
         self.cell(0, 6, _t(text), align="L")
 
 
-def _heading(pdf: FPDF, text: str, size: int = 12) -> None:
-    if pdf.get_y() > pdf.h - 45:  # a heading never stands alone at the foot of a page
-        pdf.add_page()
-    pdf.ln(2)
-    pdf.set_font("Helvetica", "B", size)
-    pdf.multi_cell(0, 7, _t(text), new_x="LMARGIN", new_y="NEXT", align="L")
-    pdf.set_font("Helvetica", "", 9)
-
-
 def _line(pdf: FPDF, text: str, *, bold: bool = False, size: float = 9) -> None:
-    pdf.set_font("Helvetica", "B" if bold else "", size)
-    pdf.multi_cell(0, 4.6, _t(text), new_x="LMARGIN", new_y="NEXT", align="L")
-    pdf.set_font("Helvetica", "", 9)
+    line(pdf, text, bold=bold, size=size, height=4.6)
 
 
 def _subheading(pdf: FPDF, text: str) -> None:
     if pdf.get_y() > pdf.h - 40:  # never a caption alone at the foot of a page
         pdf.add_page()
     _line(pdf, text, bold=True)
-
-
-def _table(pdf: FPDF, header: Sequence[str], rows: Sequence[Sequence[object]], widths: Sequence[float]) -> None:
-    if pdf.get_y() > pdf.h - 40:  # never a header alone at the foot of a page
-        pdf.add_page()
-    pdf.set_font("Helvetica", "B", 8)
-    for h, w in zip(header, widths, strict=True):
-        pdf.cell(w, 5, _t(h), border=1)
-    pdf.ln()
-    pdf.set_font("Helvetica", "", 8)
-    for row in rows:
-        if pdf.get_y() > pdf.h - 25:
-            pdf.add_page()
-        for value, w in zip(row, widths, strict=True):
-            text = _t(value)
-            while text and pdf.get_string_width(text) > w - 1:
-                text = text[:-2] + "~"
-            pdf.cell(w, 5, text, border=1)
-        pdf.ln()
-    pdf.ln(1)
 
 
 def _chart(pdf: FPDF, png: bytes) -> None:

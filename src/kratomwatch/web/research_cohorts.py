@@ -606,11 +606,6 @@ def cohort_chart(request: HttpRequest, cohort_id: int, chart_slug: str, format_s
     return response
 
 
-def _csv(frame: Any) -> bytes:
-    data: bytes = research_export._csv_safe(frame).write_csv(line_terminator="\r\n").encode("utf-8")
-    return data
-
-
 @login_and_access
 @require_GET
 def cohort_table(request: HttpRequest, cohort_id: int, table_slug: str) -> HttpResponse:
@@ -620,7 +615,7 @@ def cohort_table(request: HttpRequest, cohort_id: int, table_slug: str) -> HttpR
         raise Http404("no such table")
     cohort, report = _report_for_download(request, cohort_id)
     tables = engine.CohortReport(report).tables()
-    response = HttpResponse(_csv(tables[table]), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(research_export.csv_bytes(tables[table]), content_type="text/csv; charset=utf-8")
     return _attachment(response, _file_name(cohort, report, f"{table}.csv"))
 
 
@@ -632,7 +627,7 @@ def cohort_tables_zip(request: HttpRequest, cohort_id: int) -> HttpResponse:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, frame in engine.CohortReport(report).tables().items():
-            archive.writestr(zipfile.ZipInfo(f"{name}.csv", ZIP_TIME), _csv(frame))
+            archive.writestr(zipfile.ZipInfo(f"{name}.csv", ZIP_TIME), research_export.csv_bytes(frame))
         archive.writestr(zipfile.ZipInfo("report.json", ZIP_TIME), json.dumps(report, indent=1))
         archive.writestr(zipfile.ZipInfo("README.txt", ZIP_TIME), _readme(report))
     response = HttpResponse(buffer.getvalue(), content_type="application/zip")

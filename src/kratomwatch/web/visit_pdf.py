@@ -19,12 +19,11 @@ from fpdf import FPDF
 
 from kratomwatch.core import exposure
 from kratomwatch.core import instruments as ins
+from kratomwatch.pdfparts import heading as _heading
+from kratomwatch.pdfparts import latin1 as _t
+from kratomwatch.pdfparts import line as _line
+from kratomwatch.pdfparts import table as _table
 from kratomwatch.web.pages import AlertView, PatientData, score_text
-
-
-def _t(text: object) -> str:
-    """The core PDF fonts are Latin-1: replace anything else rather than fail."""
-    return str(text).replace("\u2013", "-").replace("\u2014", "-").encode("latin-1", "replace").decode("latin-1")
 
 
 def _title(instrument_id: str) -> str:
@@ -48,41 +47,6 @@ class _Doc(FPDF):
         self.set_font("Helvetica", "", 8)
         text = f"{self.generated} \u00b7 kratomwatch visit summary {self.code} \u00b7 page {self.page_no()} of {{nb}}"
         self.cell(0, 6, _t(text), align="L")
-
-
-def _heading(pdf: FPDF, text: str) -> None:
-    if pdf.get_y() > pdf.h - 45:  # a heading never stands alone at the foot of a page
-        pdf.add_page()
-    pdf.ln(2)
-    pdf.set_font("Helvetica", "B", 12)
-    pdf.multi_cell(0, 7, _t(text), new_x="LMARGIN", new_y="NEXT", align="L")
-    pdf.set_font("Helvetica", "", 9)
-
-
-def _line(pdf: FPDF, text: str, *, bold: bool = False) -> None:
-    pdf.set_font("Helvetica", "B" if bold else "", 9)
-    pdf.multi_cell(0, 5, _t(text), new_x="LMARGIN", new_y="NEXT", align="L")
-    pdf.set_font("Helvetica", "", 9)
-
-
-def _table(pdf: FPDF, header: Sequence[str], rows: Sequence[Sequence[object]], widths: Sequence[float]) -> None:
-    if pdf.get_y() > pdf.h - 40:  # never a header alone at the foot of a page
-        pdf.add_page()
-    pdf.set_font("Helvetica", "B", 8)
-    for h, w in zip(header, widths, strict=True):
-        pdf.cell(w, 5, _t(h), border=1)
-    pdf.ln()
-    pdf.set_font("Helvetica", "", 8)
-    for row in rows:
-        if pdf.get_y() > pdf.h - 25:
-            pdf.add_page()
-        for value, w in zip(row, widths, strict=True):
-            text = _t(value)
-            while text and pdf.get_string_width(text) > w - 1:
-                text = text[:-2] + "~"
-            pdf.cell(w, 5, text, border=1)
-        pdf.ln()
-    pdf.ln(1)
 
 
 def _drawn_exposure_chart(pdf: FPDF, data: PatientData) -> None:
