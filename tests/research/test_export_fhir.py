@@ -173,3 +173,27 @@ def test_cli_writes_fhir_and_names_it_among_the_formats(
     assert not (out / "doses.csv").exists() and not (out / "doses.parquet").exists()
     bad = runner.invoke(app, ["research", "export", "--out", str(tmp_path / "new"), "--format", "fhir,xml"])
     assert bad.exit_code == 2 and "fhir" in bad.output.replace("\n", "") and "format='xml'" in bad.output
+
+
+def test_lab_observations_carry_only_confirmed_loinc_codes_and_the_qtc_is_a_procedure() -> None:
+    from kratomwatch.research.export_fhir import _labs
+
+    frame = pl.DataFrame(
+        {
+            "study_id": ["S-aaaaaa"] * 4,
+            "date": [dt.date(2026, 1, 5)] * 4,
+            "test": ["sodium", "sodium", "qtc", "total_bilirubin"],
+            "value": [139.0, 139.0, 471.0, 1.1],
+            "unit": ["mmol/L", "mEq/L", "ms", "mg/dL"],
+            "upper_limit_normal": [145.0, 145.0, None, 1.2],
+            "lower_limit_normal": [135.0, 135.0, None, None],
+        }
+    )
+    out = list(_labs(frame))
+    for resource in out:
+        get_fhir_model_class("Observation").model_validate(resource)
+    codes = [[c["code"] for c in o["code"]["coding"]] for o in out]
+    assert codes == [["2951-2", "sodium"], ["sodium"], ["8636-3", "qtc"], ["1975-2", "total_bilirubin"]]
+    # sodium in mEq/L: no LOINC source read confirms 2951-2 for it, so only the local code (docs/fhir.md)
+    categories = [o["category"][0]["coding"][0]["code"] for o in out]
+    assert categories == ["laboratory", "laboratory", "procedure", "laboratory"]  # the QTc comes from an ECG

@@ -136,6 +136,13 @@ def _doses(frame: pl.DataFrame) -> Iterator[tuple[JSON, JSON]]:
         yield statement, observation
 
 
+#: Results that are not laboratory tests: the QTc comes from an ECG, an electrodiagnostic procedure, category
+#: "procedure" in HL7's observation-category code system (https://terminology.hl7.org/CodeSystem-observation-category.html:
+#: "observations resulting from interventional and non-interventional procedures excluding laboratory and imaging
+#: (e.g., cardiology catheterization, endoscopy, electrodiagnostics, etc.)"; as of 2026-12-02).
+LAB_CATEGORY = {"qtc": ("procedure", "Procedure")}
+
+
 def _labs(frame: pl.DataFrame) -> Iterator[JSON]:
     for n, row in enumerate(frame.iter_rows(named=True), start=1):
         test, unit = row["test"], row["unit"]
@@ -145,16 +152,13 @@ def _labs(frame: pl.DataFrame) -> Iterator[JSON]:
             codings.append({"system": fhir.LOINC_SYSTEM, "code": loinc[0], "display": loinc[1]})
         codings.append({"system": f"{CODE_SYSTEM}/lab-test", "code": test})
         quantity = {"unit": unit, "system": UCUM, "code": LAB_UCUM.get(unit, unit)}
+        category = LAB_CATEGORY.get(test, ("laboratory", "Laboratory"))
         resource: JSON = {
             "resourceType": "Observation",
             "id": f"{row['study_id']}-lab-{n}",
             "status": "final",
             "category": [
-                {
-                    "coding": [
-                        {"system": fhir.OBSERVATION_CATEGORY_SYSTEM, "code": "laboratory", "display": "Laboratory"}
-                    ]
-                }
+                {"coding": [{"system": fhir.OBSERVATION_CATEGORY_SYSTEM, "code": category[0], "display": category[1]}]}
             ],
             "code": {"coding": codings, "text": test},
             "subject": _subject(row["study_id"]),
