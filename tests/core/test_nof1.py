@@ -151,6 +151,7 @@ def test_exposure_adjusted_estimate_reports_the_mg_slope() -> None:
         ("empty_condition", "condition"),
         ("too_few_days", "outcome"),
         ("duplicate_day", "day"),
+        ("too_many_days", "day"),
         ("bad_mcid", "mcid"),
     ],
 )
@@ -170,6 +171,12 @@ def test_bad_input_names_the_problem(change: str, field: str) -> None:
     elif change == "duplicate_day":
         with pytest.raises(InputError) as caught:
             nof1.Trial.of([0, 1, 1], ["A", "B", "A"], [1.0, 2.0, 3.0])
+        assert caught.value.field == field
+        return
+    elif change == "too_many_days":
+        n = nof1.MAX_DAYS + 1
+        with pytest.raises(InputError) as caught:
+            nof1.Trial.of(np.arange(n), ["A", "B"] * (n // 2) + ["A"], np.zeros(n))
         assert caught.value.field == field
         return
     elif change == "bad_mcid":

@@ -79,6 +79,11 @@ RHO_GRID: FloatArray = np.round(np.arange(-0.9, 0.9501, 0.01), 2)
 """The rho values (AR(1) correlation of consecutive days) the model averages over (flat prior)."""
 
 MIN_RESIDUAL_DF = 2
+MAX_DAYS = 3660
+"""At most ten years of daily rows: bounds the memory of the batched fits."""
+MAX_CONDITIONS = 10
+MAX_BLOCKS = 100
+_GRID_CHUNK = 16
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,8 @@ class Trial:
                 raise InputError(name, len(values), f"{name} has {len(values)} values for {n} days")
         if n == 0:
             raise InputError("day", 0, "the trial has no days")
+        if n > MAX_DAYS:
+            raise InputError("day", n, f"the trial has {n} days; at most {MAX_DAYS} (ten years) are analysed")
         order = np.argsort(d, kind="stable")
         d = d[order]
         repeated = d[1:][d[1:] == d[:-1]]
@@ -238,10 +245,16 @@ def _check(trial: Trial, reference: str) -> None:
         raise InputError(
             "reference", reference, f"the reference condition {reference!r} is not in the data ({trial.conditions})"
         )
-    if len(trial.conditions) < 2:
-        raise InputError("condition", trial.conditions, "an n-of-1 trial compares at least two conditions")
-    if trial.block is not None and np.unique(trial.block).size < 2:
-        raise InputError("block", int(trial.block[0]), "an n-of-1 trial needs at least two blocks")
+    if not 2 <= len(trial.conditions) <= MAX_CONDITIONS:
+        raise InputError(
+            "condition",
+            trial.conditions,
+            f"an n-of-1 trial compares at least two and at most {MAX_CONDITIONS} conditions",
+        )
+    if trial.block is not None and not 2 <= np.unique(trial.block).size <= MAX_BLOCKS:
+        raise InputError(
+            "block", np.unique(trial.block).size, f"an n-of-1 trial needs at least two blocks (at most {MAX_BLOCKS})"
+        )
 
 
 def _period_position(trial: Trial) -> npt.NDArray[np.int64]:
@@ -319,7 +332,20 @@ class _Fits:
 
 
 def _fits(design: _Design, grid: FloatArray = RHO_GRID) -> _Fits:
-    """Prais-Winsten transform at each rho of the grid, then OLS on the transformed data (batched)."""
+    """Prais-Winsten transform at each rho of the grid, then OLS on the transformed data (batched by chunks of the
+    grid, so memory stays at a few arrays of days x terms)."""
+    parts = [_fits_chunk(design, grid[i : i + _GRID_CHUNK]) for i in range(0, grid.size, _GRID_CHUNK)]
+    return _Fits(
+        beta=np.concatenate([p.beta for p in parts]),
+        cov_unscaled=np.concatenate([p.cov_unscaled for p in parts]),
+        rss=np.concatenate([p.rss for p in parts]),
+        log_marginal=np.concatenate([p.log_marginal for p in parts]),
+        log_profile=np.concatenate([p.log_profile for p in parts]),
+        df=parts[0].df,
+    )
+
+
+def _fits_chunk(design: _Design, grid: FloatArray) -> _Fits:
     y, x, start = design.y, design.x, design.run_start
     n, k = x.shape
     rho = grid[:, None]
@@ -352,10 +378,13 @@ def _posterior_draws(design: _Design, fits: _Fits, draws: int, seed: int) -> tup
     which = rng.choice(w.size, size=draws, p=w)
     k = design.x.shape[1]
     s2 = fits.rss[which] / fits.df
-    chol = np.linalg.cholesky(fits.cov_unscaled[which])  # (draws, k, k)
     z = rng.standard_normal((draws, k))
     scale = np.sqrt(s2 * fits.df / rng.chisquare(fits.df, size=draws))
-    samples = fits.beta[which] + scale[:, None] * np.einsum("dij,dj->di", chol, z)
+    samples = np.empty((draws, k))
+    for r in np.unique(which):  # beta_hat + t-scaled L z, L the Cholesky factor of (X*'X*)^-1 at that rho
+        at = which == r
+        chol = np.linalg.cholesky(fits.cov_unscaled[r])
+        samples[at] = fits.beta[r] + scale[at, None] * (z[at] @ chol.T)
     return samples, float(np.dot(w, RHO_GRID))
 
 
