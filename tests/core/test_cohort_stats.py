@@ -408,3 +408,14 @@ def test_weekly_trajectory_agrees_with_scipy_t_interval(obs: list[tuple[int, flo
         sem = float(stats.sem(week))
         expected = (row.mean, row.mean) if sem == 0 else stats.t.interval(level, week.size - 1, row.mean, sem)
         assert (row.lower, row.upper) == pytest.approx(expected, rel=1e-9, abs=1e-9)
+
+
+@pytest.mark.parametrize("df", [1.0, 2.0, 3.5, 10.0, 57.0, 1e4])
+@pytest.mark.parametrize("t", [0.0, 0.1, 1.0, 2.0, 4.5, 30.0])
+def test_t_upper_tail_matches_scipy(t: float, df: float) -> None:
+    """P(T > t), used for the n-of-1 frequentist p-value; reference: scipy.stats.t.sf (SciPy 1.17)."""
+    from scipy import stats
+
+    from kratomwatch.core.cohort_stats import t_upper_tail
+
+    assert t_upper_tail(t, df) == pytest.approx(float(stats.t.sf(t, df)), rel=1e-9, abs=1e-300)

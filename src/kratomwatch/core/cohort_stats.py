@@ -171,11 +171,12 @@ def _beta_i(a: float, b: float, x: float) -> float:
     return 1.0 - math.exp(log_front) * _beta_cf(b, a, 1.0 - x) / b
 
 
-def _t_tail(t: float, df: float) -> float:
+def t_upper_tail(t: float, df: float) -> float:
     """Upper tail P(T > t) = I_{df/(df+t^2)}(df/2, 1/2) / 2 for t >= 0 (Abramowitz & Stegun 26.7.1), computed
-    directly (1 - CDF would lose a small tail's digits); for t^2 < df as 1/2 - P(0 < T < t)."""
+    directly (1 - CDF would lose a small tail's digits); for t < 1 (tail above 0.15, so no digits to lose) and t^2 < df
+    as 1/2 - P(0 < T < t), which keeps its digits near t = 0 for a large df."""
     t2 = t * t
-    if t2 < df:
+    if t < 1.0 and t2 < df:
         return 0.5 - _t_centre(t, df)
     return 0.5 * _beta_i(df / 2.0, 0.5, df / (df + t2))
 
@@ -221,7 +222,7 @@ def t_quantile(p: float, df: int) -> float:
         raise InputError("df", df, "degrees of freedom are at least 1")
     if p <= 0.75:  # P(0 < T < t) against p - 1/2 (exact in floating point): keeps the digits of a t near 0
         return _bisect(lambda t: _t_centre(t, float(df)), p - 0.5, 0.0, 16.0)
-    return _bisect(lambda t: -_t_tail(t, float(df)), -(1.0 - p), 0.0, 16.0)  # the tail keeps its digits
+    return _bisect(lambda t: -t_upper_tail(t, float(df)), -(1.0 - p), 0.0, 16.0)  # the tail keeps its digits
 
 
 @lru_cache(maxsize=4096)

@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from kratomwatch.core.cohort_stats import _t_tail, t_quantile
+from kratomwatch.core.cohort_stats import t_quantile, t_upper_tail
 from kratomwatch.core.errors import InputError
 
 __all__ = [
@@ -446,7 +446,7 @@ def frequentist(
         if name in design.n_days_used and name != reference:
             est = float(fits.beta[r, j])
             se = math.sqrt(s2 * fits.cov_unscaled[r, j, j])
-            p = min(1.0, 2.0 * _t_tail(abs(est) / se, float(fits.df))) if se > 0 else 0.0
+            p = min(1.0, 2.0 * t_upper_tail(abs(est) / se, float(fits.df))) if se > 0 else 0.0
             out[name] = FrequentistEstimate(effect=est, interval_95=(est - tq * se, est + tq * se), p_value=p)
     return out, float(grid[r])
 
