@@ -110,6 +110,7 @@ NO_DATABASE = [
     (["evidence", "cures-everything"], "claim", "cures-everything"),
     (["sweep", "--as-of", "yesterday"], "as_of", "yesterday"),
     (["fhir", "questionnaire", "phq10"], "instrument", "phq10"),
+    (["nof1", "analyze", "/nonexistent/trial.csv"], "file", "/nonexistent/trial.csv"),
 ]
 WITH_DATABASE = [
     (["exposure", "NOPE"], "patient_code", "NOPE"),
@@ -119,6 +120,7 @@ WITH_DATABASE = [
     (["audit", "list", "--since", "yesterday"], "since", "yesterday"),
     (["fhir", "responses", "NOPE"], "patient_code", "NOPE"),
     (["fhir", "responses", "P-001", "--instrument", "phq10"], "instrument", "phq10"),
+    (["research", "analyse", "--program", "nowhere"], "--program", "nowhere"),
 ]
 
 
@@ -168,4 +170,4 @@ def test_every_command_with_json_is_covered() -> None:
 
 
 def _command_of(args: list[str]) -> str:
-    return " ".join(args[:2]) if args[0] in ("audit", "fhir", "import", "export") else args[0]
+    return " ".join(args[:2]) if args[0] in ("audit", "fhir", "import", "export", "nof1", "research") else args[0]
