@@ -9,6 +9,7 @@ import json
 import zipfile
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -18,10 +19,16 @@ pytestmark = [pytest.mark.browser]
 
 
 def _tea_file(tmp_path: Path) -> Path:
-    """Two entries of today (patient's zone is America/Chicago) written as Tea Taper writes them (UTC, mL)."""
+    """Two entries of today (patient's zone is America/Chicago) written as Tea Taper writes them (UTC, mL). Both fall
+    between the patient's local midnight and now, whatever the hour (just after midnight in Chicago, "90 minutes ago"
+    would be yesterday there)."""
+    zone = ZoneInfo("America/Chicago")
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    stamps = [now - dt.timedelta(minutes=90), now - dt.timedelta(minutes=30)]
-    day = (now - dt.timedelta(hours=6)).date().isoformat()
+    local = now.astimezone(zone)
+    midnight = local.replace(hour=0, minute=0, second=0).astimezone(dt.UTC)
+    since = now - midnight
+    stamps = [midnight + since / 3, midnight + 2 * since / 3]
+    day = local.date().isoformat()
     entries = [
         {"id": f"e{i}", "ts": t.strftime("%Y-%m-%dT%H:%M:%S.000Z"), "ml": 120 + i, "note": ""}
         for i, t in enumerate(stamps)
