@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -30,8 +31,10 @@ def _enrolled_last_month(world: Any) -> None:
     world.patient.refresh_from_db()
 
 
-def _dose(w: Any, actor: Any, *, hours_ago: float = 2, amount: float = 3.0, key: str = "k1") -> Dose:
-    taken = timezone.now() - dt.timedelta(hours=hours_ago)
+def _dose(
+    w: Any, actor: Any, *, hours_ago: float = 2, amount: float = 3.0, key: str = "k1", taken: dt.datetime | None = None
+) -> Dose:
+    taken = taken or timezone.now() - dt.timedelta(hours=hours_ago)
     dose, _ = actions.record_dose(
         actor=actor,
         patient=w.patient,
@@ -57,8 +60,11 @@ def _daily_mg(patient: Any, day: dt.date) -> float | None:
 
 
 def test_voiding_a_dose_keeps_it_marked_and_lowers_the_daily_mg(world: Any, system: Any) -> None:
-    first = _dose(world, system, key="a")
-    second = _dose(world, system, hours_ago=1, key="b")
+    # Both doses on the same local day at any hour the test runs: yesterday morning in the patient's zone.
+    zone = ZoneInfo(world.patient.time_zone)
+    morning = dt.datetime.combine(timezone.now().astimezone(zone).date() - dt.timedelta(days=1), dt.time(9), zone)
+    first = _dose(world, system, key="a", taken=morning)
+    second = _dose(world, system, key="b", taken=morning + dt.timedelta(hours=1))
     day = first.local_date
     before = _daily_mg(world.patient, day)
     assert before == pytest.approx(90.0)  # 2 x 3 g x 15 mg/g

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,6 @@ import pytest
 from kratomwatch.research import report_pdf
 
 FIXTURE = Path(__file__).parent / "fixtures" / "cohort_report.json"
-pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed")
 
 
 @pytest.fixture
