@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "kratomwatch.notifications",
     "kratomwatch.jobs",
     "kratomwatch.research",
+    "kratomwatch.nof1",
     "kratomwatch.web",
 ]
 
