@@ -26,7 +26,7 @@ def _imports(tree: ast.AST) -> set[str]:
     return names
 
 
-def test_all_thirteen_instrument_modules_are_present() -> None:
+def test_all_fourteen_instrument_modules_are_present() -> None:
     names = {path.stem for path in SOURCES}
     assert {
         "phq9",
@@ -41,6 +41,7 @@ def test_all_thirteen_instrument_modules_are_present() -> None:
         "cows",
         "sows",
         "craving_nrs",
+        "sleep_nrs",
         "dsm5_sud",
         "schema",
         "scoring",

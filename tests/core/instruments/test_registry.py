@@ -24,11 +24,12 @@ EXPECTED_IDS = {
     "cows",
     "sows",
     "craving_nrs",
+    "sleep_nrs",
     "dsm5_sud",
 }
 
 
-def test_registry_holds_exactly_the_thirteen_instruments() -> None:
+def test_registry_holds_exactly_the_fourteen_instruments() -> None:
     assert set(instruments.instrument_ids()) == EXPECTED_IDS
     assert [d.id for d in instruments.all_definitions()] == sorted(EXPECTED_IDS)
 
@@ -120,11 +121,11 @@ def test_clinically_important_changes_are_the_published_values() -> None:
     assert gad7_mcid is not None and gad7_mcid.points == 4 and gad7_mcid.citation.doi == "10.1016/j.jad.2020.01.032"
     assert bpi_mcid is not None and bpi_mcid.points == 1 and bpi_mcid.citation.pmid == "18055266"
     # No MCID is invented where none was confirmed.
-    for instrument_id in ("peg", "sows", "craving_nrs", "cows", "pgic", "pain_nrs"):
+    for instrument_id in ("peg", "sows", "craving_nrs", "sleep_nrs", "cows", "pgic", "pain_nrs"):
         assert all(s.important_change is None for s in instruments.get(instrument_id).scales)
 
 
-@pytest.mark.parametrize("instrument_id", ["peg", "sows", "craving_nrs", "pain_nrs", "pgic", "bpi_sf"])
+@pytest.mark.parametrize("instrument_id", ["peg", "sows", "craving_nrs", "sleep_nrs", "pain_nrs", "pgic", "bpi_sf"])
 def test_instruments_without_validated_bands_have_none(instrument_id: str) -> None:
     assert all(not scale.bands for scale in instruments.get(instrument_id).scales)
 

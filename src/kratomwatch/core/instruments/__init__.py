@@ -27,6 +27,7 @@ from kratomwatch.core.instruments import (
     peg,
     pgic,
     phq9,
+    sleep_nrs,
     sows,
 )
 from kratomwatch.core.instruments.change import (
@@ -98,6 +99,7 @@ _REGISTRY = _build_registry(
         cows.DEFINITION,
         sows.DEFINITION,
         craving_nrs.DEFINITION,
+        sleep_nrs.DEFINITION,
         dsm5_sud.DEFINITION,
     )
 )
