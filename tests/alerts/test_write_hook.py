@@ -27,6 +27,7 @@ from kratomwatch.assessments import actions as assessment_actions
 from kratomwatch.careplans import actions as careplan_actions
 from kratomwatch.consent import actions as consent_actions
 from kratomwatch.core import trackers
+from kratomwatch.nof1 import actions as nof1_actions
 from kratomwatch.notifications import actions as notification_actions
 from kratomwatch.records import actions, corrections, tracker_import, writes
 from kratomwatch.records.models import Dose
@@ -42,6 +43,7 @@ WRITE_MODULES = (
     corrections,
     tracker_import,
     notification_actions,
+    nof1_actions,
 )
 
 NOT_ALERT_INPUTS = {
@@ -66,6 +68,16 @@ NOT_ALERT_INPUTS = {
     "kratomwatch.notifications.actions.set_questionnaire_reminders",
     "kratomwatch.notifications.actions.set_contact_email",
     "kratomwatch.notifications.actions.retry_failed",
+    # N-of-1 trials: no alert rule reads a trial. Starting one sets the questionnaire schedules through the declared
+    # assessments.actions.set_schedule, which re-evaluates the patient; safety alerts go on as always.
+    "kratomwatch.nof1.actions.create_trial",
+    "kratomwatch.nof1.actions.update_trial",
+    "kratomwatch.nof1.actions.sign_as_clinician",
+    "kratomwatch.nof1.actions.sign_as_patient",
+    "kratomwatch.nof1.actions.start_trial",
+    "kratomwatch.nof1.actions.stop_trial",
+    "kratomwatch.nof1.actions.withdraw",
+    "kratomwatch.nof1.actions.complete_if_ended",
 }
 
 

@@ -34,6 +34,10 @@ PATIENT_MODELS = frozenset(
         "CareOverride",
         "Product",
         "Lot",
+        # n-of-1 trials (nof1.models): read through access.get_trial_for and nof1/queries.py
+        "Trial",
+        "Condition",
+        "Period",
     }
 )
 
