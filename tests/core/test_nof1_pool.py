@@ -87,6 +87,23 @@ def test_eight_schools_agrees_with_bda3_table_5_3() -> None:
     assert width > got.mu.interval_95[1] - got.mu.interval_95[0]
 
 
+@pytest.mark.parametrize("effects", [[0.0, 100.0, 50.0], [-3.0, 4.0, 0.5, 10.0, -8.0]])
+def test_exact_limit_when_each_patient_is_measured_without_error(effects: list[float]) -> None:
+    """With s_j -> 0 and a uniform prior on tau, the model has a closed form: tau^2 | y ~ Inv-Gamma((J - 2)/2,
+    S/2) with S = sum (y_j - ybar)^2, and mu | y ~ ybar + sqrt(S / (J (J - 2))) t_{J-2} (the normal scale mixture).
+    The grid must also reach a tau far above every s_j (here 1e-6)."""
+    y = np.array(effects)
+    j = y.size
+    ss = float(((y - y.mean()) ** 2).sum())
+    got = nof1_pool.pool([PatientEffect(f"P{i}", e, 1e-6) for i, e in enumerate(effects)])
+    tau2 = stats.invgamma((j - 2) / 2, scale=ss / 2)
+    assert got.tau_median == pytest.approx(math.sqrt(tau2.median()), rel=1e-3)
+    assert got.tau_interval_95[1] == pytest.approx(math.sqrt(tau2.ppf(0.975)), rel=2e-3)
+    mu = stats.t(j - 2, loc=y.mean(), scale=math.sqrt(ss / (j * (j - 2))))
+    assert got.mu.interval_95 == pytest.approx((mu.ppf(0.025), mu.ppf(0.975)), rel=2e-3)
+    assert got.mu.prob_better == pytest.approx(mu.cdf(0.0), abs=1e-3)
+
+
 def test_direction_and_mcid() -> None:
     """Lower is better: P(better) is P(mu < 0); by the MCID it is P(mu <= -MCID), never more than P(better)."""
     patients = [PatientEffect(f"P{j}", e, 0.4) for j, e in enumerate([-1.5, -1.0, -0.6, -1.2, -0.9])]
@@ -217,6 +234,14 @@ def test_bad_input_names_the_field_and_value(patients: list[PatientEffect], fiel
 
 
 def test_bad_interval_mcid_and_prior() -> None:
+    too_big = [PatientEffect("S1", 2e6, 1.0), PatientEffect("S2", 0.0, 1.0), PatientEffect("S3", 0.0, 1.0)]
+    with pytest.raises(InputError) as err:
+        nof1_pool.pool(too_big)
+    assert (err.value.field, err.value.value) == ("effect", 2e6)
+    tiny = [PatientEffect("S1", 0.0, 1e-12), PatientEffect("S2", 0.0, 1.0), PatientEffect("S3", 0.0, 1.0)]
+    with pytest.raises(InputError) as err:
+        nof1_pool.pool(tiny)
+    assert (err.value.field, err.value.value) == ("sd", 1e-12)
     with pytest.raises(InputError) as err:
         PatientEffect.from_interval("S1", 0.0, 1.0, -1.0)
     assert err.value.field == "interval_95"

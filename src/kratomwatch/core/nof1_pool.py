@@ -26,11 +26,12 @@ Conditional on tau everything is exact (normal algebra)::
     theta_new | tau, y ~ N(mu_hat, V_mu + tau^2)                                    (a new patient)
 
 tau is integrated numerically: the midpoint rule in t on (0, 1) with tau = c t / (1 - t) (``GRID_POINTS``
-points, c = the median s_j), which reaches tau of several thousand c, so no arbitrary upper bound on tau is
-needed. Every reported quantity is then a finite mixture of normals over the tau grid: its mean is exact, its
-quantiles are found by bisection on the mixture CDF, and P(better) = sum_i w_i Phi(-m_i / sd_i) (lower is
-better) or Phi(m_i / sd_i) (higher is better). tau itself is reported by its posterior median and 95 % interval:
-under the uniform prior with three patients its posterior mean is infinite, the median always exists.
+points, c = sqrt(median(s_j)^2 + var(y_j)), the scale of the spread seen), which reaches tau of several
+thousand c, so no arbitrary upper bound on tau is needed. Every reported quantity is then a finite mixture of
+normals over the tau grid: its mean is exact, its quantiles are found by bisection on the mixture CDF, and
+P(better) = sum_i w_i Phi(-m_i / sd_i) (lower is better) or Phi(m_i / sd_i) (higher is better). tau itself is
+reported by its posterior median and 95 % interval: under the uniform prior with three patients its posterior mean
+is infinite, the median always exists.
 
 Frequentist comparison: the DerSimonian-Laird random-effects estimate (DerSimonian & Laird 1986, Control Clin
 Trials 7:177-188): w_j = 1/s_j^2, Q = sum w_j (y_j - y_w)^2, tau^2 = max(0, (Q - (k - 1)) / (sum w - sum w^2 /
@@ -38,7 +39,8 @@ sum w)), mu = sum w*_j y_j / sum w*_j with w*_j = 1 / (s_j^2 + tau^2), 95 % inte
 w*). I^2 = max(0, (Q - (k - 1)) / Q).
 
 Validation: tests/core/test_nof1_pool.py (the eight schools against a brute-force 2-D grid and BDA3 Table 5.3,
-DerSimonian-Laird against statsmodels, coverage by simulation; the numbers are in docs/nof1.md).
+the closed form when every s_j is near 0, DerSimonian-Laird against statsmodels, coverage by simulation; the
+numbers are in docs/nof1.md). At most 1,000 patients (about 8 s); effects and SDs within 1e6 outcome units.
 """
 
 from __future__ import annotations
@@ -70,7 +72,11 @@ FloatArray = npt.NDArray[np.float64]
 GRID_POINTS = 2000
 """Points of the tau quadrature (midpoint rule on the transformed scale t = tau / (c + tau))."""
 
-MAX_PATIENTS = 10_000
+MAX_PATIENTS = 1000
+MAX_MAGNITUDE = 1e6
+"""Largest effect or SD accepted, in outcome units (an outcome scale is nowhere near it)."""
+MIN_SD = 1e-9
+_ROW_CHUNK = 128
 Z_975 = NormalDist().inv_cdf(0.975)
 _BISECTION_STEPS = 80
 
@@ -205,10 +211,16 @@ def _checked(patients: list[PatientEffect] | tuple[PatientEffect, ...]) -> tuple
         if p.label in seen:
             raise InputError("patient", p.label, f"patient {p.label} appears more than once")
         seen.add(p.label)
-        if not math.isfinite(p.effect):
-            raise InputError("effect", p.effect, f"the effect of patient {p.label} is not a finite number")
+        if not math.isfinite(p.effect) or abs(p.effect) > MAX_MAGNITUDE:
+            raise InputError(
+                "effect", p.effect, f"the effect of patient {p.label} is not a number within +-{MAX_MAGNITUDE:g}"
+            )
         if not math.isfinite(p.sd) or p.sd <= 0:
             raise InputError("sd", p.sd, f"the SD of patient {p.label} must be a positive number")
+        if not MIN_SD <= p.sd <= MAX_MAGNITUDE:
+            raise InputError(
+                "sd", p.sd, f"the SD of patient {p.label} must be between {MIN_SD:g} and {MAX_MAGNITUDE:g}"
+            )
     y = np.array([p.effect for p in patients], dtype=np.float64)
     s = np.array([p.sd for p in patients], dtype=np.float64)
     return y, s
@@ -295,11 +307,16 @@ def _mixture_summaries(
     ]
 
 
+def _grid_scale(y: FloatArray, s: FloatArray) -> float:
+    """The scale c of the tau grid: the typical SD and the spread of the effects together."""
+    return math.sqrt(float(np.median(s)) ** 2 + float(np.var(y)))
+
+
 def tau_posterior(
     y: FloatArray, s: FloatArray, prior: TauPrior, points: int = GRID_POINTS
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """The tau grid, its normalised posterior weights (quadrature weights included) and the cell edges in t."""
-    c = float(np.median(s))
+    c = _grid_scale(y, s)
     edges = np.linspace(0.0, 1.0, points + 1)
     t = 0.5 * (edges[1:] + edges[:-1])
     tau = c * t / (1.0 - t)
@@ -353,8 +370,12 @@ def pool(
     theta_sd = np.sqrt(b * tau[:, None] ** 2 + b**2 * v_mu[:, None]).T
     means = np.vstack([mu_hat, mu_hat, theta_mean])
     sds = np.vstack([np.sqrt(v_mu), np.sqrt(v_mu + tau**2), theta_sd])
-    summaries = _mixture_summaries(w, means, sds, lower_is_better, mcid)
-    c = float(np.median(s))
+    summaries = [
+        summary
+        for i in range(0, means.shape[0], _ROW_CHUNK)
+        for summary in _mixture_summaries(w, means[i : i + _ROW_CHUNK], sds[i : i + _ROW_CHUNK], lower_is_better, mcid)
+    ]
+    c = _grid_scale(y, s)
     return PooledEstimate(
         n_patients=int(y.size),
         lower_is_better=lower_is_better,
