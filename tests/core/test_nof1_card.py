@@ -236,6 +236,13 @@ def test_without_an_mcid_nothing_is_said_of_one(clear: nof1.Analysis) -> None:
     assert "MCID" not in nof1_card.clinician_letter(no_mcid, TrialDescription(outcome="Pain")).text()
 
 
+def test_acronym_outcome_and_missing_label(none: nof1.Analysis) -> None:
+    peg = TrialDescription(outcome="PEG score", condition_labels={"A": "usual", "B": " "}, mcid_source="program choice")
+    text = nof1_card.patient_card(none, peg).text()
+    assert "your PEG score was lower on B than on usual." in text
+    assert "We compared your PEG score on usual and B." in text
+
+
 def test_bad_description(clear: nof1.Analysis) -> None:
     with pytest.raises(InputError) as err:
         nof1_card.patient_card(clear, TrialDescription(outcome="Pain"))

@@ -185,11 +185,13 @@ class _Words:
         self.d = description
         self.better = "lower" if analysis.lower_is_better else "higher"
         self.outcome = description.outcome.strip()
-        self.outcome_lower = self.outcome[0].lower() + self.outcome[1:]
+        # "Pain" -> "pain" inside a sentence, but an acronym ("PEG score") keeps its capitals
+        keep = len(self.outcome) > 1 and self.outcome[1].isupper()
+        self.outcome_lower = self.outcome if keep else self.outcome[0].lower() + self.outcome[1:]
         self.others = list(analysis.bayes)
 
     def label(self, condition: str) -> str:
-        return self.d.condition_labels.get(condition, condition)
+        return (self.d.condition_labels.get(condition) or "").strip() or condition
 
     def amount(self, value: float, decimals: int | None = None) -> str:
         places = self.d.decimals if decimals is None else decimals
@@ -300,7 +302,7 @@ def patient_card(analysis: Analysis, description: TrialDescription) -> Card:
         "Any change to your treatment is a decision you make with your clinician.",
     ]
     return Card(
-        title=f"Your trial result: {w.outcome_lower}",
+        title=f"Your trial result: {w.outcome}",
         sections=(
             Section(COMPARED, tuple(compared)),
             Section(HAPPENED, tuple(happened)),
