@@ -136,3 +136,27 @@ def test_the_demo_care_team_has_addresses_so_urgent_alerts_reach_an_inbox(demo: 
         "programadmin": "programadmin@demo.example",
         "researcher": "",
     }
+
+
+def test_the_demo_has_kw001s_completed_n_of_1_trial_with_its_analysis(demo: dict[str, Any], db: Any) -> None:
+    from kratomwatch.nof1 import results
+    from kratomwatch.nof1.models import Trial
+
+    trial = Trial.objects.get(patient__code="KW-001")
+    assert trial.status == "completed" and trial.seed == 20261202
+    assert trial.patient_signed_at is not None and trial.clinician_signed_at is not None and trial.protocol_sha256
+    periods = list(trial.periods.order_by("position").select_related("condition"))
+    assert len(periods) == 6
+    assert all({p.condition.code for p in periods if p.block == b} == {"A", "B"} for b in (1, 2, 3))
+    outcome = results.analyse_trial(trial)
+    assert outcome.complete and outcome.analysis is not None
+    estimate = outcome.analysis.bayes["B"]
+    low, high = estimate.interval_95
+    assert low < estimate.effect < high and estimate.n_days_used >= 10
+    # The synthetic patient followed the protocol: B periods' measured mg is about half of A's, no deviation shown.
+    by_condition: dict[str, list[float]] = {"A": [], "B": []}
+    for row in outcome.adherence:
+        assert row.deviation is None, row
+        by_condition[row.condition].append(row.mitragynine_mg or 0.0)
+    ratio = (sum(by_condition["B"]) / 3) / (sum(by_condition["A"]) / 3)
+    assert 0.4 < ratio < 0.6

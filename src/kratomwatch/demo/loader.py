@@ -18,6 +18,7 @@ from kratomwatch.accounts.models import Program
 from kratomwatch.alerts.actions import sweep
 from kratomwatch.audit.log import Actor
 from kratomwatch.core.errors import InputError
+from kratomwatch.demo import nof1 as demo_nof1
 from kratomwatch.demo._scope import dose_count, find_program, patients_of
 from kratomwatch.demo.assessments import load_demo_assessments
 from kratomwatch.demo.careplans import create_demo_care_plan
@@ -106,7 +107,9 @@ def _patient_record(
     patient = create_patient(actor, program, index, rng, enrolled_on=now.date() - dt.timedelta(days=days))
     # The patient's own calendar day: in the evening in America/Chicago, UTC is already tomorrow.
     today = patient.local_today(now)
-    doses = dose_history(patient, lot_for(lots, index), index, days=days, today=today, rng=rng)
+    lot = lot_for(lots, index)
+    doses = dose_history(patient, lot, index, days=days, today=today, rng=rng)
+    doses = demo_nof1.shape_doses(doses, today, capsules=lot.unit in ("capsule", "tablet"))
     record_clinical_data(actor, patient, index, days=days, now=now, rng=rng)
     return doses
 
@@ -129,6 +132,8 @@ def _load(
     load_demo_assessments(program, now, rng)
     sign_consents(actor, (program, other), now)
     create_demo_care_plan(actor, program, now.date())
+    if days >= demo_nof1.DESIGN.total_days + demo_nof1.ENDED_DAYS_AGO:
+        demo_nof1.create_demo_trial(actor, program, now, rng)  # KW-001's completed n-of-1 trial
     cohort = {"patients": 0, "doses": 0}
     if research_cohort:
         cohort = load_research_cohort(actor, program, lots, now)  # synthetic research cohort KW-R001..
