@@ -194,7 +194,7 @@ def test_demo_kw011_on_a_7oh_product_shows_30_mg_7oh_above_the_cap(db: Any) -> N
 
     from kratomwatch.demo import load_demo
 
-    load_demo(patients=12, days=90)
+    load_demo(patients=12, days=90, research_cohort=False)  # the research cohort is not on this page
     clinician = get_user_model().objects.get(username="clinician")
     rows = {r.patient.code: r for r in pages.dashboard(clinician).rows}
     kw011 = rows["KW-011"]
