@@ -37,18 +37,24 @@ AXE := node_modules/axe-core/axe.min.js
 axe:
 	@if [ -x /usr/bin/chromium ] && [ ! -f $(AXE) ]; then npm install --no-save --no-audit --no-fund axe-core@4.14.1; fi
 
+# Each run has its own KRATOMWATCH_HOME (files, mail, audit anchors) and server ports, so `make test` runs the two
+# databases' suites side by side (make -j2).
 pytest: install axe
-	mkdir -p var
-	env -u DATABASE_URL $(BIN)/pytest -p no:cacheprovider --junitxml=var/junit-sqlite.xml
+	mkdir -p var/test-sqlite
+	env -u DATABASE_URL KRATOMWATCH_HOME=$(CURDIR)/var/test-sqlite $(BIN)/pytest -p no:cacheprovider \
+	  --junitxml=var/junit-sqlite.xml
 
 # Runs the whole suite again on PostgreSQL when KRATOMWATCH_TEST_POSTGRES_URL is set.
 pytest-postgres: install axe
 	@if [ -n "$$KRATOMWATCH_TEST_POSTGRES_URL" ]; then \
-	  mkdir -p var && DATABASE_URL="$$KRATOMWATCH_TEST_POSTGRES_URL" $(BIN)/pytest -p no:cacheprovider \
-	    --junitxml=var/junit-postgres.xml; \
+	  mkdir -p var/test-postgres && DATABASE_URL="$$KRATOMWATCH_TEST_POSTGRES_URL" \
+	    KRATOMWATCH_HOME=$(CURDIR)/var/test-postgres KW_TEST_SERVER_PORT=8157 KW_RESILIENCE_PORT=8158 \
+	    $(BIN)/pytest -p no:cacheprovider --junitxml=var/junit-postgres.xml; \
 	else echo "KRATOMWATCH_TEST_POSTGRES_URL not set: PostgreSQL run skipped"; fi
 
-test: lint typecheck imports pytest pytest-postgres
+# The SQLite and PostgreSQL suites run at the same time (output kept apart per suite).
+test: lint typecheck imports
+	$(MAKE) -j2 --output-sync=target pytest pytest-postgres
 
 bench: install
 	mkdir -p var
