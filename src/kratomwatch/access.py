@@ -37,6 +37,7 @@ from kratomwatch.audit.log import Actor, record, record_refused_read
 from kratomwatch.audit.models import AuditEvent
 from kratomwatch.consent.guard import require_care_consent
 from kratomwatch.core.errors import Forbidden, NotFound
+from kratomwatch.nof1.models import Trial
 from kratomwatch.records.models import Lot, Patient, Product
 from kratomwatch.research.models import Cohort
 
@@ -56,11 +57,13 @@ __all__ = [
     "get_care_patient_for",
     "get_lot_for",
     "get_own_patient_for",
+    "get_own_trial_for",
     "get_patient_for",
     "get_product_for",
     "get_program_for",
     "get_research_cohort_for",
     "get_research_program_for",
+    "get_trial_for",
     "get_writable_patient_for",
     "is_care_user",
     "is_own_record",
@@ -286,6 +289,47 @@ def writing_patient_for(
         if visible is not None:  # the rollback took the read with it
             _record_read(user, actor, visible, "write")
         raise
+
+
+# --- n-of-1 trials -------------------------------------------------------------------------------------------
+
+
+def _visible_trial(user: Any, pk: object, actor: Actor | None, purpose: str) -> tuple[Trial, Patient]:
+    """A trial of a patient the user may see, the read audited through the patient; ``NotFound`` (and a refused
+    read in the trail) for a missing trial and another's alike."""
+    trial = None
+    if isinstance(pk, int) and not isinstance(pk, bool):
+        trial = Trial.objects.filter(pk=pk, patient__in=patients_for(user)).select_related("patient").first()
+    if trial is None:
+        record_refused_read(_actor(user, actor), f"nof1-trial:{pk}", purpose=purpose)
+        raise NotFound("trial_id", pk, f"n-of-1 trial {pk} not found")
+    patient = get_patient_for(user, trial.patient.code, actor=actor, purpose=purpose)
+    trial.patient = patient
+    return trial, patient
+
+
+def get_trial_for(
+    user: Any, pk: object, *, write: bool = False, own_ok: bool = False, actor: Actor | None = None
+) -> Trial:
+    """An n-of-1 trial for its patient's care team (:func:`require_care_team_for`, else ``Forbidden``); with
+    ``write``, also the patient's active care consent (or a documented override). ``own_ok`` lets the patient read
+    their own trial too (never write through this: the patient signs and withdraws through
+    :func:`get_own_trial_for`). Audited through the patient read; ``NotFound`` hides existence."""
+    trial, patient = _visible_trial(user, pk, actor, "nof1_write" if write else "nof1")
+    if write:
+        _require_writable(user, patient, self_report_ok=False, consent=True)
+    elif not (own_ok and is_own_record(user, patient)):
+        require_care_team_for(user, patient)
+    return trial
+
+
+def get_own_trial_for(user: Any, pk: object, *, actor: Actor | None = None) -> Trial:
+    """An n-of-1 trial of the login's own patient record (the patient's pages: sign, running view, withdraw);
+    ``NotFound`` for any other, like a missing one. Audited through the patient read."""
+    trial, patient = _visible_trial(user, pk, actor, "nof1_own")
+    if not is_own_record(user, patient):
+        raise NotFound("trial_id", pk, f"n-of-1 trial {pk} not found")
+    return trial
 
 
 # --- research ----------------------------------------------------------------------------------------------

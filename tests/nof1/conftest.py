@@ -55,6 +55,18 @@ def signed(world: Any, system: Any, draft: Trial) -> Trial:
     return actions.sign_as_patient(actor=system, trial=trial, signed_name="Carol Patient")
 
 
+def urgent_alert(world: Any, system: Any) -> None:
+    """PHQ-9 item 9 answered above 0 a minute ago: the urgent suicidality alert opens (the ordinary alert path)."""
+    assessment_actions.record_assessment(
+        actor=system,
+        patient=world.patient,
+        instrument_id="phq9",
+        answers=[0] * 8 + [1],
+        administered_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1),
+        source="self_report",
+    )
+
+
 def run_in_past(world: Any, system: Any, trial: Trial, *, effect: float = -3.0, skip: int = 0) -> Trial:
     """Start ``trial`` so that it ended yesterday (patient's zone) and record one pain rating a day at noon (pain
     5 under A, 5 + ``effect`` under B, a small wobble; ``skip`` analysed days left unmeasured) and a daily dose of

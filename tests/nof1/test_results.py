@@ -15,7 +15,7 @@ from kratomwatch.assessments import actions as assessment_actions
 from kratomwatch.careplans import actions as careplan_actions
 from kratomwatch.nof1 import actions, queries, results
 from kratomwatch.nof1.models import Trial, TrialStatus
-from tests.nof1.conftest import run_in_past, trial_in
+from tests.nof1.conftest import run_in_past, trial_in, urgent_alert
 
 pytestmark = pytest.mark.django_db
 
@@ -148,14 +148,7 @@ def test_an_urgent_alert_during_a_running_trial_asks_to_review_the_stopping_rule
 ) -> None:
     trial = actions.start_trial(actor=system, trial=signed, user=world.alice)
     assert results.stopping_review(trial) == []
-    assessment_actions.record_assessment(
-        actor=system,
-        patient=world.patient,
-        instrument_id="phq9",
-        answers=[0] * 8 + [1],
-        administered_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1),
-        source="self_report",
-    )
+    urgent_alert(world, system)
     [review] = results.stopping_review(trial)
     assert review["severity"] == "urgent" and "Review the stopping rules" in review["message"]
     trial = actions.stop_trial(actor=system, trial=trial, user=world.alice, reason="Stopping rule: safety review")

@@ -191,6 +191,10 @@ from kratomwatch.api import research as _research  # noqa: E402  (the de-identif
 
 api.add_router("/", _research.router)
 
+from kratomwatch.api import nof1 as _nof1  # noqa: E402  (n-of-1 trials)
+
+api.add_router("/", _nof1.router)
+
 
 # --- The API contract: every operation documents the errors it can answer (D16) ---------------------------------
 
