@@ -40,6 +40,7 @@ from kratomwatch.records import queries as record_queries
 from kratomwatch.records.models import Dose, Patient
 from kratomwatch.web import charts, forms, pages
 from kratomwatch.web import corrections as correction_views
+from kratomwatch.web import nof1 as nof1_views
 from kratomwatch.web.forms import ACTIONS, FIELD_LABELS, OUTCOMES, SERIOUS, SEVERITY
 from kratomwatch.web.security import login_and_access
 
@@ -198,6 +199,7 @@ def home(request: HttpRequest, code: str | None = None) -> HttpResponse:
             "plan_steps": [{"step": st, "ahead": st.start > today} for st in steps],
             "scopes": scopes,
             "needs_reconsent": any(s.needs_reconsent for s in statuses),
+            "nof1_cards": nof1_views.home_cards(patient),
         },
     )
 

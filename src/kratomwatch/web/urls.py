@@ -63,6 +63,7 @@ from kratomwatch.web import (  # noqa: E402
     urls_corrections,
     urls_entry,
     urls_jobs,
+    urls_nof1,
     urls_patient_data,
     urls_program_admin,
     urls_reminders,
@@ -73,5 +74,6 @@ for _area in (urls_entry, urls_corrections, urls_program_admin, urls_alert_queue
     urlpatterns += _area.urlpatterns
 urlpatterns += urls_jobs.urlpatterns
 urlpatterns += urls_research.urlpatterns
+urlpatterns += urls_nof1.urlpatterns
 # Entry first: /clinic/patients/new/ would otherwise open the patient page of a patient coded "new".
 urlpatterns[:0] = urls_entry.urlpatterns[:1]
