@@ -121,6 +121,7 @@ WITH_DATABASE = [
     (["fhir", "responses", "NOPE"], "patient_code", "NOPE"),
     (["fhir", "responses", "P-001", "--instrument", "phq10"], "instrument", "phq10"),
     (["research", "analyse", "--program", "nowhere"], "--program", "nowhere"),
+    (["research", "nof1-pool", "--program", "nowhere"], "--program", "nowhere"),
 ]
 
 

@@ -23,6 +23,7 @@ from kratomwatch.core.errors import NotFound
 from kratomwatch.jobs import long_jobs, progress
 from kratomwatch.research import actions as research_actions
 from kratomwatch.research import cohort as research_cohort
+from kratomwatch.research import nof1_pool as research_nof1_pool
 from kratomwatch.research import snapshot as research_snapshot
 
 router = Router(tags=["research"])
@@ -211,6 +212,14 @@ def run_analysis(request: HttpRequest, program_id: Id, payload: AnalysisIn) -> A
     return research_snapshot.report(
         program, payload.definition, actor=actor, week=payload.week, instrument=payload.instrument, name=payload.name
     ).to_dict()
+
+
+@router.get("/research/programs/{program_id}/nof1-pooled", response={200: dict[str, Any], 409: ConflictOut})
+def nof1_pooled(request: HttpRequest, program_id: Id) -> Any:
+    """Completed n-of-1 trials of one design pooled across participants, on the newest snapshot
+    (``research.nof1_pool``): a group or condition below the snapshot's k is withheld; 409 without a snapshot."""
+    program = access.get_research_program_for(request.user, program_id)
+    return research_nof1_pool.report(program, actor=Actor.of(request.user)).to_dict()
 
 
 @router.get("/research/programs/{program_id}/snapshots", response=list[SnapshotOut])

@@ -375,6 +375,71 @@ def analyse(
         console.print(f"report written to {pdf}", markup=False, highlight=False)
 
 
+@research_app.command("nof1-pool")
+def nof1_pool(
+    program: ProgramOpt,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+) -> None:
+    """Completed n-of-1 trials of one design pooled across participants on the program's newest analysis snapshot
+    (groups and conditions below the snapshot's k withheld)."""
+    boot()
+    from kratomwatch.research import nof1_pool as research_nof1_pool
+
+    with reporting(as_json=as_json):
+        chosen = _research_program(program)
+        try:
+            report = research_nof1_pool.report(chosen, actor=operator_actor()).to_dict()
+        except InputError as problem:
+            field = "--program" if problem.field == "snapshot" else problem.field
+            raise InputError(field, problem.value, problem.message) from None
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+    print_nof1_pool(report)
+
+
+def print_nof1_pool(report: dict[str, Any]) -> None:
+    """The pooled report as one table per design group, with its caveat."""
+    data = report["data"]
+    console.print(
+        f"snapshot {data['snapshot_id']} of {data['program']} (k = {report['k']}): "
+        f"{report['trials_in_snapshot']} ended n-of-1 trial(s)",
+        markup=False,
+        highlight=False,
+    )
+    if report["reason"]:
+        console.print(report["reason"], markup=False, highlight=False)
+    for group in report["groups"]:
+        design = group["design"]
+        title = (
+            f"{group['design_key']}: {design['primary_instrument']} "
+            f"({'lower' if design['lower_is_better'] else 'higher'} is better), reference {design['reference']}"
+        )
+        if group["suppressed"]:
+            console.print(f"{title}: {group['reason']}", markup=False, highlight=False)
+            continue
+        table = Table(title=f"{title}; {group['n_participants']} participants", title_justify="left")
+        for column in ("condition", "n", "mean (95 % interval)", "P(better)", "tau (95 %)", "new patient", "DL mean"):
+            table.add_column(column)
+        for c in group["conditions"]:
+            if c["suppressed"]:
+                table.add_row(c["condition"], "withheld", c["reason"], "", "", "", "")
+                continue
+            mu, tau, new, dl = c["mu"], c["tau"], c["predictive"], c["der_simonian_laird"]
+            table.add_row(
+                c["condition"],
+                str(c["n_participants"]),
+                f"{_fmt(mu['mean'])} ({_fmt(mu['interval_95'][0])} to {_fmt(mu['interval_95'][1])})",
+                _fmt(mu["prob_better"]),
+                f"{_fmt(tau['median'])} ({_fmt(tau['interval_95'][0])} to {_fmt(tau['interval_95'][1])})",
+                f"{_fmt(new['mean'])} ({_fmt(new['interval_95'][0])} to {_fmt(new['interval_95'][1])})",
+                f"{_fmt(dl['mean'])} ({_fmt(dl['interval_95'][0])} to {_fmt(dl['interval_95'][1])})",
+            )
+        console.print(table)
+        console.print(group["caveat"], markup=False, highlight=False)
+    console.print(report["method"], markup=False, highlight=False)
+
+
 def _write_pdf(target: Path, report: dict[str, Any]) -> None:
     """The report as PDF (``research/report_pdf.py``, the same as the web page's download), written beside and
     renamed into place: no half-written file."""

@@ -71,7 +71,7 @@ from kratomwatch.records.models import (
     Patient,
     PatientCondition,
 )
-from kratomwatch.research import export_fhir
+from kratomwatch.research import export_fhir, export_nof1
 
 FORMATS = ("csv", "parquet")
 """The default formats (and the web page's choices)."""
@@ -103,6 +103,7 @@ TABLES = (
     "care_plans",
     "taper_steps",
     "alerts",
+    *export_nof1.TABLES,
 )
 STEPS = ("consent", "participants", *TABLES[1:], "files")
 """The steps :func:`export` reports to its progress callback, in order."""
@@ -227,6 +228,7 @@ TABLE_DOCS: dict[str, str] = {
     "care_plans": "one row per care plan: modalities (goals and notes are free text, dropped)",
     "taper_steps": "one row per step of a clinician's taper schedule",
     "alerts": "one row per alert: rule, severity, status and days (titles, reasons and notes dropped)",
+    **export_nof1.TABLE_DOCS,
 }
 
 
@@ -820,7 +822,8 @@ def data_dictionary(frames: Mapping[str, pl.DataFrame]) -> bytes:
             kind, validation = _redcap_type(dtype)
             name = column if table == "participants" else f"{table}_{column}"
             label = column.replace("_", " ").capitalize()
-            writer.writerow([name, table, "", kind, label, "", _doc(column), validation, *blank[1:]])
+            note = export_nof1.column_doc(table, column) or _doc(column)
+            writer.writerow([name, table, "", kind, label, "", note, validation, *blank[1:]])
     return buffer.getvalue().encode("utf-8")
 
 
@@ -868,7 +871,7 @@ def _readme(request: ExportRequest, program: Program | None, counts: Mapping[str
         closing += (
             " The same content is in fhir/ as FHIR R4 Bulk Data NDJSON (Patient, Observation, QuestionnaireResponse, "
             "MedicationStatement, AdverseEvent; one resource per line); manifest.json's fhir entry says how dates "
-            "were written."
+            f"were written; {export_nof1.NOT_IN_FHIR}."
         )
     lines = [
         "# kratomwatch research export",
@@ -1013,6 +1016,9 @@ def _tables(
     done("taper_steps")
     frames["alerts"] = _alerts(included, keys, mode)
     done("alerts")
+    for name, frame in export_nof1.tables(included, keys, mode, finish=_finish).items():
+        frames[name] = frame
+        done(name)
     return frames, {name: counts.get(name, frame.height) for name, frame in frames.items()}, batched
 
 
@@ -1098,7 +1104,7 @@ def export(
             "formats": list(request.formats),
             "counts": counts,
             "files": files,
-            **({"fhir": fhir} if fhir is not None else {}),
+            **({"fhir": {**fhir, "not_included": export_nof1.NOT_IN_FHIR}} if fhir is not None else {}),
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         try:

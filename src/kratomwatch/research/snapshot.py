@@ -140,6 +140,21 @@ def latest(program: Program) -> Snapshot | None:
     return None
 
 
+def latest_or_conflict(program: Program) -> Snapshot:
+    """The newest complete snapshot of ``program``; ``Conflict`` (field ``snapshot``) when it has none yet, saying
+    how to make one."""
+    snap = latest(program)
+    if snap is None:
+        raise Conflict(
+            "snapshot",
+            program.slug,
+            f"program {program.slug!r} has no analysis snapshot yet: make one (the research page, POST "
+            f"/api/v1/research/programs/{program.pk}/snapshots, or `kratomwatch research snapshot --program "
+            f"{program.slug}`), then ask again when it is done",
+        )
+    return snap
+
+
 def all_for(program: Program) -> list[Snapshot]:
     """The complete snapshots of ``program``, newest first."""
     return [_read(p, program.slug) for p in _complete(root(program))]
@@ -170,15 +185,7 @@ def report(
     (field ``snapshot``) when the program has no snapshot yet, saying how to make one."""
     checked = check_definition(definition)
     check_options(week=week, instrument=instrument)
-    snap = latest(program)
-    if snap is None:
-        raise Conflict(
-            "snapshot",
-            program.slug,
-            f"program {program.slug!r} has no analysis snapshot yet: make one (the research page, POST "
-            f"/api/v1/research/programs/{program.pk}/snapshots, or `kratomwatch research snapshot --program "
-            f"{program.slug}`), then ask again when it is done",
-        )
+    snap = latest_or_conflict(program)
     result = analyse(
         load(snap),
         checked,
