@@ -202,3 +202,20 @@ def test_complete_if_ended_completes_only_after_the_last_period(world: Any, syst
     trial = actions.complete_if_ended(actor=system, trial=trial, today=last + dt.timedelta(days=1))
     assert trial.status == TrialStatus.COMPLETED and trial.ended_at is not None
     assert len(events(trial, "nof1.complete")) == 1
+
+
+def test_starting_a_trial_hands_the_patient_to_the_alert_hook_through_the_schedules(
+    world: Any, system: Any, signed: Trial, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kratomwatch.records import writes
+
+    calls: list[set[int]] = []
+    real = writes.reevaluate
+
+    def spy(patient_ids: Any) -> None:
+        calls.append(set(patient_ids))
+        real(patient_ids)
+
+    monkeypatch.setattr(writes, "reevaluate", spy)
+    actions.start_trial(actor=system, trial=signed, user=world.alice)
+    assert calls == [{world.patient.pk}], "set_schedule is the declared alert-input write; the trial evaluates once"

@@ -154,3 +154,11 @@ def test_a_running_trial_with_an_urgent_alert_asks_the_care_team_to_review_the_s
     assert api(world, "carol", "get", f"/nof1-trials/{signed.pk}").json()["review_stopping_rules"] == []
     stopped = api(world, "alice", "post", f"/nof1-trials/{signed.pk}/stop", {"reason": ""})
     assert stopped.status_code == 400 and stopped.json()["error"]["field"] == "reason"
+
+
+def test_a_trial_past_its_last_period_reads_as_completed(world: Any, system: Any, signed: Trial) -> None:
+    run_in_past(world, system, signed)
+    body = api(world, "carol", "get", f"/nof1-trials/{signed.pk}").json()
+    assert body["status"] == "completed" and body["today"]["state"] == "ended"
+    analysis = api(world, "alice", "get", f"/nof1-trials/{signed.pk}/analysis").json()
+    assert analysis["complete"] is True

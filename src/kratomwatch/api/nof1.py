@@ -205,9 +205,16 @@ def create_trial(request: HttpRequest, code: str, payload: TrialInSchema) -> Any
     return Status(201, _out(request, trial))
 
 
+def _readable(request: HttpRequest, trial_id: int) -> Trial:
+    """The trial for the care team or its patient; a running trial past its last period is completed first (as the
+    pages do), so the API and the pages agree on its status and on what a blinded trial shows."""
+    trial = access.get_trial_for(request.user, trial_id, own_ok=True)
+    return actions.complete_if_ended(actor=Actor.of(request.user), trial=trial, today=trial.patient.local_today())
+
+
 @router.get("/nof1-trials/{trial_id}", response=TrialOut)
 def get_trial(request: HttpRequest, trial_id: Id) -> Any:
-    return _out(request, access.get_trial_for(request.user, trial_id, own_ok=True))
+    return _out(request, _readable(request, trial_id))
 
 
 @router.put("/nof1-trials/{trial_id}", response=TrialOut)
@@ -276,7 +283,7 @@ def analysis(request: HttpRequest, trial_id: Id) -> Any:
     ``n_days_used`` (as ``kratomwatch nof1 analyze --json``), the GLS comparison, washout sensitivity, the
     exposure-adjusted estimate, and adherence per period. ``analysis`` is null with a ``reason`` when there are
     too few measured days. 409 while a blinded trial runs."""
-    trial = access.get_trial_for(request.user, trial_id, own_ok=True)
+    trial = _readable(request, trial_id)
     if results.schedule_hidden(trial):
         raise Conflict("blinded", True, "this trial is blinded: its results by condition are shown when it ends")
     out = results.analyse_trial(trial)

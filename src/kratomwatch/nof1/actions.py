@@ -33,6 +33,7 @@ from kratomwatch.core.errors import Conflict, InputError
 from kratomwatch.nof1 import queries
 from kratomwatch.nof1.models import CONSENT_SCOPE, Condition, Period, Trial, TrialStatus
 from kratomwatch.nof1.pdf import protocol_pdf
+from kratomwatch.records import writes
 from kratomwatch.records.models import Patient
 from kratomwatch.records.validation import PAST_LIMIT
 
@@ -382,10 +383,11 @@ def start_trial(*, actor: Actor, trial: Trial, user: Any, start_date: dt.date | 
     outcomes = [(trial.primary_instrument, trial.measure_every_days)] + [
         (s["instrument_id"], s["every_days"]) for s in trial.secondary_instruments
     ]
-    for instrument, every in outcomes:
-        assessment_actions.set_schedule(
-            actor=actor, patient=patient, instrument_id=instrument, every_days=every, start=start
-        )
+    with writes.batch():  # the patient's alerts are evaluated once, after every schedule is set
+        for instrument, every in outcomes:
+            assessment_actions.set_schedule(
+                actor=actor, patient=patient, instrument_id=instrument, every_days=every, start=start
+            )
     _audit(
         actor,
         "start",
@@ -430,6 +432,8 @@ def withdraw(*, actor: Actor, trial: Trial, reason: str) -> Trial:
 @transaction.atomic
 def complete_if_ended(*, actor: Actor, trial: Trial, today: dt.date) -> Trial:
     """Mark a running trial completed once ``today`` (the patient's local date) is past its last period."""
+    if trial.status != TrialStatus.ACTIVE:
+        return trial
     trial = _locked(trial)
     if trial.status != TrialStatus.ACTIVE:
         return trial

@@ -40,6 +40,7 @@ __all__ = [
     "TrialResults",
     "analyse_trial",
     "care_plan_target",
+    "ended",
     "protocol_context",
     "published_mcid",
     "schedule_hidden",
@@ -221,6 +222,7 @@ def analyse_trial(trial: Trial, *, draws: int = 20_000) -> TrialResults:
 
 
 def ended(trial: Trial) -> bool:
+    """Completed or stopped (a running trial past its last period is completed by ``actions.complete_if_ended``)."""
     return trial.status in (TrialStatus.COMPLETED, TrialStatus.STOPPED)
 
 
