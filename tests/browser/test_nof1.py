@@ -35,6 +35,13 @@ def look(page: Any, name: str) -> None:
         assert width <= size["width"], (name, label, width)
 
 
+def context(browser: Any, size: dict[str, int], **options: Any) -> Any:
+    """A browser context at ``size``; CSP is bypassed only so axe-core can be injected."""
+    made = browser.new_context(viewport=size, bypass_csp=True, **options)
+    made.set_default_timeout(15_000)
+    return made
+
+
 def run_in_past(trial: Any) -> Any:
     """Start ``trial`` so that it ended yesterday (patient's zone), with one pain rating and one dose a day."""
     from kratomwatch.assessments import actions as assessment_actions
@@ -87,8 +94,7 @@ def test_the_clinician_designs_a_trial_and_the_patient_signs_and_follows_it(
     from kratomwatch.nof1.models import Trial, TrialStatus
 
     base = live_server.url
-    desk = browser.new_context(viewport=WIDE, bypass_csp=True)
-    desk.set_default_timeout(15_000)
+    desk = context(browser, WIDE)
     page = desk.new_page()
     clinician_login(page, base, "clinician", demo["devices"]["clinician"])
     page.goto(f"{base}/clinic/patients/KW-001/")
@@ -131,8 +137,7 @@ def test_the_clinician_designs_a_trial_and_the_patient_signs_and_follows_it(
     assert "Waiting for the patient's signature" in page.inner_text("#awaiting-patient")
     look(page, "trial-draft")
 
-    phone = browser.new_context(viewport=NARROW, has_touch=True, is_mobile=True, bypass_csp=True)
-    phone.set_default_timeout(15_000)
+    phone = context(browser, NARROW, has_touch=True, is_mobile=True)
     pp = phone.new_page()
     login(pp, base, "patient")
     assert "ready to sign" in pp.inner_text(f"#nof1-card-{trial.pk}")

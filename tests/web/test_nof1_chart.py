@@ -82,3 +82,8 @@ def test_a_blinded_chart_shows_no_condition() -> None:
 
 def test_no_days_yet_is_said_in_words() -> None:
     assert "No trial days yet" in chart.trial_chart([], conditions=CONDITIONS, outcome_title="Pain")
+
+
+def test_a_single_day_has_one_date_on_the_axis() -> None:
+    svg = chart.trial_chart(series()[:1], conditions=CONDITIONS, outcome_title="Pain", outcome_max=10)
+    assert svg.count(">1 Sep</text>") == 1

@@ -250,6 +250,12 @@ def _axis(fr: _Frame, today: dt.date | None) -> list[str]:
             'stroke-dasharray="2 2"><title>today</title></line>'
         )
     axis_y = fr.top2 + fr.h2 + round(f * 1.4)
+    if fr.span == 1:
+        parts.append(
+            f'<text x="{fr.x(fr.start):.1f}" y="{axis_y}" text-anchor="middle" fill="#444">'
+            f"{escape(_day_label(fr.start))}</text>"
+        )
+        return parts
     ticks = max(1, min(6, fr.span - 1, int(fr.plot_w // (f * 5.5))))
     for i in range(ticks + 1):
         day = fr.start + dt.timedelta(days=round((fr.span - 1) * i / ticks))
