@@ -27,9 +27,12 @@ from kratomwatch.careplans.models import CarePlan
 from kratomwatch.consent import actions as consent_actions
 from kratomwatch.consent.status import latest_document
 from kratomwatch.core import exposure
+from kratomwatch.nof1 import actions as nof1_actions
+from kratomwatch.nof1.models import Trial
 from kratomwatch.records import actions
 from kratomwatch.records.models import AdverseEvent, Dose, LabResult, Medication, Patient
 from tests.helpers import api
+from tests.nof1.conftest import trial_in
 
 pytestmark = pytest.mark.django_db
 
@@ -51,6 +54,7 @@ class Record:
     void_pk: int
     alert: Alert
     lot_pk: int
+    trial_pk: int = 0  # a draft n-of-1 trial of the record
 
     @property
     def code(self) -> str:
@@ -100,6 +104,10 @@ def dual(request: Any, world: Any, system: Any) -> Dual:
     # The link no page makes (the review made it with SQL): the clinician's login is this patient record's login.
     own = _record(system, world.program, "D-030", world.leaf_plain_lot.pk, user=user)
     other = _record(system, clinic, "C-001", lot_pk)
+    for record in (own, other):
+        record.trial_pk = nof1_actions.create_trial(
+            actor=system, patient=record.patient, user=world.alice, design=trial_in()
+        ).pk
     assert Patient.objects.get(code="D-030").user_id == user.pk
     return Dual(user, own, other, world)
 
@@ -160,7 +168,29 @@ def web_requests(r: Record) -> list[tuple[str, str, dict[str, Any]]]:
         ("post", correct, {"name": "tramadol 100 mg", "dose_text": "", "start": "", "stop": "", "reason": "typo"}),
         ("get", void, {}),
         ("post", void, {"reason": "entered for the wrong patient"}),
+        ("get", base + "nof1/", {}),
+        ("get", base + "nof1/new/", {}),
+        ("post", base + "nof1/new/", NOF1_FORM),
+        ("get", f"{base}nof1/{r.trial_pk}/", {}),
+        ("get", f"{base}nof1/{r.trial_pk}/design/", {}),
+        ("get", f"{base}nof1/{r.trial_pk}/protocol.pdf", {}),
+        ("get", f"{base}nof1/{r.trial_pk}/letter.pdf", {}),
+        ("get", f"{base}nof1/{r.trial_pk}/card/", {}),
+        ("post", f"{base}nof1/{r.trial_pk}/", {"action": "sign"}),
     ]
+
+
+NOF1_FORM = {
+    "title": "Usual regimen against a reduced one",
+    "conditions.0.code": "A",
+    "conditions.0.label": "Usual regimen",
+    "conditions.1.code": "B",
+    "conditions.1.label": "Reduced regimen",
+    "reference": "0",
+    "primary_instrument": "pain_nrs",
+    "period_days": "7",
+    "blocks": "2",
+}
 
 
 def alert_requests(r: Record) -> list[tuple[str, str, dict[str, Any]]]:
@@ -189,6 +219,7 @@ def _state(r: Record) -> dict[str, Any]:
         "aes": AdverseEvent.objects.filter(patient=p).count(),
         "doses": Dose.objects.filter(patient=p).count(),
         "overrides": p.care_overrides.count(),
+        "trials": list(Trial.objects.filter(patient=p).values_list("pk", "status", "clinician_signed_at")),
         "alert": Alert.objects.get(pk=r.alert.pk).status,
     }
 
@@ -226,6 +257,8 @@ def test_the_same_login_is_the_care_team_of_its_clinics_patient(dual: Dual) -> N
     assert LabResult.objects.filter(patient=p).count() == 1 and AdverseEvent.objects.filter(patient=p).count() == 1
     assert Dose.objects.filter(patient=p, source="clinician").count() == 1
     assert Alert.objects.get(pk=dual.other.alert.pk).status == AlertStatus.RESOLVED
+    assert Trial.objects.filter(patient=p).count() == 2  # the designed trial beside the fixture's draft
+    assert Trial.objects.get(pk=dual.other.trial_pk).clinician_signed_at is not None
 
 
 def _patient_routes() -> set[str]:
@@ -280,8 +313,18 @@ def api_requests(r: Record) -> list[tuple[str, str, Any]]:
             {"reason": "typo", "values": {"name": "tramadol 100 mg"}},
         ),
         ("post", f"/patients/{c}/medication/{r.void_pk}/void", {"reason": "entered for the wrong patient"}),
+        ("post", f"/patients/{c}/nof1-trials", NOF1_DESIGN),
         ("get", f"/patients/{c}/alerts", None),
     ]
+
+
+NOF1_DESIGN = {
+    "title": "Usual regimen against a reduced one",
+    "conditions": [{"code": "A", "label": "Usual", "is_reference": True}, {"code": "B", "label": "Reduced"}],
+    "primary_instrument": "pain_nrs",
+    "period_days": 7,
+    "blocks": 2,
+}
 
 
 def api_alert_requests(r: Record) -> list[tuple[str, str, Any]]:
