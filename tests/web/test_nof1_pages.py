@@ -198,7 +198,7 @@ def test_a_blinded_trial_hides_its_schedule_and_conditions_until_it_ends(world: 
     assert 'id="schedule"' not in page and "hidden until the trial ends" in page
     assert "condition hidden (blinded)" in page
     assert str(trial.seed) not in page
-    assert login(world.alice).get(f"{base()}{trial.pk}/letter.pdf").status_code == 404
+    assert login(world.alice).get(f"{base()}{trial.pk}/letter.pdf")["Location"] == f"{base()}{trial.pk}/"
     home = login(world.carol).get("/me/").content.decode()
     first = trial.periods.get(position=1).condition
     assert "stays hidden until the trial ends" in home
@@ -268,5 +268,6 @@ def test_only_the_care_team_and_the_patient_open_a_trial(world: Any, system: Any
         actor=system, patient=world.foreign_patient, user=world.bob, design=trial_in(title="Other patient's")
     )
     assert login(world.carol).get(f"/me/nof1/{other.pk}/").status_code == 404
-    assert login(world.carol).get(f"/me/nof1/{trial.pk}/result/").status_code == 404  # not ended
+    not_ended = login(world.carol).get(f"/me/nof1/{trial.pk}/result/")
+    assert not_ended.status_code == 302 and not_ended["Location"] == f"/me/nof1/{trial.pk}/"
     assert Trial.objects.filter(patient=world.patient).count() == 1

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -618,8 +618,8 @@ def _trial_post(request: HttpRequest, code: str, pk: int) -> HttpResponse:
 def letter(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     patient = access.get_care_patient_for(request.user, code, purpose="nof1_letter")
     trial = _trial_of(patient, pk)
-    if not results.ended(trial):
-        raise Http404("the letter is written when the trial ends")
+    if not results.ended(trial):  # an old link: the trial page says where the trial stands
+        return redirect("clinic-nof1-trial", patient.code, trial.pk)
     pdf = letter_pdf(trial, results.analyse_trial(trial))
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="nof1-letter-{patient.code}-{trial.pk}.pdf"'
@@ -739,8 +739,10 @@ def patient_card(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _card_page(request: HttpRequest, trial: Trial, *, clinician: bool) -> HttpResponse:
-    if not results.ended(trial):
-        raise Http404("the result card is ready when the trial ends")
+    if not results.ended(trial):  # the result card is ready when the trial ends; until then, the trial page
+        if clinician:
+            return redirect("clinic-nof1-trial", trial.patient.code, trial.pk)
+        return redirect("patient-nof1", trial.pk)
     res = results.analyse_trial(trial)
     card = _card(trial, res)
     svg: SafeString = mark_safe(chart_svg(trial, res))  # noqa: S308 - escaped by nof1.chart
