@@ -279,3 +279,21 @@ def test_cli_prints_the_pooled_table_or_json(world: Any, trials: Trials) -> None
     as_json = runner.invoke(app, ["research", "nof1-pool", "--program", "pain", "--json"])
     body = json.loads(as_json.output)
     assert body["groups"][0]["conditions"][0]["mu"]["interval_95"][0] < body["groups"][0]["conditions"][0]["mu"]["mean"]
+
+
+def test_web_page_for_the_programs_researcher_only(world: Any, people: People, trials: Trials) -> None:
+    from tests.research.test_export_jobs import login
+
+    url = f"/research/programs/{world.program.pk}/nof1/"
+    before = login(people.rita).get(url)
+    assert before.status_code == 200 and 'id="no-snapshot"' in before.content.decode()
+    home = login(people.rita).get("/research/").content.decode()
+    assert f'href="{url}"' in home
+    _build(world, k=5)
+    page = login(people.rita).get(url)
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "5 participants" in text and "DerSimonian-Laird" in text and "never recommends a kratom dose" in text
+    assert "P-00" not in text and "Kestrel" not in text
+    assert login(people.rex).get(url).status_code == 404
+    assert login(world.alice).get(url).status_code == 403

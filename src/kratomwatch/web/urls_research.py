@@ -4,7 +4,7 @@ export's or a snapshot refresh's job page is the long-job page of web/jobs.py.""
 
 from django.urls import URLPattern, path
 
-from kratomwatch.web import research, research_cohorts
+from kratomwatch.web import research, research_cohorts, research_nof1
 
 urlpatterns: list[URLPattern] = [
     path("research/programs/<int:program_id>/export/", research.export_start, name="research-export"),
@@ -14,6 +14,7 @@ urlpatterns: list[URLPattern] = [
         research_cohorts.snapshot_refresh,
         name="research-snapshot-refresh",
     ),
+    path("research/programs/<int:program_id>/nof1/", research_nof1.nof1_pooled, name="research-nof1"),
     path("research/cohorts/<int:cohort_id>/", research_cohorts.cohort_detail, name="research-cohort"),
     path("research/cohorts/<int:cohort_id>/edit/", research_cohorts.cohort_edit, name="research-cohort-edit"),
     path("research/cohorts/<int:cohort_id>/delete/", research_cohorts.cohort_delete, name="research-cohort-delete"),
