@@ -34,18 +34,22 @@ import shutil
 import tempfile
 import textwrap
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import adbc_driver_manager
+import adbc_driver_sqlite
 import numpy as np
 import polars as pl
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import IntegerField, QuerySet, TextField
+from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX
+from django.db.backends.sqlite3.creation import DatabaseCreation
+from django.db.models import Field, FloatField, IntegerField, QuerySet, TextField
 from django.db.models.functions import Cast
 
 import kratomwatch
@@ -334,11 +338,25 @@ def _typed(column: str, raw: pl.DataType | type[pl.DataType], target: pl.DataTyp
     return col.cast(target)
 
 
+_SQL_TYPES: dict[Any, type[Field[Any, Any]]] = {
+    pl.String: TextField,
+    pl.Float64: FloatField,
+    pl.Int64: IntegerField,
+}
+"""The SQL type each column is cast to on the columnar read (:class:`_ArrowReader`), by the type it hands over."""
+
+
 def _select(
-    qs: QuerySet[Any], schema: Mapping[str, pl.DataType | type[pl.DataType]], fields: Mapping[str, str] | None
+    qs: QuerySet[Any],
+    schema: Mapping[str, pl.DataType | type[pl.DataType]],
+    fields: Mapping[str, str] | None,
+    *,
+    cast_all: bool = False,
 ) -> tuple[str, Sequence[Any]]:
     """The SQL (and its parameters) of ``qs`` selecting the columns of ``schema`` in order; on SQLite dates,
-    instants and booleans through a cast, so that the cursor runs no per-value converter."""
+    instants and booleans through a cast, so that the cursor runs no per-value converter. ``cast_all`` (SQLite's
+    columnar read): every column through a cast to the SQL type of the type it is handed over as (REAL, INTEGER,
+    TEXT), so that each column holds one storage class (NULL apart) whatever the rows."""
     sqlite = connection.vendor == "sqlite"
     selected: list[str] = []
     casts: dict[str, Cast] = {}
@@ -349,6 +367,9 @@ def _select(
             name = f"kw_export_{n}"
         elif sqlite and schema[column] == pl.Boolean:
             casts[f"kw_export_{n}"] = Cast(name, output_field=IntegerField())
+            name = f"kw_export_{n}"
+        elif sqlite and cast_all:
+            casts[f"kw_export_{n}"] = Cast(name, output_field=_SQL_TYPES[_raw_type(schema[column], text=True)]())
             name = f"kw_export_{n}"
         selected.append(name)
     sql, params = qs.order_by().annotate(**casts).values_list(*selected).query.sql_with_params()
@@ -384,23 +405,129 @@ def _copy_frame(sql: str, params: Sequence[Any], raw: Mapping[str, pl.DataType |
         return pl.read_csv(spool, schema=dict(raw), **CSV_OPTIONS)
 
 
+def columnar_database() -> Path | None:
+    """The SQLite database file whose large tables (:data:`LARGE`) are read through ADBC (:class:`_ArrowReader`),
+    or None to read them through Django's connection (PostgreSQL's COPY, SQLite's cursor): see
+    :func:`columnar_file`, given the connection's ``NAME`` and journal mode."""
+    if connection.vendor != "sqlite":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        row = cursor.fetchone()
+    return columnar_file(str(connection.settings_dict["NAME"] or ""), str(row[0]) if row else "")
+
+
+def columnar_file(name: str, journal_mode: str) -> Path | None:
+    """Whether SQLite's large tables are read through ADBC, decided by the connection settings (``NAME``): a file,
+    yes (production and ``make bench``: turning millions of rows into Python tuples in the cursor was most of the
+    export's time); an in-memory database (the test suite's), no: the ADBC driver links a SQLite library of its
+    own, which cannot see another library's in-memory database. And only in WAL mode (the application's, settings
+    ``init_command``): there a reader's snapshot is kept in the shared WAL index; in a rollback-journal file two
+    SQLite libraries in one process do not see each other's file locks (POSIX locks belong to the process), so the
+    ADBC reader's transaction could not keep a writer of this process out."""
+    if not name or DatabaseCreation.is_in_memory_db(name) or journal_mode.lower() != "wal":
+        return None
+    return Path(name).resolve()
+
+
+ARROW_BATCH_ROWS = 65_536
+"""Rows per Arrow record batch of :class:`_ArrowReader` (the driver's default, 1,024, makes many small chunks)."""
+
+
+class _ArrowReader:
+    """Reads queries from a SQLite database file through Apache Arrow's ADBC SQLite driver: the rows come as Arrow
+    record batches handed to Polars (the Arrow C stream interface; no Python object per value, no pyarrow).
+
+    Its own connection, read-only (``mode=ro``), in one read transaction from the first query to :meth:`close`
+    (autocommit off: the driver begins a deferred transaction, whose snapshot is taken at the first read): every
+    read through it sees the database as of one instant, whatever is written meanwhile (WAL: the writers are not
+    blocked). The participants were fixed before (the consent snapshot and the participant keys are read first,
+    through Django's connection, and every row read is joined to those keys), so a later snapshot adds no one.
+
+    The driver infers each column's Arrow type from the first rows of a batch (an all-NULL start reads as int64,
+    a later double then fails; an int then a double becomes text). So every column is cast in SQL to its one type
+    (``_select(cast_all=True)``) and the rows are preceded by one row of literals of those types (``0``, ``0.5``,
+    ``''``), dropped after the read: the types never depend on the data. Doubles come over as doubles, exactly."""
+
+    def __init__(self, path: Path) -> None:
+        self._database = adbc_driver_sqlite.connect(f"{path.as_uri()}?mode=ro")
+        try:
+            self._connection = adbc_driver_manager.AdbcConnection(self._database)
+            self._connection.set_options(**{"adbc.connection.autocommit": "false"})
+        except BaseException:
+            self._database.close()
+            raise
+
+    def frame(
+        self, sql: str, params: Sequence[Any], raw: Mapping[str, pl.DataType | type[pl.DataType]]
+    ) -> pl.DataFrame:
+        """The rows of ``sql`` (Django's SQL for SQLite, ``%s`` placeholders) as a frame of the types ``raw``
+        (Int64, Float64 or String; each column cast in the SQL to that type); ``params``: int, float or str."""
+        literals: dict[Any, str] = {pl.Int64: "0", pl.Float64: "0.5", pl.String: "''"}
+        first = ", ".join(f"{literals[t]} AS c{n}" for n, t in enumerate(raw.values()))
+        query = f"SELECT 1 AS kw_first, {first} UNION ALL SELECT 0, * FROM ({FORMAT_QMARK_REGEX.sub('?', sql)})"
+        statement = adbc_driver_manager.AdbcStatement(self._connection)
+        try:
+            statement.set_sql_query(query.replace("%%", "%"))
+            statement.set_options(**{"adbc.sqlite.query.batch_rows": str(ARROW_BATCH_ROWS)})
+            if params:
+                bad = [p for p in params if type(p) not in (int, float, str)]
+                if bad:
+                    raise TypeError(f"a parameter of the columnar read is not an int, float or str: {bad[0]!r}")
+                statement.bind_stream(pl.DataFrame({f"p{n}": [p] for n, p in enumerate(params)}))
+            stream, _ = statement.execute_query()
+            frame = pl.DataFrame(stream)
+        finally:
+            statement.close()
+        frame = frame.filter(pl.col("kw_first") == 0).drop("kw_first")
+        return frame.rename(dict(zip(frame.columns, raw, strict=True))).cast(pl.Schema(raw))
+
+    def close(self) -> None:
+        """End the read transaction (nothing was written) and close the connection."""
+        try:
+            self._connection.rollback()
+            self._connection.close()
+        finally:
+            self._database.close()
+
+
+@contextmanager
+def _large_table_reader() -> Iterator[_ArrowReader | None]:
+    """The columnar reader of :func:`columnar_database`'s file for the large tables (closed at the end), or None."""
+    path = columnar_database()
+    if path is None:
+        yield None
+        return
+    reader = _ArrowReader(path)
+    try:
+        yield reader
+    finally:
+        reader.close()
+
+
 def _read(
-    qs: QuerySet[Any], schema: Mapping[str, pl.DataType | type[pl.DataType]], fields: Mapping[str, str] | None = None
+    qs: QuerySet[Any],
+    schema: Mapping[str, pl.DataType | type[pl.DataType]],
+    fields: Mapping[str, str] | None = None,
+    arrow: _ArrowReader | None = None,
 ) -> pl.DataFrame:
     """One query: the columns of ``schema`` (name -> type) read from ``qs``, each from the model field of the same
     name unless ``fields`` maps it to another (``{"date": "local_date"}``).
 
     Set-based and without a Python step per row on PostgreSQL (``COPY ... TO STDOUT``, parsed by Polars, see
-    :func:`_copy_frame`); on SQLite the rows come from the cursor in chunks of :data:`READ_CHUNK`, each chunk
-    becoming a frame at once. Text is parsed by Polars (JSON, dates, instants and booleans)."""
+    :func:`_copy_frame`) and through ``arrow`` (SQLite's columnar read, :class:`_ArrowReader`); otherwise on
+    SQLite the rows come from the cursor in chunks of :data:`READ_CHUNK`, each chunk becoming a frame at once.
+    Text is parsed by Polars (JSON, dates, instants and booleans)."""
     postgres = connection.vendor == "postgresql"
     raw = {column: _raw_type(target, text=True) for column, target in schema.items()}
     try:
-        sql, params = _select(qs, schema, fields)
+        sql, params = _select(qs, schema, fields, cast_all=arrow is not None)
     except EmptyResultSet:  # e.g. ``patient__in=[]``: an empty batch
         return pl.DataFrame(schema=raw).with_columns([_typed(c, raw[c], schema[c]) for c in schema])
     if postgres:
         frame = _copy_frame(sql, params, raw)
+    elif arrow is not None:
+        frame = arrow.frame(sql, params, raw)
     else:
         frames = []
         with connection.chunked_cursor() as cursor:
@@ -529,8 +656,10 @@ class _Table:
     fields: Mapping[str, str]
     finish: Callable[[pl.DataFrame, pl.DataFrame, str], pl.DataFrame]
 
-    def read(self, included: Participants, keys: pl.DataFrame, mode: str) -> pl.DataFrame:
-        return self.finish(_read(self.query(included), self.schema, self.fields), keys, mode)
+    def read(
+        self, included: Participants, keys: pl.DataFrame, mode: str, arrow: _ArrowReader | None = None
+    ) -> pl.DataFrame:
+        return self.finish(_read(self.query(included), self.schema, self.fields, arrow), keys, mode)
 
 
 DOSES = _Table(
@@ -890,20 +1019,26 @@ def _readme(request: ExportRequest, program: Program | None, counts: Mapping[str
 
 
 def _batches(
-    table: _Table, included: QuerySet[Patient], keys: pl.DataFrame, mode: str, scratch: Path
+    table: _Table,
+    included: QuerySet[Patient],
+    keys: pl.DataFrame,
+    mode: str,
+    scratch: Path,
+    *,
+    arrow: _ArrowReader | None = None,
 ) -> Iterator[pl.DataFrame]:
     """``table`` for :data:`BATCH_PARTICIPANTS` participants at a time, in study ID order: each frame is sorted by
     study ID first, so the frames one after another are the whole table in its order. At least one frame.
 
-    SQLite reads each batch by its participants' ids (an index range per participant). PostgreSQL, with more than
-    one batch, reads the table once (:func:`_split`: a per-batch query would scan the whole table each time), in
-    ``scratch`` (removed at the end)."""
+    SQLite reads each batch by its participants' ids (an index range per participant), through ``arrow`` if given.
+    PostgreSQL, with more than one batch, reads the table once (:func:`_split`: a per-batch query would scan the
+    whole table each time), in ``scratch`` (removed at the end)."""
     ordered = keys.sort("study_id")
     starts = range(0, max(ordered.height, 1), BATCH_PARTICIPANTS)
     if connection.vendor != "postgresql" or len(starts) == 1:
         for start in starts:
             part = ordered.slice(start, BATCH_PARTICIPANTS)
-            yield table.read(part["patient_id"].to_list(), part, mode)
+            yield table.read(part["patient_id"].to_list(), part, mode, arrow)
         return
     try:
         split = _split(table, included, ordered, scratch)
@@ -994,14 +1129,16 @@ def _tables(
     frames: dict[str, pl.DataFrame] = {"participants": participants}
     counts: dict[str, int] = {}
     batched = [] if "fhir" in request.formats else list(LARGE)
-    for name, table in LARGE.items():
-        if name in batched:
-            frames[name], counts[name] = _batched_table(
-                tmp, name, _batches(table, included, keys, mode, tmp / f".{name}.scratch"), request
-            )
-        else:
-            frames[name] = table.read(included, keys, mode)
-        done(name)
+    with _large_table_reader() as arrow:  # SQLite file: both large tables in one read transaction of their own
+        for name, table in LARGE.items():
+            batches = _batches(table, included, keys, mode, tmp / f".{name}.scratch", arrow=arrow)
+            if name in batched:
+                frames[name], counts[name] = _batched_table(tmp, name, batches, request)
+            elif arrow is not None:  # whole frames (FHIR): the batches one after another are the table in order
+                frames[name] = pl.concat(list(batches))
+            else:
+                frames[name] = table.read(included, keys, mode)
+            done(name)
     frames["assessments"], frames["assessment_items"], frames["assessment_scores"] = _assessments(included, keys, mode)
     for name in ("assessments", "assessment_items", "assessment_scores"):
         done(name)
