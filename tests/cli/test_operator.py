@@ -111,6 +111,8 @@ NO_DATABASE = [
     (["sweep", "--as-of", "yesterday"], "as_of", "yesterday"),
     (["fhir", "questionnaire", "phq10"], "instrument", "phq10"),
     (["nof1", "analyze", "/nonexistent/trial.csv"], "file", "/nonexistent/trial.csv"),
+    (["claims", "check", "/nonexistent/article.txt"], "file", "/nonexistent/article.txt"),
+    (["claims", "evaluate", "--half", "third"], "half", "third"),
 ]
 WITH_DATABASE = [
     (["exposure", "NOPE"], "patient_code", "NOPE"),
@@ -171,4 +173,8 @@ def test_every_command_with_json_is_covered() -> None:
 
 
 def _command_of(args: list[str]) -> str:
-    return " ".join(args[:2]) if args[0] in ("audit", "fhir", "import", "export", "nof1", "research") else args[0]
+    return (
+        " ".join(args[:2])
+        if args[0] in ("audit", "claims", "fhir", "import", "export", "nof1", "research")
+        else args[0]
+    )

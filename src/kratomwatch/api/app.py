@@ -195,6 +195,10 @@ from kratomwatch.api import nof1 as _nof1  # noqa: E402  (n-of-1 trials)
 
 api.add_router("/", _nof1.router)
 
+from kratomwatch.api import claims as _claims  # noqa: E402  (the claim checker: no patient data)
+
+api.add_router("/", _claims.router)
+
 
 # --- The API contract: every operation documents the errors it can answer (D16) ---------------------------------
 

@@ -150,6 +150,7 @@ def main() -> None:
 
 from kratomwatch.cli import alerts, audit, fhir, knowledge, records, site  # noqa: E402  (registers the commands)
 from kratomwatch.cli import backup as backup_cli  # noqa: E402  (backup, restore)
+from kratomwatch.cli import claims as claims_cli  # noqa: E402  (claim checker)
 from kratomwatch.cli import jobs as jobs_cli  # noqa: E402  (worker, jobs, notifications)
 from kratomwatch.cli import nof1 as nof1_cli  # noqa: E402  (n-of-1 trial analysis)
 from kratomwatch.cli import research as research_cli  # noqa: E402  (research export)
@@ -165,4 +166,5 @@ backup_cli.register(app)
 jobs_cli.register(app)
 research_cli.register(app)
 nof1_cli.register(app)
+claims_cli.register(app)
 serve_cli.register(app)

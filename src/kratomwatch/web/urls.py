@@ -75,5 +75,9 @@ for _area in (urls_entry, urls_corrections, urls_program_admin, urls_alert_queue
 urlpatterns += urls_jobs.urlpatterns
 urlpatterns += urls_research.urlpatterns
 urlpatterns += urls_nof1.urlpatterns
+# The claim checker (web/claims.py): reads no patient data.
+from kratomwatch.web import urls_claims  # noqa: E402
+
+urlpatterns += urls_claims.urlpatterns
 # Entry first: /clinic/patients/new/ would otherwise open the patient page of a patient coded "new".
 urlpatterns[:0] = urls_entry.urlpatterns[:1]
