@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -32,6 +33,7 @@ from kratomwatch.nof1 import actions as nof1_actions
 from kratomwatch.nof1.models import Trial
 from kratomwatch.records import actions as record_actions
 from kratomwatch.records import queries as record_queries
+from kratomwatch.records.models import Patient
 
 TRIAL_PATIENT = PATIENT_LOGIN_CODE  # KW-001, whose login is "patient": the patient sees the card too
 CLINICIAN_LOGIN = "clinician"
@@ -51,19 +53,20 @@ def trial_start(today: dt.date) -> dt.date:
     return today - dt.timedelta(days=DESIGN.total_days + ENDED_DAYS_AGO - 1)
 
 
-def _b_days(today: dt.date) -> set[dt.date]:
-    slots = nof1_design.schedule(DESIGN, SEED, trial_start(today))
+def b_days(today: dt.date, seed: int = SEED) -> set[dt.date]:
+    """The days of condition B of the trial that ended :data:`ENDED_DAYS_AGO` days before ``today``."""
+    slots = nof1_design.schedule(DESIGN, seed, trial_start(today))
     days = nof1_design.day_roles(DESIGN, trial_start(today), slots)
     return {d.day for d in days if d.condition == "B"}
 
 
 def shape_doses(doses: Sequence[record_actions.DoseIn], today: dt.date, capsules: bool) -> list[record_actions.DoseIn]:
     """The trial patient's doses with B days halved (the protocol followed); other patients' doses unchanged."""
-    b_days = _b_days(today)
+    reduced = b_days(today)
     shaped = []
     for dose in doses:
         local_day = dose.taken_at.date()  # the demo's doses are made in the patient's zone
-        if dose.patient_code != TRIAL_PATIENT or local_day not in b_days:
+        if dose.patient_code != TRIAL_PATIENT or local_day not in reduced:
             shaped.append(dose)
             continue
         amount = max(1.0, round(dose.amount * REDUCED)) if capsules else max(0.25, round(dose.amount * REDUCED, 2))
@@ -71,10 +74,12 @@ def shape_doses(doses: Sequence[record_actions.DoseIn], today: dt.date, capsules
     return shaped
 
 
-def _pain_ratings(actor: Actor, patient: object, today: dt.date, rng: np.random.Generator) -> int:
+def _pain_ratings(
+    actor: Actor, patient: object, today: dt.date, rng: np.random.Generator, *, seed: int, effect: float
+) -> int:
     """A pain rating on about 90% of the trial's days, in the evening of the patient's zone."""
     start = trial_start(today)
-    b_days = _b_days(today)
+    reduced = b_days(today, seed)
     zone = ZoneInfo(patient.time_zone)  # type: ignore[attr-defined]
     noise = 0.0
     written = 0
@@ -83,7 +88,7 @@ def _pain_ratings(actor: Actor, patient: object, today: dt.date, rng: np.random.
         noise = 0.4 * noise + float(rng.normal(0.0, 0.9))
         if rng.random() < 0.1:
             continue  # a missed day
-        value = 5.2 + (TRUE_EFFECT if day in b_days else 0.0) + noise
+        value = 5.2 + (effect if day in reduced else 0.0) + noise
         answer = int(min(10, max(0, round(value))))
         when = dt.datetime.combine(day, dt.time(20, int(rng.integers(0, 50))), zone)
         record_assessment(
@@ -98,17 +103,39 @@ def _pain_ratings(actor: Actor, patient: object, today: dt.date, rng: np.random.
     return written
 
 
+def trial_clinician() -> Any:
+    """The demo clinician who designs the trials, or None before the logins exist."""
+    return get_user_model().objects.filter(username=CLINICIAN_LOGIN).first()
+
+
 def create_demo_trial(actor: Actor, program: Program, now: dt.datetime, rng: np.random.Generator) -> Trial | None:
     """The completed trial of :data:`TRIAL_PATIENT` (once; after the doses and the logins exist)."""
     patient = patients_of(program).filter(code=TRIAL_PATIENT).first()
-    clinician = get_user_model().objects.filter(username=CLINICIAN_LOGIN).first()
+    clinician = trial_clinician()
     if patient is None or clinician is None:
         return None
+    return create_trial(actor, patient, clinician, now, rng, signed_name="Demo Patient One")
+
+
+def create_trial(
+    actor: Actor,
+    patient: Patient,
+    clinician: Any,
+    now: dt.datetime,
+    rng: np.random.Generator,
+    *,
+    signed_name: str,
+    seed: int = SEED,
+    effect: float = TRUE_EFFECT,
+) -> Trial:
+    """A completed trial of :data:`DESIGN` for ``patient`` (randomized with ``seed``), ended
+    :data:`ENDED_DAYS_AGO` days before ``now``, with made-up pain ratings (B minus A about ``effect`` points). The
+    patient's doses must already follow it (halved on B days: :func:`shape_doses`, :func:`b_days`)."""
     today = patient.local_today(now)
     start = trial_start(today)
     run_in = record_queries.daily_mg_rows([patient.pk], start, start + dt.timedelta(days=DESIGN.run_in_days - 1))
     usual = round(float(np.mean([mg for _pk, _day, mg in run_in])) / 5) * 5 if run_in else None
-    _pain_ratings(actor, patient, today, rng)
+    _pain_ratings(actor, patient, today, rng, seed=seed, effect=effect)
     design = nof1_actions.TrialIn(
         title="Usual kratom routine or a reduced one: which leaves my pain lower?",
         question="Is my pain any different when I take about half my usual kratom, with my other pain measures?",
@@ -141,10 +168,10 @@ def create_demo_trial(actor: Actor, program: Program, now: dt.datetime, rng: np.
             "Stop if pain is 9 or 10 on two days in a row.",
             "Stop if withdrawal symptoms make daily life hard.",
         ],
-        seed=SEED,
+        seed=seed,
     )
     trial = nof1_actions.create_trial(actor=actor, patient=patient, user=clinician, design=design)
     trial = nof1_actions.sign_as_clinician(actor=actor, trial=trial, user=clinician)
-    trial = nof1_actions.sign_as_patient(actor=actor, trial=trial, signed_name="Demo Patient One")
+    trial = nof1_actions.sign_as_patient(actor=actor, trial=trial, signed_name=signed_name)
     trial = nof1_actions.start_trial(actor=actor, trial=trial, user=clinician, start_date=start)
     return nof1_actions.complete_if_ended(actor=actor, trial=trial, today=today)

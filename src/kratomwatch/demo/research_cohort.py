@@ -18,7 +18,13 @@ What the cohort holds (deterministic for :data:`SEED`):
   by 30% or 50%, others do not; pain is weakly associated with exposure), PHQ-9 and GAD-7 every 4 weeks, the
   DSM-5 checklist at months 0, 3 and 6 (a few reach 4 or more criteria later), COWS during tapers (below the
   moderate band);
-* adverse events at a few percent per patient-month, terms of ``data.AES`` (grades 1 to 3, some serious).
+* adverse events at a few percent per patient-month, terms of ``data.AES`` (grades 1 to 3, some serious);
+* a completed n-of-1 trial of the demo's one design (``demo.nof1.DESIGN``: usual routine A against a reduced one
+  B) for :data:`TRIAL_PATIENTS` research-consented pain patients on a stable or escalating pattern, so that the
+  researcher's workspace pools them (``research.nof1_pool``): their doses are halved on B days, a pain rating is
+  made up for most trial days (each patient's own difference, drawn around ``demo.nof1.TRUE_EFFECT``), and the
+  trial is designed, signed, started and completed through ``nof1.actions`` (only once the demo's clinician login
+  exists).
 
 Everything else is written through the action functions inside one ``records.writes.batch`` (the alerts of the
 cohort are evaluated once, set-based, at its end). Idempotent: a program that already has ``KW-R001`` is left
@@ -44,6 +50,7 @@ from kratomwatch.careplans.actions import save_care_plan
 from kratomwatch.consent import actions as consent_actions
 from kratomwatch.consent.status import latest_document
 from kratomwatch.core import instruments as ins
+from kratomwatch.demo import nof1 as demo_nof1
 from kratomwatch.demo._scope import patients_of
 from kratomwatch.demo.assessments import _fill
 from kratomwatch.demo.catalogue import DemoLot
@@ -76,6 +83,10 @@ STEP_DAYS = 14
 WEEKLY_UNTIL = 12
 """Pain is rated weekly up to week 12 (the usual responder week), then every 4 weeks."""
 """Days between taper steps."""
+TRIAL_PATIENTS = 12
+"""Cohort patients with a completed n-of-1 trial of ``demo.nof1.DESIGN``."""
+TRIAL_EFFECT_SD = 0.6
+"""Spread of the made-up per-patient differences (B minus A, pain points) around ``demo.nof1.TRUE_EFFECT``."""
 AE_RATE = 0.04
 """Adverse events per patient-month (escalating patients: one and a half times that)."""
 #: Pain response (fraction of the baseline pain gone after about 12 weeks): (weight, low, high).
@@ -225,9 +236,16 @@ def _local_us(days: npt.NDArray[np.int64], minutes: npt.NDArray[np.int64], zone:
     return aware.cast(pl.Int64).to_numpy()
 
 
-def _doses(p: _Plan, enrolled_on: dt.date, now_us: int, rng: np.random.Generator) -> dict[str, Any]:
-    """Columns of the patient's doses from enrolment to now (``records.bulk`` layout, without the derived ones)."""
+def _doses(
+    p: _Plan, enrolled_on: dt.date, now_us: int, rng: np.random.Generator, reduced: set[dt.date] | None = None
+) -> dict[str, Any]:
+    """Columns of the patient's doses from enrolment to now (``records.bulk`` layout, without the derived ones);
+    on the ``reduced`` days (an n-of-1 trial's B days) the usual amount is halved (``demo.nof1.REDUCED``)."""
     level = _levels(p)
+    if reduced:
+        days = [(d - enrolled_on).days for d in reduced if 0 <= (d - enrolled_on).days <= p.follow_up]
+        level = level.copy()
+        level[days] *= demo_nof1.REDUCED
     active = np.flatnonzero(level > 0)
     day = np.repeat(active, p.per_day)
     k = np.tile(np.arange(p.per_day), active.size)
@@ -434,9 +452,45 @@ def _certified(lots: list[DemoLot]) -> list[DemoLot]:
     return [lot for lot in lots if lot.lot.lot_code in CERTIFIED_LOTS]
 
 
+def _trial_plans(plans: list[_Plan]) -> list[_Plan]:
+    """The first :data:`TRIAL_PATIENTS` research-consented pain patients on a stable or escalating pattern whose
+    follow-up holds the whole trial and a fortnight before it."""
+    needed = demo_nof1.DESIGN.total_days + demo_nof1.ENDED_DAYS_AGO + 14
+    chosen = [
+        p
+        for p in plans
+        if p.pain
+        and p.pattern in ("stable", "escalating")
+        and p.follow_up >= needed
+        and p.index % RESEARCH_CARE_ONLY_EVERY != RESEARCH_CARE_ONLY_EVERY - 1
+    ]
+    return chosen[:TRIAL_PATIENTS]
+
+
+def _trials(actor: Actor, program: Program, clinician: Any, plans: list[_Plan], now: dt.datetime) -> int:
+    """The completed n-of-1 trials of ``plans`` (their doses already follow them), each with its own seed."""
+    patients = {p.code: p for p in patients_of(program).filter(code__in=[p.code for p in plans])}
+    for p in plans:
+        rng = np.random.default_rng(SEED + p.index)  # its own generator: the cohort's draws stay as they were
+        effect = demo_nof1.TRUE_EFFECT + float(rng.normal(0.0, TRIAL_EFFECT_SD))
+        demo_nof1.create_trial(
+            actor,
+            patients[p.code],
+            clinician,
+            now,
+            rng,
+            signed_name=f"Synthetic patient {p.code}",
+            seed=SEED + p.index,
+            effect=effect,
+        )
+    return len(plans)
+
+
 def load_research_cohort(actor: Actor, program: Program, lots: list[DemoLot], now: dt.datetime) -> dict[str, int]:
     """Add the synthetic research cohort to the demo ``program`` (once). Returns counts (zero when already there)."""
-    counts = dict.fromkeys(("patients", "doses", "assessments", "adverse_events", "care_plans", "research_consent"), 0)
+    counts = dict.fromkeys(
+        ("patients", "doses", "assessments", "adverse_events", "care_plans", "research_consent", "nof1_trials"), 0
+    )
     if patients_of(program).filter(code=research_code(0)).exists():
         return counts
     rng = np.random.default_rng(SEED)
@@ -447,6 +501,9 @@ def load_research_cohort(actor: Actor, program: Program, lots: list[DemoLot], no
         _plan(i, profiles[(i + i // PROFILES) % PROFILES], usable[i % len(usable)], rng)
         for i in range(RESEARCH_COHORT_SIZE)
     ]
+    clinician = demo_nof1.trial_clinician()
+    trial_plans = _trial_plans(plans) if clinician is not None else []
+    on_trial = {p.code for p in trial_plans}
     document = latest_document(program.pk)
     now_us = int(now.timestamp() * 1_000_000)
     parts: list[dict[str, Any]] = []
@@ -481,7 +538,8 @@ def load_research_cohort(actor: Actor, program: Program, lots: list[DemoLot], no
                     now=now,
                 )
                 counts["research_consent"] += int(research)
-            part = _doses(p, enrolled_on, now_us, rng)
+            reduced = demo_nof1.b_days(today, SEED + p.index) if p.code in on_trial else None
+            part = _doses(p, enrolled_on, now_us, rng, reduced)
             part["zone"] = p.time_zone
             parts.append(part)
             baseline_mg = _daily_mg(p)
@@ -498,4 +556,6 @@ def load_research_cohort(actor: Actor, program: Program, lots: list[DemoLot], no
             counts["assessments"] += scores.count
             counts["adverse_events"] += _adverse_events(actor, patient, p, enrolled_on, today=today, rng=rng)
         counts["doses"] = _load_doses(actor, parts, ids, now)
+    with writes.batch():
+        counts["nof1_trials"] = _trials(actor, program, clinician, trial_plans, now)
     return counts

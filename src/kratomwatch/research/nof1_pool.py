@@ -47,8 +47,8 @@ SEED = 0
 
 _CAVEAT_REST = (
     "The pooled estimate describes them, under the conditions their clinicians described, and no one else. It is not "
-    "a trial of kratom's efficacy or safety: the patients were not sampled, the conditions were not blinded to the "
-    "same degree, outcomes are self-reported, and a predictive interval for a new patient assumes one like these. "
+    "a trial of kratom's efficacy or safety: the patients were not sampled, most trials are not "
+    "blinded, outcomes are self-reported, and a predictive interval for a new patient assumes one like these. "
     "It is not a dosing recommendation: kratomwatch never recommends a kratom dose."
 )
 CAVEAT = f"These are a handful of self-selected patients who chose to run an n-of-1 trial. {_CAVEAT_REST}"
