@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from kratomwatch.consent import actions as consent_actions
 from kratomwatch.nof1 import actions
 from kratomwatch.nof1.models import Trial, TrialStatus
 from tests.nof1.conftest import run_in_past, trial_in
@@ -185,6 +186,18 @@ def test_start_shows_the_schedule_and_the_patient_sees_today_on_their_home_page(
     assert "/assessments/P-001/pain_nrs/" in home  # today's measure links to its questionnaire
     running = login(world.carol).get(f"/me/nof1/{trial.pk}/").content.decode()
     assert first.label in running and "Leave the trial" in running
+
+
+def test_without_care_consent_the_home_card_says_why_no_questionnaire_is_offered(world: Any, system: Any) -> None:
+    trial = actions.create_trial(actor=system, patient=world.patient, user=world.alice, design=trial_in(run_in_days=0))
+    actions.sign_as_clinician(actor=system, trial=trial, user=world.alice)
+    actions.sign_as_patient(actor=system, trial=trial, signed_name="Carol Patient")
+    actions.start_trial(actor=system, trial=trial, user=world.alice, start_date=world.patient.local_today())
+    consent_actions.withdraw(actor=system, patient=world.patient, scope="care")
+    home = login(world.carol).get("/me/").content.decode()
+    card = home[home.index(f'id="nof1-card-{trial.pk}"') :].split("</section>")[0]
+    assert "Until you sign your consent for care again" in card
+    assert "/assessments/" not in card
 
 
 def test_a_blinded_trial_hides_its_schedule_and_conditions_until_it_ends(world: Any, system: Any) -> None:
