@@ -100,6 +100,8 @@ def test_the_patient_page_links_the_trials_and_the_design_form_opens(world: Any)
         ({"conditions.1.target_mitragynine_mg": "lots"}, "Condition 2, daily mitragynine target (mg)", "number of mg"),
         ({"conditions.1.label": ""}, "Condition 2, name", "label"),
         ({"mcid_program_choice": ""}, "Source of the MCID", "published source"),
+        ({"secondary.0.instrument_id": "pain_nrs"}, "Other outcome 1, questionnaire", "already an outcome"),
+        ({"conditions.1.code": "A"}, "Conditions", "named twice"),
         (
             {f"conditions.1.{name}": "" for name in ("code", "label", "description", "target_mitragynine_mg")},
             "Conditions",

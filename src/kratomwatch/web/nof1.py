@@ -238,6 +238,8 @@ def parse_design(post: Any) -> DesignForm:
 def _action_error(form: DesignForm, exc: InputError) -> None:
     """An action's refusal, placed next to the field it names (a condition's row, a secondary outcome's row)."""
     parts = exc.field.split(".")
+    if len(parts) >= 2 and not parts[1].isdigit():
+        parts = parts[:1]
     if parts[0] == "conditions" and len(parts) == 3 and int(parts[1]) < len(form.condition_rows):
         form.errors[f"conditions.{form.condition_rows[int(parts[1])]}.{parts[2]}"] = exc.message
     elif parts[0] == "conditions" and len(parts) == 2 and int(parts[1]) < len(form.condition_rows):
@@ -254,6 +256,8 @@ def _action_error(form: DesignForm, exc: InputError) -> None:
 def error_words(name: str) -> str:
     """The words for a form field in an error summary: never the field's name."""
     parts = name.split(".")
+    if len(parts) == 3 and not parts[1].isdigit():
+        parts = parts[:1]
     if parts[0] == "conditions" and len(parts) == 3:
         return f"Condition {int(parts[1]) + 1}, {CONDITION_WORDS.get(parts[2], 'entry')}"
     if parts[0] == "secondary" and len(parts) == 3:
