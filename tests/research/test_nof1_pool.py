@@ -297,3 +297,34 @@ def test_web_page_for_the_programs_researcher_only(world: Any, people: People, t
     assert "P-00" not in text and "Kestrel" not in text
     assert login(people.rex).get(url).status_code == 404
     assert login(world.alice).get(url).status_code == 403
+
+
+def test_the_demos_trials_pool_into_one_design(world: Any, system: Any) -> None:
+    """``demo.nof1.create_trial`` (KW-001's trial and the research cohort's) for five research-consented patients
+    gives completed trials of one design that the snapshot pools."""
+    import numpy as np
+    from django.utils import timezone
+
+    from kratomwatch.consent import actions as consent_actions
+    from kratomwatch.consent.models import ConsentDocument
+    from kratomwatch.demo import nof1 as demo_nof1
+    from kratomwatch.research import nof1_pool as research_pool
+    from tests.helpers import add_patient
+
+    doc = ConsentDocument.objects.get(program=world.program)
+    now = timezone.now()
+    patients = [world.patient]
+    for n in range(2, 6):
+        p = add_patient(world, f"P-00{n}", conditions=["chronic_pain"])
+        consent_actions.sign(actor=system, patient=p, document=doc, scopes=["care", "research"], typed_name="T P")
+        patients.append(p)
+    for n, p in enumerate(patients):
+        trial = demo_nof1.create_trial(
+            system, p, world.alice, now, np.random.default_rng(n), signed_name="T P", seed=100 + n, effect=-1.0
+        )
+        assert trial.status == "completed"
+    report = research_pool.pool_snapshot(_build(world, k=5)).to_dict()
+    (group,) = report["groups"]
+    assert group["design_key"] == "pain_nrs/lower/p7/w2/b3/A|B/ref=A" and group["n_participants"] == 5
+    (b,) = group["conditions"]
+    assert b["mu"]["interval_95"][0] < -1.0 < b["mu"]["interval_95"][1]
