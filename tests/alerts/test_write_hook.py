@@ -69,7 +69,8 @@ NOT_ALERT_INPUTS = {
     "kratomwatch.notifications.actions.set_contact_email",
     "kratomwatch.notifications.actions.retry_failed",
     # N-of-1 trials: no alert rule reads a trial. Starting one sets the questionnaire schedules through the declared
-    # assessments.actions.set_schedule, which re-evaluates the patient; safety alerts go on as always.
+    # assessments.actions.set_schedule, which re-evaluates the patient, and an end restores them through the declared
+    # set_schedule and deactivate_schedule; safety alerts go on as always.
     "kratomwatch.nof1.actions.create_trial",
     "kratomwatch.nof1.actions.update_trial",
     "kratomwatch.nof1.actions.sign_as_clinician",
@@ -78,6 +79,8 @@ NOT_ALERT_INPUTS = {
     "kratomwatch.nof1.actions.stop_trial",
     "kratomwatch.nof1.actions.withdraw",
     "kratomwatch.nof1.actions.complete_if_ended",
+    # The daily sweep's step: completes each ended trial through complete_if_ended (above).
+    "kratomwatch.nof1.actions.complete_ended_trials",
 }
 
 

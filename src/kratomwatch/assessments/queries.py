@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
-from kratomwatch.assessments.models import Assessment
+from kratomwatch.assessments.models import Assessment, Schedule
 from kratomwatch.records.models import Patient
 
 
@@ -39,9 +39,7 @@ def valid_since(patient: Patient, instrument_ids: Sequence[str], since: dt.datet
     return dict(out)
 
 
-def latest_valid_scores(
-    patient_ids: Iterable[int], instrument_ids: Sequence[str]
-) -> dict[int, dict[str, Assessment]]:
+def latest_valid_scores(patient_ids: Iterable[int], instrument_ids: Sequence[str]) -> dict[int, dict[str, Assessment]]:
     """The latest valid assessment per (patient, instrument), in one query (a correlated subquery).
 
     ``patient_ids`` must come from an access-scoped patient list."""
@@ -57,3 +55,9 @@ def latest_valid_scores(
     for a in rows:
         out[a.patient_id][a.instrument_id] = a
     return dict(out)
+
+
+def schedules_of(patient: Patient, instrument_ids: Sequence[str]) -> dict[str, Schedule]:
+    """The patient's schedules of these instruments, by instrument id (absent: none)."""
+    rows = Schedule.objects.filter(patient=patient, instrument_id__in=list(instrument_ids))
+    return {row.instrument_id: row for row in rows}

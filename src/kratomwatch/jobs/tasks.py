@@ -2,7 +2,8 @@
 
 * ``registry_sweep``: the alert sweep over every patient (``alerts.actions.sweep``), with its progress recorded;
   new urgent alerts it finds are sent to the care team at once (``notifications``); consent overrides past their
-  expiry get their end recorded and audited (``consent.actions.close_lapsed_overrides``);
+  expiry get their end recorded and audited (``consent.actions.close_lapsed_overrides``); n-of-1 trials past
+  their last period are marked completed (``nof1.actions.complete_ended_trials``);
 * ``questionnaire_reminders``: newly overdue questionnaires of patients who opted in get one reminder each;
 * ``alert_digest``: one email per clinician per day with the counts of open alerts that are not urgent;
 * ``export_doses`` / ``import_doses``: the long jobs a program admin starts from the web (``jobs.long_jobs``);
@@ -24,6 +25,7 @@ from kratomwatch.audit import checkpoints as audit_checkpoints
 from kratomwatch.audit.log import Actor
 from kratomwatch.consent import actions as consent_actions
 from kratomwatch.jobs import long_jobs, progress
+from kratomwatch.nof1 import actions as nof1_actions
 from kratomwatch.notifications import actions as notify
 
 SCHEDULER = Actor.system("scheduler")
@@ -44,12 +46,14 @@ def registry_sweep(local_date: str | None = None) -> dict[str, Any]:
     overrides_closed = consent_actions.close_lapsed_overrides(actor=SCHEDULER)
     checkpoint = audit_checkpoints.scheduled_checkpoint()  # signed and anchored daily (docs/security.md)
     removed = long_jobs.remove_old_files()  # export and import files older than KRATOMWATCH_JOB_FILES_DAYS
+    trials_completed = nof1_actions.complete_ended_trials(actor=SCHEDULER)  # n-of-1 trials past their last period
     return {
         "job_id": job,
         "local_date": local_date,
         "audit_checkpoint": checkpoint,
         "job_folders_removed": removed,
         "consent_overrides_closed": overrides_closed,
+        "nof1_trials_completed": trials_completed,
         **result.as_dict(),
     }
 

@@ -23,9 +23,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from kratomwatch.assessments import actions as assessment_actions
+from kratomwatch.assessments import queries as assessment_queries
 from kratomwatch.assessments.actions import MAX_EVERY_DAYS
 from kratomwatch.audit.log import Actor, record
 from kratomwatch.core import nof1_design
@@ -40,6 +42,7 @@ from kratomwatch.records.validation import PAST_LIMIT
 __all__ = [
     "ConditionIn",
     "TrialIn",
+    "complete_ended_trials",
     "complete_if_ended",
     "create_trial",
     "sign_as_clinician",
@@ -383,6 +386,16 @@ def start_trial(*, actor: Actor, trial: Trial, user: Any, start_date: dt.date | 
     outcomes = [(trial.primary_instrument, trial.measure_every_days)] + [
         (s["instrument_id"], s["every_days"]) for s in trial.secondary_instruments
     ]
+    prior = assessment_queries.schedules_of(patient, [instrument for instrument, _every in outcomes])
+    trial.prior_schedules = {
+        instrument: (
+            {"every_days": p.every_days, "start": p.start.isoformat(), "active": p.active}
+            if (p := prior.get(instrument)) is not None
+            else None
+        )
+        for instrument, _every in outcomes
+    }
+    trial.save(update_fields=["prior_schedules"])
     with writes.batch():  # the patient's alerts are evaluated once, after every schedule is set
         for instrument, every in outcomes:
             assessment_actions.set_schedule(
@@ -400,6 +413,36 @@ def start_trial(*, actor: Actor, trial: Trial, user: Any, start_date: dt.date | 
     return trial
 
 
+def _restore_schedules(actor: Actor, trial: Trial) -> None:
+    """Put back the questionnaire schedules the start replaced: a schedule the patient had before is restored as it
+    was; one the trial created is turned off (no more reminders for the trial's questionnaires)."""
+    if trial.started_at is None:
+        return
+    current = assessment_queries.schedules_of(trial.patient, list(trial.prior_schedules))
+    with writes.batch():
+        for instrument, before in trial.prior_schedules.items():
+            if before is None:
+                if instrument in current and current[instrument].active:
+                    assessment_actions.deactivate_schedule(actor=actor, patient=trial.patient, instrument_id=instrument)
+                continue
+            schedule = current.get(instrument)
+            start = dt.date.fromisoformat(before["start"])
+            if schedule is not None and (schedule.every_days, schedule.start, schedule.active) == (
+                before["every_days"],
+                start,
+                before["active"],
+            ):
+                continue
+            assessment_actions.set_schedule(
+                actor=actor,
+                patient=trial.patient,
+                instrument_id=instrument,
+                every_days=before["every_days"],
+                start=start,
+                active=before["active"],
+            )
+
+
 def _end(actor: Actor, trial: Trial, action: str, reason: str, **detail: Any) -> Trial:
     if trial.status in (TrialStatus.COMPLETED, TrialStatus.STOPPED):
         raise Conflict("status", trial.status, f"the trial has already ended ({trial.get_status_display().lower()})")
@@ -408,6 +451,7 @@ def _end(actor: Actor, trial: Trial, action: str, reason: str, **detail: Any) ->
     trial.ended_at = timezone.now()
     trial.updated_at = trial.ended_at
     trial.save()
+    _restore_schedules(actor, trial)
     _audit(actor, action, trial, reason=reason, **detail)
     return trial
 
@@ -415,7 +459,7 @@ def _end(actor: Actor, trial: Trial, action: str, reason: str, **detail: Any) ->
 @transaction.atomic
 def stop_trial(*, actor: Actor, trial: Trial, user: Any, reason: str) -> Trial:
     """The clinician stops the trial (a stopping rule, or any other reason, stated). Safety alerts are unaffected;
-    the questionnaire schedules stay as they are (the clinician changes them on the patient's page)."""
+    the questionnaire schedules go back to what they were before the start."""
     trial = _locked(trial)
     text = _text("reason", reason, 1000, required=True, what="the reason for stopping")
     return _end(actor, trial, "stop", text, by=getattr(user, "pk", None))
@@ -444,5 +488,28 @@ def complete_if_ended(*, actor: Actor, trial: Trial, today: dt.date) -> Trial:
     trial.ended_at = timezone.now()
     trial.updated_at = trial.ended_at
     trial.save()
+    _restore_schedules(actor, trial)
     _audit(actor, "complete", trial, last_day=last.isoformat())
     return trial
+
+
+def complete_ended_trials(*, actor: Actor, now: dt.datetime | None = None) -> int:
+    """The daily sweep's step: every running trial whose last period ended before today in its patient's zone is
+    marked completed (its results open; its schedules go back). Returns how many."""
+    instant = now or timezone.now()
+    # A last day before tomorrow in UTC is the widest net (no zone is more than a day ahead); each trial is then
+    # checked on its patient's own date.
+    horizon = instant.astimezone(dt.UTC).date() + dt.timedelta(days=1)
+    running = (
+        Trial.objects.filter(status=TrialStatus.ACTIVE)
+        .annotate(last_day=Max("periods__end"))
+        .filter(last_day__lt=horizon)
+        .select_related("patient")
+    )
+    done = 0
+    for trial in running:
+        if complete_if_ended(actor=actor, trial=trial, today=trial.patient.local_today(instant)).status == (
+            TrialStatus.COMPLETED
+        ):
+            done += 1
+    return done

@@ -63,6 +63,12 @@ class Trial(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     stop_reason = models.TextField(blank=True)
+    prior_schedules = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The patient's questionnaire schedules the start replaced ({instrument: {every_days, start, active}"
+        " or null}), restored when the trial ends",
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
