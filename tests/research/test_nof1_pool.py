@@ -328,3 +328,48 @@ def test_the_demos_trials_pool_into_one_design(world: Any, system: Any) -> None:
     assert group["design_key"] == "pain_nrs/lower/p7/w2/b3/A|B/ref=A" and group["n_participants"] == 5
     (b,) = group["conditions"]
     assert b["mu"]["interval_95"][0] < -1.0 < b["mu"]["interval_95"][1]
+
+
+def _frames(effects: list[float], *, mcid: float | None = 1.0) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Snapshot-shaped frames (study days) of completed trials, one per effect: run-in 1 day, then blocks of A and B
+    periods of 4 days (1 washout), outcome 5 under A and 5 + effect under B with a wobble."""
+    trials, days = [], []
+    for n, effect in enumerate(effects):
+        study_id = f"S-{n:012d}"
+        trials.append((study_id, 1, "k", "pain_nrs", 1, 4, 1, 1, 2, "A|B", "A", mcid, "completed", 0, 16))
+        days.append((study_id, 1, 0, "run-in", None, None, 5.0, 0.0, 0.0))
+        for position, code in enumerate("ABBA"):
+            for i in range(4):
+                day = 1 + 4 * position + i
+                wobble = (0.4, -0.3, 0.1, -0.2)[(day + n) % 4]
+                outcome = 5 + (effect if code == "B" else 0.0) + wobble
+                role = "washout" if i == 0 else "analysed"
+                days.append((study_id, 1, day, role, code, 1 + position // 2, outcome, 0.0, 0.0))
+    trial_columns = [
+        "study_id", "trial_no", "design_key", "primary_instrument", "lower_is_better", "period_days",
+        "washout_days", "run_in_days", "blocks", "conditions", "reference", "mcid", "status", "start_study_day",
+        "end_study_day",
+    ]  # fmt: skip
+    day_columns = [
+        "study_id", "trial_no", "date_study_day", "role", "condition", "block", "outcome", "mitragynine_mg",
+        "seven_oh_mg",
+    ]  # fmt: skip
+    return (
+        pl.DataFrame(trials, schema=trial_columns, orient="row"),
+        pl.DataFrame(days, schema=day_columns, orient="row"),
+    )
+
+
+def test_two_participants_at_k_2_use_a_half_normal_prior_scaled_by_the_mcid() -> None:
+    from kratomwatch.research import nof1_pool as research_pool
+
+    trials, days = _frames([-1.0, -2.0])
+    report = research_pool.analyse(trials, days, k=2, data={}).to_dict()
+    (b,) = report["groups"][0]["conditions"]
+    assert b["n_participants"] == 2 and "half-normal(scale 1)" in b["prior"]
+    json.dumps(report, allow_nan=False)
+    no_mcid = research_pool.analyse(*_frames([-1.0, -2.0], mcid=None), k=2, data={}).to_dict()
+    (b,) = no_mcid["groups"][0]["conditions"]
+    assert "half-normal" in b["prior"] and "scale 1)" not in b["prior"] and b["mu"]["prob_better_by_mcid"] is None
+    three = research_pool.analyse(*_frames([-1.0, -2.0, -1.5]), k=2, data={}).to_dict()
+    assert "uniform" in three["groups"][0]["conditions"][0]["prior"]
