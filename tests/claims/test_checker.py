@@ -131,3 +131,10 @@ def test_short_text_is_not_tested_for_language_and_the_engine_is_built_once() ->
 
 def test_html_to_text_keeps_blocks_apart() -> None:
     assert html_to_text("<p>One</p><p>Two &lt;3</p>") == "One\n\nTwo <3"
+
+
+def test_a_blank_line_from_a_browser_form_ends_a_sentence() -> None:
+    report = check("Kratom for pain\r\n\r\nKratom is not addictive.")
+    assert [f["sentence"] for f in report["findings"]] == ["Kratom is not addictive."]
+    finding = report["findings"][0]
+    assert report["text"][finding["start"] : finding["end"]] == finding["sentence"]

@@ -236,6 +236,7 @@ def prepare(text: str, field: str = "text") -> str:
         raise InputError(field, f"{len(text)} characters", f"the text is longer than the limit of {MAX_BYTES:,} bytes")
     if "\x00" in text:
         raise InputError(field, "NUL byte", "this is binary data, not text (it contains NUL bytes)")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # browsers send CRLF; offsets are into this text
     if looks_like_html(text):
         text = html_to_text(text)
     if not text.strip():
