@@ -63,3 +63,29 @@ def test_the_sweep_completes_only_trials_past_their_last_day_in_the_patients_zon
     assert trial.status == "completed" and trial.ended_at is not None
     assert _schedules(patient)["pain_nrs"][2] is False
     assert actions.complete_ended_trials(actor=system, now=tomorrow_there) == 0, "done once"
+
+
+def test_the_adherence_tolerance_is_the_programs_setting(world: Any, system: Any) -> None:
+    from kratomwatch.alerts import actions as alert_actions
+    from kratomwatch.nof1 import results
+    from tests.nof1.conftest import run_in_past, trial_in
+
+    both_30 = [
+        actions.ConditionIn("A", "Usual regimen", "", True, 30.0, None),
+        actions.ConditionIn("B", "Reduced regimen", "", False, 30.0, None),  # B's doses are 15 mg: 50 % under
+    ]
+    trial = actions.create_trial(
+        actor=system, patient=world.patient, user=world.alice, design=trial_in(conditions=both_30)
+    )
+    trial = actions.sign_as_clinician(actor=system, trial=trial, user=world.alice)
+    trial = actions.sign_as_patient(actor=system, trial=trial, signed_name="Carol Patient")
+    trial = run_in_past(world, system, trial)
+
+    def flagged() -> set[str]:
+        return {row.condition for row in results.analyse_trial(trial, draws=2000).adherence if row.deviation}
+
+    assert flagged() == {"B"}, "50 % under the target is beyond the default 20 %"
+    alert_actions.set_rule_config(
+        actor=system, program=world.patient.program, overrides={"nof1_adherence_tolerance_percent": 60}
+    )
+    assert flagged() == set(), "within the program's 60 %"

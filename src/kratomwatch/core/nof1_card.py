@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kratomwatch.core import nof1_design
 from kratomwatch.core.errors import InputError
 from kratomwatch.core.nof1 import Analysis
 
@@ -58,7 +59,7 @@ PROBABILITY_WORDS: tuple[tuple[int, str], ...] = (
 )
 """(lowest whole-number chance in 100, words), highest band first: the fixed mapping of probability to words."""
 
-DEFAULT_DEVIATION_FRACTION = 0.2
+DEFAULT_DEVIATION_FRACTION = nof1_design.DEFAULT_ADHERENCE_TOLERANCE
 
 COMPARED = "What was compared"
 HAPPENED = "What happened"
@@ -216,8 +217,7 @@ class _Words:
             for substance, target, actual in pairs:
                 if target is None or actual is None:
                     continue
-                off = actual > 0 if target == 0 else abs(actual - target) > self.d.deviation_fraction * target
-                if off:
+                if nof1_design.deviates(actual, target, self.d.deviation_fraction):
                     out.setdefault(name, []).append((substance, target, actual))
         return out
 

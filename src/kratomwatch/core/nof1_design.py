@@ -43,6 +43,7 @@ __all__ = [
     "PeriodSlot",
     "adherence",
     "day_roles",
+    "deviates",
     "randomize",
     "schedule",
     "validate",
@@ -54,7 +55,8 @@ MAX_PERIOD_DAYS = 90
 MAX_RUN_IN_DAYS = 60
 MAX_TOTAL_DAYS = 730
 DEFAULT_ADHERENCE_TOLERANCE = 0.2
-"""Relative deviation of the measured mg from a period's target that is shown as a deviation (a program choice)."""
+"""Relative deviation of the measured mg from a period's target that is shown as a deviation (a program choice:
+``nof1_adherence_tolerance_percent`` in the program settings)."""
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,9 @@ class Adherence:
     deviation: str | None  # a sentence when the measured mg differs from the target beyond the tolerance
 
 
-def _deviates(actual: float, target: float | None, tolerance: float) -> bool:
+def deviates(actual: float, target: float | None, tolerance: float) -> bool:
+    """True when ``actual`` mg/day differs from ``target`` by more than ``tolerance`` of it (a target of 0: anything
+    taken). No target: never."""
     if target is None:
         return False
     if target == 0:
@@ -233,9 +237,9 @@ def adherence(
         t_mit, t_oh = targets.get(slot.condition, (None, None))
         mean_mit, mean_oh = float(mit.mean()), float(oh.mean())
         problems = []
-        if _deviates(mean_mit, t_mit, tolerance):
+        if deviates(mean_mit, t_mit, tolerance):
             problems.append(f"mitragynine {mean_mit:.1f} mg/day against a target of {t_mit:g}")
-        if _deviates(mean_oh, t_oh, tolerance):
+        if deviates(mean_oh, t_oh, tolerance):
             problems.append(f"7-OH {mean_oh:.1f} mg/day against a target of {t_oh:g}")
         rows.append(
             Adherence(

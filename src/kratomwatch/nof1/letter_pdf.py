@@ -26,7 +26,7 @@ from kratomwatch.core import instruments as ins
 from kratomwatch.core.errors import Conflict
 from kratomwatch.nof1 import chart, queries
 from kratomwatch.nof1.models import Trial, TrialStatus
-from kratomwatch.nof1.results import TrialResults, schedule_hidden
+from kratomwatch.nof1.results import TrialResults, adherence_tolerance, schedule_hidden
 from kratomwatch.pdfparts import heading, latin1, line, table
 
 __all__ = ["STANCE", "card_adherence", "card_description", "letter_pdf", "outcome_words"]
@@ -90,6 +90,7 @@ def card_description(trial: Trial, results: TrialResults) -> nof1_card.TrialDesc
         period_days=trial.period_days,
         blocks=trial.blocks,
         adherence=card_adherence(trial, results),
+        deviation_fraction=adherence_tolerance(trial),
     )
 
 

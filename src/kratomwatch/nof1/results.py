@@ -22,6 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from kratomwatch.accounts import program_settings
 from kratomwatch.alerts.models import Alert
 from kratomwatch.alerts.queries import AlertFilter, apply
 from kratomwatch.assessments import queries as assessment_queries
@@ -66,6 +67,11 @@ class TrialResults:
     complete: bool
     reason: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
+
+
+def adherence_tolerance(trial: Trial) -> float:
+    """The program's adherence tolerance as a fraction (``nof1_adherence_tolerance_percent``, a program choice)."""
+    return program_settings.for_program(trial.patient.program_id).nof1_adherence_tolerance_percent / 100
 
 
 # --- helpers the design form offers -------------------------------------------------------------------------
@@ -204,7 +210,13 @@ def analyse_trial(trial: Trial, *, draws: int = 20_000) -> TrialResults:
     conditions = queries.conditions_of(trial)
     targets = {c.code: (c.target_mitragynine_mg, c.target_seven_oh_mg) for c in conditions}
     first = roles[0].day
-    rows = nof1_design.adherence(queries.slots_of(trial), _daily_mg(trial, first, through), targets, through=through)
+    rows = nof1_design.adherence(
+        queries.slots_of(trial),
+        _daily_mg(trial, first, through),
+        targets,
+        through=through,
+        tolerance=adherence_tolerance(trial),
+    )
     reference = next(c.code for c in conditions if c.is_reference)
     reason, counts = _not_enough(series, [c.code for c in conditions])
     if reason is not None:

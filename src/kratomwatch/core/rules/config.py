@@ -67,6 +67,10 @@ THRESHOLD_DOCS: Mapping[str, ThresholdDoc] = MappingProxyType(
         ),
         "grams_per_teaspoon_low": ThresholdDoc("low end of the grams-per-teaspoon range for uncalibrated lots"),
         "grams_per_teaspoon_high": ThresholdDoc("high end of the grams-per-teaspoon range for uncalibrated lots"),
+        "nof1_adherence_tolerance_percent": ThresholdDoc(
+            "percent by which an n-of-1 period's measured mg/day may differ from its target before it is shown as a"
+            " deviation"
+        ),
     }
 )
 
@@ -94,6 +98,7 @@ class RuleConfig:
     grams_per_teaspoon: float = 2.5
     grams_per_teaspoon_low: float = 1.5
     grams_per_teaspoon_high: float = 3.5
+    nof1_adherence_tolerance_percent: float = 20.0
 
     def __post_init__(self) -> None:
         _positive("escalation_ratio", self.escalation_ratio)
@@ -128,6 +133,13 @@ class RuleConfig:
                 self.grams_per_teaspoon,
                 f"grams_per_teaspoon must lie between grams_per_teaspoon_low ({self.grams_per_teaspoon_low}) "
                 f"and grams_per_teaspoon_high ({self.grams_per_teaspoon_high})",
+            )
+        _positive("nof1_adherence_tolerance_percent", self.nof1_adherence_tolerance_percent)
+        if self.nof1_adherence_tolerance_percent > 100:
+            raise InputError(
+                "nof1_adherence_tolerance_percent",
+                self.nof1_adherence_tolerance_percent,
+                "nof1_adherence_tolerance_percent must be at most 100",
             )
         if self.grams_per_teaspoon_high > 20:  # the same plausibility bound as a lot's calibration (core.units)
             raise InputError(
