@@ -230,6 +230,7 @@ def test_a_completed_trial_shows_results_adherence_card_and_the_letter(world: An
     trial.refresh_from_db()
     assert trial.status == TrialStatus.COMPLETED  # the page completes a trial past its last period
     assert 'id="estimates"' in page and 'id="adherence"' in page and "<svg" in page
+    assert "more than 20 % from the target (a program choice)" in page
     assert "B: Reduced regimen" in page
     assert "What this does not mean" in page
     letter = client.get(f"{base()}{trial.pk}/letter.pdf")

@@ -560,6 +560,7 @@ def _trial_context(trial: Trial, **extra: Any) -> dict[str, Any]:
         "review": results.stopping_review(trial),
         "res": res,
         "adherence": _adherence_rows(trial, res) if res else [],
+        "tolerance": f"{results.adherence_tolerance(trial) * 100:g}",
         "estimates": _estimates(trial, res) if res else [],
         "card": _card(trial, res) if res else None,
         "chart": mark_safe(chart_svg(trial, res, today=today)) if res and res.series else "",  # noqa: S308 - escaped by nof1.chart
