@@ -16,7 +16,7 @@ from typing import Any
 
 import spacy
 from spacy.language import Language
-from spacy.matcher import Matcher
+from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 from spacy.tokens import Span as SpacySpan
 
@@ -44,6 +44,7 @@ class Fact:
 class Engine:
     nlp: Language
     matcher: Matcher
+    phrases: PhraseMatcher
     lexicon: ClaimLexicon
     library: Library
     sources: dict[str, tuple[str, ...]]
@@ -52,21 +53,67 @@ class Engine:
     triggers: dict[str, tuple[str, str]]
 
 
+_STEM_PREFIX = "kw-stem:"
+
+
+@dataclass(frozen=True)
+class _Builder:
+    """The two matchers being filled: whole phrases go to the ``PhraseMatcher`` (hash lookups on lower-case
+    tokens); phrases with a wildcard word go to the ``Matcher`` (its ``NORM`` set to the stem by
+    :func:`_stem_component`, so no regular expression runs per token)."""
+
+    nlp: Language
+    matcher: Matcher
+    phrases: PhraseMatcher
+
+
 def _token_pattern(nlp: Language, phrase: str) -> list[dict[str, Any]]:
-    """Lower-case token pattern of a phrase; a word ending in ``*`` matches any word starting with it."""
+    """Token pattern of a phrase: lower-case words; a word ending in ``*`` matches any word starting with it."""
     pattern: list[dict[str, Any]] = []
     for word in phrase.split():
         if word.endswith("*") and len(word) > 1:
-            pattern.append({"LOWER": {"REGEX": "^" + re.escape(word[:-1].lower())}})
+            pattern.append({"NORM": _STEM_PREFIX + word[:-1].lower()})
         else:
             pattern.extend({"LOWER": t.text.lower()} for t in nlp.make_doc(word))
     return pattern
 
 
-def _add(nlp: Language, matcher: Matcher, label: str, phrases: Iterable[str]) -> None:
-    patterns = [_token_pattern(nlp, p) for p in phrases if p.strip()]
-    if patterns:
-        matcher.add(label, patterns)
+def _add(builder: _Builder, label: str, phrases: Iterable[str]) -> None:
+    wild = [p for p in phrases if p.strip() and any(w.endswith("*") and len(w) > 1 for w in p.split())]
+    whole = [p for p in phrases if p.strip() and p not in wild]
+    if wild:
+        builder.matcher.add(label, [_token_pattern(builder.nlp, p) for p in wild])
+    if whole:
+        builder.phrases.add(label, [builder.nlp.make_doc(p) for p in whole])
+
+
+def _stems(lexicon: ClaimLexicon) -> tuple[str, ...]:
+    """Every wildcard stem of the lexicon, longest first."""
+    phrases = [
+        *lexicon.effect_cues,
+        *(t.phrase for t in lexicon.triggers),
+        *(p for c in lexicon.claims for p in (*c.terms, *c.self_asserting)),
+        *lexicon.safe_phrases,
+        *lexicon.harm_phrases,
+        *lexicon.respiratory_phrases,
+        *lexicon.recommendation_phrases,
+        *(p for f in lexicon.facts for p in (*f.true_phrases, *f.false_phrases)),
+    ]
+    stems = {w[:-1].lower() for p in phrases for w in p.split() if w.endswith("*") and len(w) > 1}
+    return tuple(sorted(stems, key=len, reverse=True))
+
+
+def _stem_component(stems: tuple[str, ...]) -> Any:
+    def mark_stems(doc: Doc) -> Doc:
+        for token in doc:
+            lower = token.lower_
+            for stem in stems:
+                if lower.startswith(stem):
+                    token.norm_ = _STEM_PREFIX + stem
+                    break
+        return doc
+
+    return mark_stems
 
 
 def _current_status(record: Jurisdiction, today: dt.date) -> tuple[str, tuple[str, ...]]:
@@ -75,8 +122,9 @@ def _current_status(record: Jurisdiction, today: dt.date) -> tuple[str, tuple[st
     return latest.status, latest.sources
 
 
-def _legal_facts(nlp: Language, matcher: Matcher, lexicon: ClaimLexicon) -> dict[str, Fact]:
+def _legal_facts(builder: _Builder, lexicon: ClaimLexicon) -> dict[str, Fact]:
     """Legal-status facts from jurisdictions.yaml: each jurisdiction's status in force today; the states that ban."""
+    nlp, matcher = builder.nlp, builder.matcher
     today = dt.datetime.now(dt.UTC).date()
     words = lexicon.legal
     facts: dict[str, Fact] = {}
@@ -117,10 +165,10 @@ def _legal_facts(nlp: Language, matcher: Matcher, lexicon: ClaimLexicon) -> dict
             f"Kratom is not legal in every US state: jurisdictions.yaml records bans in {names}.",
             sources,
         )
-        _add(nlp, matcher, "LEGAL:F:legal_all_states", words.all_states_legal)
+        _add(builder, "LEGAL:F:legal_all_states", words.all_states_legal)
     if "legal_us_federal" in facts:
-        _add(nlp, matcher, "LEGAL:F:legal_us_federal", words.federal_banned)
-        _add(nlp, matcher, "LEGAL:T:legal_us_federal", words.federal_legal)
+        _add(builder, "LEGAL:F:legal_us_federal", words.federal_banned)
+        _add(builder, "LEGAL:T:legal_us_federal", words.federal_legal)
     return facts
 
 
@@ -141,31 +189,34 @@ def engine() -> Engine:
     lexicon = claim_lexicon()
     if not Language.has_factory("kratomwatch_blocks"):
         Language.component("kratomwatch_blocks", func=_mark_blocks)
+    if not Language.has_factory("kratomwatch_stems"):
+        Language.component("kratomwatch_stems", func=_stem_component(_stems(lexicon)))
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
     nlp.add_pipe("kratomwatch_blocks")
-    matcher = Matcher(nlp.vocab)
-    _add(nlp, matcher, "SUBJ", lexicon.subjects)
-    _add(nlp, matcher, "ANA", lexicon.anaphora)
-    _add(nlp, matcher, "EFFECT", lexicon.effect_cues)
-    _add(nlp, matcher, "TERMINATOR", lexicon.terminators)
+    nlp.add_pipe("kratomwatch_stems")
+    builder = _Builder(nlp, Matcher(nlp.vocab), PhraseMatcher(nlp.vocab, attr="LOWER"))
+    _add(builder, "SUBJ", lexicon.subjects)
+    _add(builder, "ANA", lexicon.anaphora)
+    _add(builder, "EFFECT", lexicon.effect_cues)
+    _add(builder, "TERMINATOR", lexicon.terminators)
     triggers: dict[str, tuple[str, str]] = {}
     for index, trigger in enumerate(lexicon.triggers):
         label = f"TRIG:{index}"
         triggers[label] = (trigger.category, trigger.direction)
-        _add(nlp, matcher, label, [trigger.phrase])
+        _add(builder, label, [trigger.phrase])
     for claim in lexicon.claims:
-        _add(nlp, matcher, f"CLAIM:{claim.id}", claim.terms)
-        _add(nlp, matcher, f"SELF:{claim.id}", claim.self_asserting)
-    _add(nlp, matcher, "SAFE", lexicon.safe_phrases)
-    _add(nlp, matcher, "HARM", lexicon.harm_phrases)
-    _add(nlp, matcher, "RESP", lexicon.respiratory_phrases)
-    _add(nlp, matcher, "RECO", lexicon.recommendation_phrases)
+        _add(builder, f"CLAIM:{claim.id}", claim.terms)
+        _add(builder, f"SELF:{claim.id}", claim.self_asserting)
+    _add(builder, "SAFE", lexicon.safe_phrases)
+    _add(builder, "HARM", lexicon.harm_phrases)
+    _add(builder, "RESP", lexicon.respiratory_phrases)
+    _add(builder, "RECO", lexicon.recommendation_phrases)
     facts = {f.id: Fact(f.id, f.statement, f.sources) for f in lexicon.facts}
     for fact in lexicon.facts:
-        _add(nlp, matcher, f"FACT_T:{fact.id}", fact.true_phrases)
-        _add(nlp, matcher, f"FACT_F:{fact.id}", fact.false_phrases)
-    facts.update(_legal_facts(nlp, matcher, lexicon))
+        _add(builder, f"FACT_T:{fact.id}", fact.true_phrases)
+        _add(builder, f"FACT_F:{fact.id}", fact.false_phrases)
+    facts.update(_legal_facts(builder, lexicon))
     records = evidence_claims()
     library = Library(
         grades={r.id: r.certainty for r in records},
@@ -173,7 +224,7 @@ def engine() -> Engine:
         facts={f.id: f.statement for f in facts.values()},
     )
     sources = {r.id: r.sources for r in records}
-    return Engine(nlp, matcher, lexicon, library, sources, facts, triggers)
+    return Engine(nlp, builder.matcher, builder.phrases, lexicon, library, sources, facts, triggers)
 
 
 @dataclass(frozen=True)
@@ -337,7 +388,7 @@ def check_text(text: str) -> dict[str, Any]:
     by_sentence: dict[int, list[tuple[str, int, int]]] = {}
     sentences = list(doc.sents)
     starts = [s.start for s in sentences]
-    for match_id, start, end in eng.matcher(doc):
+    for match_id, start, end in [*eng.matcher(doc), *eng.phrases(doc)]:
         label = eng.nlp.vocab.strings[match_id]
         index = _sentence_of(starts, start)
         if end <= sentences[index].end:
