@@ -146,6 +146,9 @@ def test_the_export_through_the_columnar_read_writes_the_same_bytes(
         _run(world, cursor_out, formats=formats, dates=dates)
         monkeypatch.setattr(export, "columnar_database", lambda: path)
         _run(world, columnar_out, formats=formats, dates=dates)
+        with connection.cursor() as cursor:  # turned off while the reader was open, then back
+            cursor.execute("PRAGMA wal_autocheckpoint")
+            assert cursor.fetchone() == (1000,)
         monkeypatch.undo()
         monkeypatch.setattr(export, "BATCH_PARTICIPANTS", 4)
         monkeypatch.setattr(export, "ARROW_BATCH_ROWS", 5)

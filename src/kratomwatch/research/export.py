@@ -443,6 +443,11 @@ class _ArrowReader:
     read through it sees the database as of one instant, whatever is written meanwhile (WAL: the writers are not
     blocked). The participants were fixed before (the consent snapshot and the participant keys are read first,
     through Django's connection, and every row read is joined to those keys), so a later snapshot adds no one.
+    Other processes see this reader in the WAL index and checkpoint no further than its snapshot; another SQLite
+    library in this same process does not (file locks belong to the process): a checkpoint by a writing thread of
+    this process (the development server's) could pass it. Production runs the export in the worker's own process,
+    one job at a time; this thread's Django connection (which writes the job's progress meanwhile) checkpoints
+    nothing while the reader is open (:func:`_large_table_reader`).
 
     The driver infers each column's Arrow type from the first rows of a batch (an all-NULL start reads as int64,
     a later double then fails; an int then a double becomes text). So every column is cast in SQL to its one type
@@ -498,11 +503,21 @@ def _large_table_reader() -> Iterator[_ArrowReader | None]:
     if path is None:
         yield None
         return
-    reader = _ArrowReader(path)
+    # This connection's own commits (the job's progress) checkpoint nothing until the reader closes: it could not
+    # see the reader's snapshot (another SQLite library in this process) and might copy the WAL past it.
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        row = cursor.fetchone()
+        cursor.execute("PRAGMA wal_autocheckpoint = 0")
     try:
-        yield reader
+        reader = _ArrowReader(path)
+        try:
+            yield reader
+        finally:
+            reader.close()
     finally:
-        reader.close()
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA wal_autocheckpoint = {int(row[0]) if row else 1000}")
 
 
 def _read(
