@@ -153,6 +153,8 @@ def test_the_clinician_designs_signs_and_the_patient_signs_from_their_home_page(
     assert f'href="/me/nof1/{trial.pk}/"' in home
     sign_page = carol.get(f"/me/nof1/{trial.pk}/")
     assert sign_page.status_code == 200 and "Sign the plan" in sign_page.content.decode()
+    assert "Pain intensity numeric rating scale (0-10), every day; PEG" in sign_page.content.decode()
+    assert "You can leave the trial at any time" in sign_page.content.decode()
     refused = carol.post(f"/me/nof1/{trial.pk}/", {"action": "sign", "signed_name": "Carol Patient"})
     assert refused.status_code == 400 and "tick the box" in refused.content.decode()
     trial.refresh_from_db()
