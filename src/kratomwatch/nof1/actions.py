@@ -470,6 +470,7 @@ def withdraw(*, actor: Actor, trial: Trial, reason: str) -> Trial:
     """The patient withdraws their n-of-1 consent: the trial stops (nothing recorded is deleted)."""
     trial = _locked(trial)
     text = _text("reason", reason, 1000, what="the reason")
+    trial.withdrawn = True
     return _end(actor, trial, "withdraw", f"Withdrawn by the patient. {text}".strip(), scope=CONSENT_SCOPE)
 
 

@@ -63,6 +63,7 @@ class Trial(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     stop_reason = models.TextField(blank=True)
+    withdrawn = models.BooleanField(default=False, help_text="Stopped because the patient withdrew (consent n-of-1)")
     prior_schedules = models.JSONField(
         default=dict,
         blank=True,

@@ -164,6 +164,13 @@ def trial_data(trial: Trial) -> nof1.Trial:
     )
 
 
+def trial_series(trial: Trial) -> list[dict[str, Any]]:
+    """Every day of the trial so far (date, role, condition, block, outcome, mg): the one definition of a trial day,
+    shared by the chart, the analysis input and the research export. Empty before the start."""
+    roles, through = _days(trial)
+    return _series(trial, roles, through) if through is not None else []
+
+
 def _series(trial: Trial, roles: list[nof1_design.DayRole], through: dt.date) -> list[dict[str, Any]]:
     if not roles:
         return []

@@ -35,7 +35,6 @@ from kratomwatch.records.models import Patient
 
 TABLES = ("nof1_trials", "nof1_days")
 EXPORTED_STATUSES = (TrialStatus.COMPLETED, TrialStatus.STOPPED)
-WITHDRAWN_PREFIX = "Withdrawn by the patient."
 """How ``nof1.actions.withdraw`` starts the stop reason of a trial the patient withdrew from."""
 NOT_IN_FHIR = "the n-of-1 tables (nof1_trials, nof1_days) are in the CSV and Parquet files only"
 
@@ -135,7 +134,7 @@ def exported_trials(included: QuerySet[Patient]) -> list[Trial]:
     """The trials of ``included`` that leave, in participant order, each participant's by start."""
     trials = (
         Trial.objects.filter(patient__in=included, status__in=EXPORTED_STATUSES, start_date__isnull=False)
-        .exclude(stop_reason__startswith=WITHDRAWN_PREFIX)
+        .exclude(withdrawn=True)
         .select_related("patient")
         .order_by("patient_id", "start_date", "id")
     )
@@ -150,8 +149,8 @@ def _rows(trials: list[Trial], released: set[int]) -> tuple[list[tuple[Any, ...]
         if trial.patient_id not in released:
             continue
         # One definition of a trial day (the trial page's chart and the analysis input): nof1.results.
-        roles, through = results._days(trial)
-        if through is None or not roles:
+        series = results.trial_series(trial)
+        if not series:
             continue
         numbers[trial.patient_id] = no = numbers.get(trial.patient_id, 0) + 1
         design = queries.design_of(trial)
@@ -164,7 +163,6 @@ def _rows(trials: list[Trial], released: set[int]) -> tuple[list[tuple[Any, ...]
             conditions=design.conditions,
             reference=design.reference,
         )
-        series = results._series(trial, roles, through)
         first: dt.date = series[0]["date"]
         last: dt.date = series[-1]["date"]
         trial_rows.append(
