@@ -131,6 +131,7 @@ PATIENT_ITEMS: list[tuple[str, str | None]] = [
     ("Questionnaires", "assessments:list"),
     ("Consent", "consent"),
     ("My data", "patient-download"),
+    ("Check an article", "claims-check"),
     ("Account", "two-factor-setup"),
 ]
 CLINICIAN_ITEMS: list[tuple[str, str | None]] = [
@@ -155,14 +156,14 @@ def test_patient_menu_links_their_own_pages_and_no_clinician_page(world: Any) ->
 
 def test_clinician_menu(world: Any) -> None:
     labels = menu_labels(client_for(world.alice).get("/clinic/").content.decode())
-    assert labels == [*expected_labels(CLINICIAN_ITEMS), "Account", "Log out"]
+    assert labels == [*expected_labels(CLINICIAN_ITEMS), "Check an article", "Account", "Log out"]
     assert "Audit" not in labels and "Program" not in labels and "My day" not in labels
 
 
 def test_program_admin_menu_adds_program_and_audit(world: Any) -> None:
     labels = menu_labels(client_for(world.admin).get("/clinic/").content.decode())
     extra = expected_labels([("Program", "program-home"), ("My jobs", "jobs-list")])
-    assert labels == [*expected_labels(CLINICIAN_ITEMS), *extra, "Audit", "Account", "Log out"]
+    assert labels == [*expected_labels(CLINICIAN_ITEMS), *extra, "Check an article", "Audit", "Account", "Log out"]
 
 
 def test_researcher_menu(researcher: Any) -> None:
@@ -174,7 +175,7 @@ def test_researcher_menu(researcher: Any) -> None:
 def test_staff_menu(world: Any) -> None:
     labels = menu_labels(client_for(world.staff).get("/staff/").content.decode())
     program = expected_labels([("Program", "program-home"), ("My jobs", "jobs-list")])
-    assert labels == ["Staff home", *program, "Audit", "Django admin", "Account", "Log out"]
+    assert labels == ["Staff home", *program, "Check an article", "Audit", "Django admin", "Account", "Log out"]
 
 
 def test_a_user_with_several_roles_sees_the_union_once(world: Any, researcher: Any) -> None:
@@ -182,7 +183,14 @@ def test_a_user_with_several_roles_sees_the_union_once(world: Any, researcher: A
 
     Membership.objects.create(user=researcher, program=world.other_program, role=Role.CLINICIAN)
     labels = menu_labels(client_for(researcher).get("/clinic/").content.decode())
-    assert labels == [*expected_labels(CLINICIAN_ITEMS), "Research", "Evidence", "Account", "Log out"]
+    assert labels == [
+        *expected_labels(CLINICIAN_ITEMS),
+        "Research",
+        "Evidence",
+        "Check an article",
+        "Account",
+        "Log out",
+    ]
     assert labels.count("Account") == 1
 
 

@@ -63,7 +63,7 @@ MENU: tuple[Item, ...] = (
     Item("My jobs", ("jobs-list",), frozenset({PROGRAM_ADMIN, STAFF})),
     Item("Research", ("researcher-home",), frozenset({RESEARCHER})),
     Item("Evidence", (), frozenset({RESEARCHER}), path="/api/v1/docs"),
-    Item("Check an article", ("claims-check",), EVERYONE),
+    Item("Check an article", ("claims-check",), frozenset({PATIENT, CLINICIAN, PROGRAM_ADMIN, STAFF})),
     Item("Audit", ("audit-log",), frozenset({PROGRAM_ADMIN, STAFF})),
     Item("Django admin", ("admin:index",), frozenset({STAFF})),
     Item("Account", ("account-tokens",), frozenset({CLINICIAN, PROGRAM_ADMIN, RESEARCHER, STAFF})),
