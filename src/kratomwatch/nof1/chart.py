@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+from kratomwatch.core.axes import day_label, nice_max
+
 __all__ = ["CONDITION_COLORS", "Band", "bands", "condition_colors", "data_table", "trial_chart"]
 
 CONDITION_COLORS = ("#1f5f8b", "#b5542c", "#2f7d32", "#6a3d9a", "#8c6d1f", "#00796b")
@@ -69,22 +71,8 @@ def bands(series: Sequence[Mapping[str, Any]]) -> list[Band]:
     return out
 
 
-def _nice_max(value: float) -> float:
-    if value <= 0:
-        return 1.0
-    exp = 10 ** math.floor(math.log10(value))
-    for m in (1, 2, 2.5, 5, 10):
-        if value <= m * exp:
-            return float(m * exp)
-    return float(10 * exp)
-
-
 def _num(value: float) -> str:
     return f"{round(value, 1):g}"
-
-
-def _day_label(day: dt.date) -> str:
-    return f"{day.day} {day.strftime('%b')}"
 
 
 @dataclass(frozen=True)
@@ -253,7 +241,7 @@ def _axis(fr: _Frame, today: dt.date | None) -> list[str]:
     if fr.span == 1:
         parts.append(
             f'<text x="{fr.x(fr.start):.1f}" y="{axis_y}" text-anchor="middle" fill="#444">'
-            f"{escape(_day_label(fr.start))}</text>"
+            f"{escape(day_label(fr.start))}</text>"
         )
         return parts
     ticks = max(1, min(6, fr.span - 1, int(fr.plot_w // (f * 5.5))))
@@ -261,8 +249,7 @@ def _axis(fr: _Frame, today: dt.date | None) -> list[str]:
         day = fr.start + dt.timedelta(days=round((fr.span - 1) * i / ticks))
         anchor = "start" if i == 0 else "end" if i == ticks else "middle"
         parts.append(
-            f'<text x="{fr.x(day):.1f}" y="{axis_y}" text-anchor="{anchor}" fill="#444">'
-            f"{escape(_day_label(day))}</text>"
+            f'<text x="{fr.x(day):.1f}" y="{axis_y}" text-anchor="{anchor}" fill="#444">{escape(day_label(day))}</text>'
         )
     return parts
 
@@ -307,9 +294,9 @@ def trial_chart(
         h1=h1,
         top2=top2,
         h2=70,
-        y1max=outcome_max if outcome_max else _nice_max(max(outcomes, default=1.0) * 1.05),
-        y2max=_nice_max(max((_value(r.get("mitragynine_mg")) or 0.0 for r in rows), default=0.0) * 1.05),
-        y3max=_nice_max(max((_value(r.get("seven_oh_mg")) or 0.0 for r in rows), default=0.0) * 1.05),
+        y1max=outcome_max if outcome_max else nice_max(max(outcomes, default=1.0) * 1.05),
+        y2max=nice_max(max((_value(r.get("mitragynine_mg")) or 0.0 for r in rows), default=0.0) * 1.05),
+        y3max=nice_max(max((_value(r.get("seven_oh_mg")) or 0.0 for r in rows), default=0.0) * 1.05),
         font=f,
     )
     height = top2 + 70 + round(f * 2.4)

@@ -10,10 +10,11 @@ labelled "planned"; each chart carries a text alternative with its numbers (``su
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html import escape
+
+from kratomwatch.core.axes import day_label, nice_max
 
 PALETTE = ("#1f5f8b", "#b5542c", "#2f7d32", "#6a3d9a", "#8c6d1f")
 #: The clinician's taper target: one colour on every chart (patient page, the patient's own page, the PDF).
@@ -61,21 +62,6 @@ class Panel:
     extra: dict[str, str] = field(default_factory=dict)
     show_axis: bool = True
     """False for a panel of event markers: it has no y scale, so none is printed."""
-
-
-def nice_max(value: float) -> float:
-    if value <= 0:
-        return 1.0
-    exp = 10 ** math.floor(math.log10(value))
-    for m in (1, 2, 2.5, 5, 10):
-        if value <= m * exp:
-            return float(m * exp)
-    return float(10 * exp)
-
-
-def day_label(day: dt.date) -> str:
-    """A short day label that does not wrap badly: "24 Nov"."""
-    return f"{day.day} {day.strftime('%b')}"
 
 
 def _num(value: float) -> str:

@@ -34,7 +34,7 @@ from kratomwatch.assessments.schedules import ScheduleStatus, statuses_for
 from kratomwatch.careplans import queries as careplan_queries
 from kratomwatch.careplans.models import CarePlan
 from kratomwatch.consent.status import ScopeStatus, scope_status
-from kratomwatch.core import exposure
+from kratomwatch.core import axes, exposure
 from kratomwatch.core import instruments as ins
 from kratomwatch.core.screening import (
     InteractionFinding,
@@ -420,7 +420,7 @@ def dashboard(user: Any, now: dt.datetime | None = None) -> Dashboard:
     scores = latest_scores(ids)
     caps = program_settings.for_programs({p.program_id for p in patients})
     complete = [v for values in mg.values() for v in values[:-1]]
-    scale_max = charts.nice_max(max(complete, default=0.0)) if any(complete) else 1.0
+    scale_max = axes.nice_max(max(complete, default=0.0)) if any(complete) else 1.0
     rows = []
     for p in patients:
         values = mg.get(p.pk, [])
