@@ -38,6 +38,9 @@ def verdict_of(sentence: str) -> tuple[str | None, str | None, str | None]:
         ("Kratom treats ADHD without side effects.", "overclaim", "adhd", "plain"),
         ("Kratom is legal in all 50 states.", "factual_error", "legal_all_states", "plain"),
         ("More research is needed on kratom.", None, None, None),
+        ("Is kratom the answer to chronic pain?", "supported", "chronic_pain", "hedged"),
+        ("Kratom relieves pain, but is it safe?", "overclaim", "chronic_pain", "plain"),
+        ("Advocates argue that kratom is non-addictive.", None, None, None),
         ("Further research is needed before kratom can be recommended for pain.", None, None, None),
     ],
 )
