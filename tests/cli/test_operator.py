@@ -127,6 +127,15 @@ WITH_DATABASE = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _debug_key_warning_already_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The once-per-process warning that audit checkpoints use a debug key goes to standard error wherever the
+    first checkpoint of the run happens; these tests read the commands' own output only."""
+    from kratomwatch.audit import checkpoints
+
+    monkeypatch.setattr(checkpoints, "_warned", {"debug-key"})
+
+
 def _assert_one_shape(args: list[str], field: str, value: object) -> None:
     as_json = runner.invoke(app, [*args, "--json"])
     assert as_json.exit_code == 2, as_json.output
