@@ -89,6 +89,24 @@ def check_page(page: Any, name: str) -> None:
     assert not bad, f"axe violations on {name} ({page.url}):\n" + "\n".join(bad)
 
 
+WIDE = {"width": 1366, "height": 900}
+NARROW = {"width": 390, "height": 844}
+
+
+def look_at_both_widths(page: Any, name: str) -> None:
+    """Screenshot and axe at 1366 px then 390 px: no violation of any impact (stricter than :func:`check_page`),
+    no sideways scroll."""
+    for label, size in (("1366", WIDE), ("390", NARROW)):
+        page.set_viewport_size(size)
+        check_page(page, f"{name}-{label}")
+        page.add_script_tag(path=str(axe_path()))
+        result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+        bad = [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:5]}" for v in result["violations"]]
+        assert not bad, f"axe violations on {name} at {label}:\n" + "\n".join(bad)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= size["width"], (name, label, width)
+
+
 def totp_now(device: Any) -> str:
     from django_otp.oath import TOTP
 

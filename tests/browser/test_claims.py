@@ -9,12 +9,10 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import axe_path, check_page, clinician_login, login
+from tests.browser.conftest import NARROW, WIDE, clinician_login, login, look_at_both_widths
 
 pytestmark = [pytest.mark.browser]
 
-WIDE = {"width": 1366, "height": 900}
-NARROW = {"width": 390, "height": 844}
 ARTICLE = """Kratom: nature's answer to pain
 
 Kratom is a natural, non-opioid plant from the mint family. Its pain-relieving power is well documented, and human
@@ -23,15 +21,7 @@ It is not addictive. Pain programs should integrate kratom into treatment. More 
 
 
 def look(page: Any, name: str) -> None:
-    for label, size in (("1366", WIDE), ("390", NARROW)):
-        page.set_viewport_size(size)
-        check_page(page, f"claims-{name}-{label}")
-        page.add_script_tag(path=str(axe_path()))
-        result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-        bad = [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:5]}" for v in result["violations"]]
-        assert not bad, f"axe violations on {name} at {label}:\n" + "\n".join(bad)
-        width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= size["width"], (name, label, width)
+    look_at_both_widths(page, f"claims-{name}")
 
 
 def paste_and_check(page: Any) -> None:

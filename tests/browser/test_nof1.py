@@ -13,26 +13,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.browser.conftest import SCREENSHOTS, axe_path, check_page, clinician_login, login
+from tests.browser.conftest import NARROW, SCREENSHOTS, WIDE, clinician_login, login, look_at_both_widths
 
 pytestmark = [pytest.mark.browser]
 
-WIDE = {"width": 1366, "height": 900}
-NARROW = {"width": 390, "height": 844}
-
 
 def look(page: Any, name: str) -> None:
-    """Screenshot and axe at the current width, then at the other; no violation of any impact; no sideways
-    scroll at 390 px."""
-    for label, size in (("1366", WIDE), ("390", NARROW)):
-        page.set_viewport_size(size)
-        check_page(page, f"nof1-{name}-{label}")
-        page.add_script_tag(path=str(axe_path()))
-        result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-        bad = [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:5]}" for v in result["violations"]]
-        assert not bad, f"axe violations on {name} at {label}:\n" + "\n".join(bad)
-        width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= size["width"], (name, label, width)
+    look_at_both_widths(page, f"nof1-{name}")
 
 
 def context(browser: Any, size: dict[str, int], **options: Any) -> Any:
