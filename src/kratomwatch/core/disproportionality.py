@@ -355,6 +355,14 @@ def _from_free(x: Array) -> Array:
     return np.asarray([*np.exp(x[:4]), special.expit(x[4])], dtype=np.float64)
 
 
+# The search space, on log α, log β, logit P: α and β in [1e-6, 100] (openEBGM's param_limit), P in
+# [2e-9, 1 - 2e-9]. A fit that ends on a bound is not accepted (openEBGM's in_bounds): the likelihood can keep
+# improving towards a degenerate prior (one component a point mass, α and β growing without end).
+FREE_BOUNDS = [(np.log(1e-6), np.log(PARAM_LIMIT))] * 4 + [(-20.0, 20.0)]
+FREE_BOUNDS_ARRAY: Array = np.asarray(FREE_BOUNDS, dtype=np.float64)
+POLISH = {"xatol": 1e-9, "fatol": 1e-10, "maxfev": 2000}
+
+
 class FitFailed(ValueError):
     """No two starting points converged to the same prior: the hyperparameters are not identified here."""
 
@@ -368,12 +376,12 @@ def fit_gps(
     min_close: int = 1,
 ) -> GPSFit:
     """Maximum-likelihood hyperparameters of the two-gamma mixture prior (empirical Bayes; DuMouchel 1999 §4),
-    from several starting points as openEBGM's ``autoHyper`` does: each start is minimised (BFGS on
-    log α, log β, logit P, then Nelder-Mead polish); a start counts when it converged inside the parameter space
-    (0 < α, β < 100, 0 < P < 1); the candidate with the smallest negative log-likelihood is accepted only when at
-    least ``min_close`` other starts landed within autoHyper's tolerances (0.05, 0.05, 0.2, 0.2, 0.025).
-    Pass squashed points (:func:`squash`, :func:`auto_squash`) with their weights: the full likelihood gives the
-    same estimates hundreds of times slower. Raises :class:`FitFailed` otherwise."""
+    from several starting points as openEBGM's ``autoHyper`` does: each start is minimised (BFGS on log α, log β,
+    logit P, then a Nelder-Mead polish that may not leave the bounds); a start counts when it converged inside the
+    parameter space (0 < α, β < 100, 0 < P < 1); the candidate with the smallest negative log-likelihood is
+    accepted only when at least ``min_close`` other starts landed within autoHyper's tolerances (0.05, 0.05, 0.2,
+    0.2, 0.025). Pass squashed points (:func:`squash`, :func:`auto_squash`) with their weights: the full
+    likelihood gives the same estimates hundreds of times slower. Raises :class:`FitFailed` otherwise."""
     n_, e_ = _f(n), _f(e)
     w_ = np.ones_like(n_) if weight is None else _f(weight)
     if n_.size == 0 or np.any(n_ < 1):
@@ -382,17 +390,22 @@ def fit_gps(
     def objective(x: Array) -> float:
         return neg_log_likelihood(_from_free(x), n_, e_, w_)
 
+    def boxed(x: Array) -> float:
+        inside = np.all(x >= FREE_BOUNDS_ARRAY[:, 0]) and np.all(x <= FREE_BOUNDS_ARRAY[:, 1])
+        return objective(x) if inside else np.inf
+
     results: list[dict[str, float | bool]] = []
     for start in starts:
         x0 = _to_free(start)
-        first = optimize.minimize(objective, x0, method="BFGS", options={"gtol": 1e-7, "maxiter": 2000})
-        polished = optimize.minimize(
-            objective, first.x, method="Nelder-Mead", options={"xatol": 1e-9, "fatol": 1e-10, "maxiter": 4000}
-        )
-        best = polished if polished.fun <= first.fun else first
+        first = optimize.minimize(objective, x0, method="BFGS", options={"gtol": 1e-7, "maxiter": 1000})
+        again = optimize.minimize(boxed, first.x, method="Nelder-Mead", options=POLISH)
+        best = again if again.fun <= first.fun else first
         theta = _from_free(best.x)
-        converged = bool(np.isfinite(best.fun)) and (bool(first.success) or bool(polished.success))
-        in_bounds = bool(np.all(theta[:4] > 0) and np.all(theta[:4] < PARAM_LIMIT) and 0 < theta[4] < 1)
+        # Converged: an optimiser reported success, or the polish could not improve on BFGS's point.
+        settled = bool(first.success) or bool(again.success) or abs(float(first.fun) - float(again.fun)) < 1e-6
+        converged = bool(np.isfinite(best.fun)) and settled
+        inside = np.all(best.x > FREE_BOUNDS_ARRAY[:, 0] + 1e-6) and np.all(best.x < FREE_BOUNDS_ARRAY[:, 1] - 1e-6)
+        in_bounds = bool(inside and np.all(theta[:4] < PARAM_LIMIT) and 0 < theta[4] < 1)
         results.append(
             {
                 "alpha1": float(theta[0]),
