@@ -113,6 +113,7 @@ NO_DATABASE = [
     (["nof1", "analyze", "/nonexistent/trial.csv"], "file", "/nonexistent/trial.csv"),
     (["claims", "check", "/nonexistent/article.txt"], "file", "/nonexistent/article.txt"),
     (["claims", "evaluate", "--half", "third"], "half", "third"),
+    (["surveillance", "signals", "/nonexistent/reports.csv"], "file", "/nonexistent/reports.csv"),
 ]
 WITH_DATABASE = [
     (["exposure", "NOPE"], "patient_code", "NOPE"),
@@ -184,6 +185,6 @@ def test_every_command_with_json_is_covered() -> None:
 def _command_of(args: list[str]) -> str:
     return (
         " ".join(args[:2])
-        if args[0] in ("audit", "claims", "fhir", "import", "export", "nof1", "research")
+        if args[0] in ("audit", "claims", "fhir", "import", "export", "nof1", "research", "surveillance")
         else args[0]
     )

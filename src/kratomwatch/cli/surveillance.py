@@ -1,0 +1,159 @@
+"""``kratomwatch surveillance signals FILE --layout openebgm``: disproportionality (PRR, ROR, IC, EBGM) for every
+product-event pair of a spontaneous-report file (``kratomwatch.surveillance``; docs/surveillance.md).
+
+Needs no database: the counts and the results are written as Parquet under ``KRATOMWATCH_HOME/surveillance/``.
+Bad input (unreadable, empty or non-UTF-8 file, a missing column, an empty id/product/event, an unknown layout or
+method, a negative --min-count or --top) is one line naming the option and its value, exit 2. Every output says
+that spontaneous reports cannot give incidence or causation.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import polars as pl
+import typer
+from rich.table import Table
+
+from kratomwatch.cli import console, progress, reporting
+from kratomwatch.core.errors import InputError
+
+surveillance_app = typer.Typer(
+    help="Population safety surveillance on public adverse-event reports (signals, not causes).", no_args_is_help=True
+)
+
+LAYOUTS = ("openebgm",)
+SORT_KEYS = ("eb05", "ic025", "ror_lower95", "prr")
+# The plain table keeps one or two numbers per method (--json has every column).
+PLAIN_COLUMNS = (
+    ("drug", "product"),
+    ("event", "event"),
+    ("n", "n"),
+    ("expected", "E"),
+    ("prr", "PRR"),
+    ("prr_signal", "Evans"),
+    ("ror_lower95", "ROR low95"),
+    ("ic025", "IC025"),
+    ("ebgm", "EBGM"),
+    ("eb05", "EB05"),
+)
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no infinity: null means infinite or undefined (e.g. PRR when no other product)
+    return value
+
+
+@surveillance_app.command("signals")
+def signals(
+    file: Annotated[Path, typer.Argument(help="The report file (openEBGM layout: id, var1, var2 [, strat*] CSV)")],
+    layout: Annotated[str, typer.Option(help="Input layout: openebgm")] = "openebgm",
+    method: Annotated[
+        str, typer.Option("--method", help="prr, ror, ic and/or ebgm, comma separated")
+    ] = "prr,ror,ic,ebgm",
+    min_count: Annotated[int, typer.Option("--min-count", help="Show pairs with at least this many reports")] = 3,
+    top: Annotated[int, typer.Option("--top", help="Show this many pairs (0: all)")] = 20,
+    stratify: Annotated[bool, typer.Option("--stratify", help="Expected counts by the strat* columns")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
+) -> None:
+    """Screen every product-event pair for disproportionate reporting; the pairs with the highest lower bound
+    (EB05, else IC025, else ROR lower 95%, else PRR) come first. A signal is a reason to read the reports."""
+    from kratomwatch.surveillance import CAVEAT, openebgm, store
+    from kratomwatch.surveillance import signals as surveillance_signals
+
+    started = time.perf_counter()
+    with reporting(as_json=as_json):
+        if layout.strip().lower() not in LAYOUTS:
+            raise InputError("layout", layout, f"layouts are: {', '.join(LAYOUTS)}")
+        methods = surveillance_signals.parse_methods(method)
+        if min_count < 0:
+            raise InputError("min_count", min_count, "--min-count must be 0 or more")
+        if top < 0:
+            raise InputError("top", top, "--top must be 0 or more")
+        rows = openebgm.read(file)
+        counts = openebgm.count_pairs(rows, stratify=stratify)
+        name = store.dataset_name(file, file.read_bytes())
+        store.write(name, "counts", counts)
+        with progress(quiet=as_json) as bar:
+            task = bar.add_task("signals", total=len(surveillance_signals.STEPS))
+
+            def step(label: str, done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total, description=f"signals: {label}")
+
+            result = surveillance_signals.compute(counts, methods, progress=step)
+        signals_path = store.write(name, "signals", result.table)
+    table = result.table.filter(pl.col("n") >= min_count)
+    key = next(k for k in SORT_KEYS if k in table.columns)
+    table = table.sort([key, "n"], descending=True, nulls_last=True)
+    shown = table if top == 0 else table.head(top)
+    summary: dict[str, Any] = {
+        "caveat": CAVEAT,
+        "file": str(file),
+        "layout": layout,
+        "reports": int(counts["N_tot"][0]) if counts.height else 0,
+        "pairs": counts.height,
+        "pairs_at_min_count": table.height,
+        "min_count": min_count,
+        "methods": list(methods),
+        "stratified": stratify and bool(openebgm.strata_columns(rows)),
+        "small_strata": openebgm.small_strata(rows) if stratify else [],
+        "hyperparameters": None if result.fit is None else result.fit.to_dict(),
+        "squashed_points": result.squashed_points,
+        "sorted_by": key,
+        "store": str(signals_path.parent),
+        "seconds": round(time.perf_counter() - started, 3),
+        "step_seconds": {k: round(v, 3) for k, v in result.seconds.items()},
+    }
+    if as_json:
+        summary["signals"] = [{k: _number(v) for k, v in row.items()} for row in shown.iter_rows(named=True)]
+        print(json.dumps(summary, indent=2))
+        return
+    _print(summary, shown)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    if isinstance(value, float):
+        return "inf" if value == math.inf else "n/a" if not math.isfinite(value) else f"{value:.2f}"
+    return str(value)
+
+
+def _print(summary: dict[str, Any], shown: pl.DataFrame) -> None:
+    console.print(
+        f"{summary['reports']} reports, {summary['pairs']} product-event pairs "
+        f"({summary['pairs_at_min_count']} with at least {summary['min_count']} reports); "
+        f"{summary['seconds']} s. Stored in {summary['store']}.",
+        markup=False,
+        highlight=False,
+    )
+    hypers = summary["hyperparameters"]
+    if hypers is not None:
+        console.print(
+            "GPS prior: alpha1 {alpha1:.4f}, beta1 {beta1:.4f}, alpha2 {alpha2:.4f}, beta2 {beta2:.4f}, P {p:.4f} "
+            "(fitted on {pts} squashed points)".format(**hypers, pts=summary["squashed_points"]),
+            markup=False,
+            highlight=False,
+        )
+    if summary["small_strata"]:
+        console.print(
+            "Strata with fewer than 50 reports (unstable expected counts): " + ", ".join(summary["small_strata"]),
+            markup=False,
+        )
+    table = Table(title=f"Pairs by {summary['sorted_by']} (highest first); Evans: PRR criteria met")
+    columns = [(c, label) for c, label in PLAIN_COLUMNS if c in shown.columns]
+    for column, label in columns:
+        table.add_column(label, justify="left" if column in ("drug", "event") else "right", overflow="fold")
+    for row in shown.iter_rows(named=True):
+        table.add_row(*(_fmt(row[c]) for c, _ in columns))
+    console.print(table)
+    console.print(summary["caveat"], markup=False, highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(surveillance_app, name="surveillance")
