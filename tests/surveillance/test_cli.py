@@ -112,3 +112,23 @@ def test_bad_options_are_named(option: str, value: str, field: str) -> None:
     result = runner.invoke(app, ["surveillance", "signals", str(CAERS), option, value, "--json"])
     assert result.exit_code == 2
     assert json.loads(result.output)["error"]["field"] == field
+
+
+def test_kratom_spellings_are_counted_as_one_product_and_the_rest_listed(tmp_path: Path) -> None:
+    path = tmp_path / "reports.csv"
+    path.write_text(
+        "id,var1,var2\n1,KRATOM POWDER,NAUSEA\n2,Mitragyna speciosa,SEIZURE\n2,OXYCODONE,SEIZURE\n"
+        "3,7-OHMZ,WITHDRAWAL SYNDROME\n4,OXYCODONE,NAUSEA\n5,ROXYTABS,WITHDRAWAL SYNDROME\n6,kratom,SEIZURE\n"
+    )
+    args = ["surveillance", "signals", str(path), "--json", "--method", "prr,ic", "--min-count", "1"]
+    body = json.loads(runner.invoke(app, [*args, "--drug", "kratom"]).output)
+    assert body["names"]["matched_rows"] == {"kratom": 3, "seven_oh": 2}
+    assert body["names"]["matched_by_brand_only_rows"] == {"seven_oh": 1}
+    assert body["names"]["unmatched_rows"] == 2 and body["names"]["unmatched_most_frequent"] == [["OXYCODONE", 2]]
+    assert {(s["drug"], s["event"], s["n"]) for s in body["signals"]} == {
+        ("kratom", "SEIZURE", 2),
+        ("kratom", "NAUSEA", 1),
+    }
+    as_reported = json.loads(runner.invoke(app, [*args, "--as-reported", "--drug", "kratom"]).output)
+    assert as_reported["names"] is None
+    assert [(s["drug"], s["n"]) for s in as_reported["signals"]] == [("kratom", 1)]

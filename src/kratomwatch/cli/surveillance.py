@@ -59,11 +59,20 @@ def signals(
     min_count: Annotated[int, typer.Option("--min-count", help="Show pairs with at least this many reports")] = 3,
     top: Annotated[int, typer.Option("--top", help="Show this many pairs (0: all)")] = 20,
     stratify: Annotated[bool, typer.Option("--stratify", help="Expected counts by the strat* columns")] = False,
+    normalise: Annotated[
+        bool,
+        typer.Option(
+            "--normalise/--as-reported",
+            help="Count every kratom, 7-OH or mitragynine pseudoindoxyl spelling as one product (kratom, seven_oh, "
+            "mitragynine_pseudoindoxyl); other names stay as reported",
+        ),
+    ] = True,
+    drug: Annotated[str | None, typer.Option("--drug", help="List only this product (e.g. kratom)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
 ) -> None:
     """Screen every product-event pair for disproportionate reporting; the pairs with the highest lower bound
     (EB05, else IC025, else ROR lower 95%, else PRR) come first. A signal is a reason to read the reports."""
-    from kratomwatch.surveillance import CAVEAT, openebgm, store
+    from kratomwatch.surveillance import CAVEAT, names, openebgm, store
     from kratomwatch.surveillance import signals as surveillance_signals
 
     started = time.perf_counter()
@@ -76,6 +85,9 @@ def signals(
         if top < 0:
             raise InputError("top", top, "--top must be 0 or more")
         rows = openebgm.read(file)
+        names_summary = None
+        if normalise:
+            rows, names_summary = names.normalise(rows, "var1")
         counts = openebgm.count_pairs(rows, stratify=stratify)
         name = store.dataset_name(file, file.read_bytes())
         store.write(name, "counts", counts)
@@ -88,6 +100,9 @@ def signals(
             result = surveillance_signals.compute(counts, methods, progress=step)
         signals_path = store.write(name, "signals", result.table)
     table = result.table.filter(pl.col("n") >= min_count)
+    if drug is not None:
+        wanted = drug.strip().casefold()
+        table = table.filter(pl.col("drug").str.strip_chars().str.to_lowercase() == wanted)
     key = next(k for k in SORT_KEYS if k in table.columns)
     table = table.sort([key, "n"], descending=True, nulls_last=True)
     shown = table if top == 0 else table.head(top)
@@ -102,6 +117,8 @@ def signals(
         "methods": list(methods),
         "stratified": stratify and bool(openebgm.strata_columns(rows)),
         "small_strata": openebgm.small_strata(rows) if stratify else [],
+        "drug": drug,
+        "names": None if names_summary is None else _names(names_summary),
         "hyperparameters": None if result.fit is None else result.fit.to_dict(),
         "squashed_points": result.squashed_points,
         "sorted_by": key,
@@ -114,6 +131,21 @@ def signals(
         print(json.dumps(summary, indent=2))
         return
     _print(summary, shown)
+
+
+UNMATCHED_LISTED = 20
+
+
+def _names(summary: Any) -> dict[str, Any]:
+    """Kratom/7-OH name matching: rows per concept, rows matched on a brand alone (to review), and the unmatched
+    names (counted; the most frequent listed, the full list is in counts.parquet as reported)."""
+    return {
+        "matched_rows": summary.matched,
+        "matched_by_brand_only_rows": summary.by_brand_only,
+        "unmatched_rows": summary.unmatched_rows,
+        "unmatched_names": len(summary.unmatched),
+        "unmatched_most_frequent": [[name, count] for name, count in summary.unmatched[:UNMATCHED_LISTED]],
+    }
 
 
 def _fmt(value: Any) -> str:
@@ -137,6 +169,18 @@ def _print(summary: dict[str, Any], shown: pl.DataFrame) -> None:
         console.print(
             "GPS prior: alpha1 {alpha1:.4f}, beta1 {beta1:.4f}, alpha2 {alpha2:.4f}, beta2 {beta2:.4f}, P {p:.4f} "
             "(fitted on {pts} squashed points)".format(**hypers, pts=summary["squashed_points"]),
+            markup=False,
+            highlight=False,
+        )
+    if summary["names"] is not None:
+        found = summary["names"]
+        matched = ", ".join(f"{k} {v}" for k, v in sorted(found["matched_rows"].items())) or "none"
+        brand = ", ".join(f"{k} {v}" for k, v in sorted(found["matched_by_brand_only_rows"].items()))
+        console.print(
+            f"Names: rows matched to kratom/7-OH concepts: {matched}"
+            + (f" (on a brand name alone, to review: {brand})" if brand else "")
+            + f"; {found['unmatched_rows']} rows under {found['unmatched_names']} other product names,"
+            " kept as reported.",
             markup=False,
             highlight=False,
         )
