@@ -106,7 +106,7 @@ def test_a_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("option", "value", "field"),
-    [("--method", "prr,magic", "method"), ("--layout", "faers", "layout"), ("--min-count", "-1", "min_count")],
+    [("--method", "prr,magic", "method"), ("--layout", "caers", "layout"), ("--min-count", "-1", "min_count")],
 )
 def test_bad_options_are_named(option: str, value: str, field: str) -> None:
     result = runner.invoke(app, ["surveillance", "signals", str(CAERS), option, value, "--json"])

@@ -26,7 +26,7 @@ surveillance_app = typer.Typer(
     help="Population safety surveillance on public adverse-event reports (signals, not causes).", no_args_is_help=True
 )
 
-LAYOUTS = ("openebgm",)
+LAYOUTS = ("openebgm", "faers")
 SORT_KEYS = ("eb05", "ic025", "ror_lower95", "prr")
 # The plain table keeps one or two numbers per method (--json has every column).
 PLAIN_COLUMNS = (
@@ -51,8 +51,15 @@ def _number(value: Any) -> Any:
 
 @surveillance_app.command("signals")
 def signals(
-    file: Annotated[Path, typer.Argument(help="The report file (openEBGM layout: id, var1, var2 [, strat*] CSV)")],
-    layout: Annotated[str, typer.Option(help="Input layout: openebgm")] = "openebgm",
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="openebgm: a CSV (id, var1, var2 [, strat*]); faers: a quarterly ASCII zip (or its directory), or "
+            "a directory of quarter zips"
+        ),
+    ],
+    layout: Annotated[str, typer.Option(help="Input layout: openebgm or faers")] = "openebgm",
+    role: Annotated[str, typer.Option(help="faers: drug role counted: ps, suspect (PS+SS) or any")] = "suspect",
     method: Annotated[
         str, typer.Option("--method", help="prr, ror, ic and/or ebgm, comma separated")
     ] = "prr,ror,ic,ebgm",
@@ -84,12 +91,17 @@ def signals(
             raise InputError("min_count", min_count, "--min-count must be 0 or more")
         if top < 0:
             raise InputError("top", top, "--top must be 0 or more")
-        rows = openebgm.read(file)
+        faers_report: dict[str, Any] | None = None
+        if layout.strip().lower() == "faers":
+            rows, faers_report, content = _faers(file, role)
+        else:
+            rows = openebgm.read(file)
+            content = file.read_bytes()
         names_summary = None
         if normalise:
             rows, names_summary = names.normalise(rows, "var1")
         counts = openebgm.count_pairs(rows, stratify=stratify)
-        name = store.dataset_name(file, file.read_bytes())
+        name = store.dataset_name(file, content)
         store.write(name, "counts", counts)
         with progress(quiet=as_json) as bar:
             task = bar.add_task("signals", total=len(surveillance_signals.STEPS))
@@ -118,9 +130,11 @@ def signals(
         "stratified": stratify and bool(openebgm.strata_columns(rows)),
         "small_strata": openebgm.small_strata(rows) if stratify else [],
         "drug": drug,
+        "faers": faers_report,
         "names": None if names_summary is None else _names(names_summary),
         "hyperparameters": None if result.fit is None else result.fit.to_dict(),
         "squashed_points": result.squashed_points,
+        "notes": result.notes,
         "sorted_by": key,
         "store": str(signals_path.parent),
         "seconds": round(time.perf_counter() - started, 3),
@@ -131,6 +145,34 @@ def signals(
         print(json.dumps(summary, indent=2))
         return
     _print(summary, shown)
+
+
+def _faers(path: Path, role: str) -> tuple[pl.DataFrame, dict[str, Any], bytes]:
+    """Read FAERS quarters (one zip or directory, or a directory of zips), de-duplicated to the latest version of
+    each case, deleted cases dropped; the rows in the openEBGM layout, a report of what was read and dropped, and
+    the bytes that name the dataset."""
+    from kratomwatch.surveillance import faers
+
+    if not path.exists():
+        raise InputError("file", str(path), "no such file or directory")
+    zips = sorted(path.glob("*.zip")) if path.is_dir() else []
+    paths = zips or [path]
+    quarters = faers.read_quarters(paths)
+    ingested = faers.to_openebgm(quarters, role=role)
+    if ingested.rows.height == 0:
+        raise InputError("file", str(path), f"no case has both a drug of role {role!r} and a reaction")
+    report = {
+        "quarters": sorted(q.name for q in quarters),
+        "role": role,
+        "reports_read": ingested.reports_read,
+        "cases_kept": ingested.cases_kept,
+        "older_versions_dropped": ingested.versions_dropped,
+        "deleted_cases_dropped": ingested.deleted_dropped,
+        "rejected_lines": ingested.rejects,
+        "encodings": ingested.encodings,
+    }
+    content = b"".join(p.read_bytes() for p in paths if p.is_file()) or str(sorted(paths)).encode()
+    return ingested.rows, report, content + role.encode()
 
 
 UNMATCHED_LISTED = 20
@@ -172,6 +214,15 @@ def _print(summary: dict[str, Any], shown: pl.DataFrame) -> None:
             markup=False,
             highlight=False,
         )
+    if summary["faers"] is not None:
+        f = summary["faers"]
+        console.print(
+            f"FAERS {', '.join(f['quarters'])}: {f['reports_read']} reports read, {f['older_versions_dropped']} older "
+            f"case versions and {f['deleted_cases_dropped']} deleted cases dropped, {f['cases_kept']} cases kept; "
+            f"{sum(f['rejected_lines'].values())} malformed lines rejected; drugs of role {f['role']}.",
+            markup=False,
+            highlight=False,
+        )
     if summary["names"] is not None:
         found = summary["names"]
         matched = ", ".join(f"{k} {v}" for k, v in sorted(found["matched_rows"].items())) or "none"
@@ -184,6 +235,8 @@ def _print(summary: dict[str, Any], shown: pl.DataFrame) -> None:
             markup=False,
             highlight=False,
         )
+    for note in summary["notes"]:
+        console.print(note, markup=False, highlight=False)
     if summary["small_strata"]:
         console.print(
             "Strata with fewer than 50 reports (unstable expected counts): " + ", ".join(summary["small_strata"]),

@@ -79,6 +79,7 @@ __all__ = [
 ]
 
 Array = NDArray[np.float64]
+INFEASIBLE = 1e300  # the likelihood's value where it is not defined (finite, so optimisers compare it quietly)
 Z95 = 1.959963984540054  # standard normal 97.5th percentile
 
 
@@ -298,7 +299,7 @@ def neg_log_likelihood(theta: ArrayLike, n: ArrayLike, e: ArrayLike, weight: Arr
         log_f2 = _log_nbinom(n_, a2, b2, e_) - np.log(-np.expm1(a2 * (np.log(b2) - np.log(b2 + e_))))
         log_l = np.logaddexp(np.log(p) + log_f1, np.log1p(-p) + log_f2)
         value = -float(np.sum(w_ * log_l))
-    return value if np.isfinite(value) else np.inf
+    return value if np.isfinite(value) else INFEASIBLE
 
 
 # Starting points: the five rows of openEBGM's posterior vignette (theta_init), the first of which are the
@@ -392,7 +393,7 @@ def fit_gps(
 
     def boxed(x: Array) -> float:
         inside = np.all(x >= FREE_BOUNDS_ARRAY[:, 0]) and np.all(x <= FREE_BOUNDS_ARRAY[:, 1])
-        return objective(x) if inside else np.inf
+        return objective(x) if inside else INFEASIBLE
 
     results: list[dict[str, float | bool]] = []
     for start in starts:
@@ -403,7 +404,7 @@ def fit_gps(
         theta = _from_free(best.x)
         # Converged: an optimiser reported success, or the polish could not improve on BFGS's point.
         settled = bool(first.success) or bool(again.success) or abs(float(first.fun) - float(again.fun)) < 1e-6
-        converged = bool(np.isfinite(best.fun)) and settled
+        converged = bool(best.fun < INFEASIBLE) and settled
         inside = np.all(best.x > FREE_BOUNDS_ARRAY[:, 0] + 1e-6) and np.all(best.x < FREE_BOUNDS_ARRAY[:, 1] - 1e-6)
         in_bounds = bool(inside and np.all(theta[:4] < PARAM_LIMIT) and 0 < theta[4] < 1)
         results.append(

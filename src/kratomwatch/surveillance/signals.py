@@ -33,12 +33,14 @@ def parse_methods(text: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Result:
-    """The per-pair table, the fitted GPS prior (None without ebgm) and the seconds each step took."""
+    """The per-pair table, the fitted GPS prior (None without ebgm, or when it cannot be fitted: then a note says
+    why and the other methods stand), the seconds each step took, and notes."""
 
     table: pl.DataFrame
     fit: dp.GPSFit | None
     squashed_points: int | None
     seconds: dict[str, float]
+    notes: list[str]
 
 
 Progress = Callable[[str, int, int], None]
@@ -62,6 +64,7 @@ def compute(counts: pl.DataFrame, methods: tuple[str, ...] = METHODS, progress: 
     }
     fit: dp.GPSFit | None = None
     squashed: dp.Squashed | None = None
+    notes: list[str] = []
     for done, step in enumerate(steps):
         if progress is not None:
             progress(step, done, len(steps))
@@ -87,9 +90,7 @@ def compute(counts: pl.DataFrame, methods: tuple[str, ...] = METHODS, progress: 
             try:
                 fit = dp.fit_gps(squashed.n, squashed.e, squashed.weight)
             except (dp.FitFailed, ValueError) as problem:
-                raise InputError(
-                    "method", "ebgm", f"the EBGM prior could not be fitted on this data: {problem}"
-                ) from None
+                notes.append(f"EBGM not computed: {problem} (too few or too uniform pairs for the prior)")
         elif step == "ebgm" and fit is not None:
             g = dp.gps_scores(fit.theta, n, expected)
             columns |= {"ebgm": g.ebgm, "eb05": g.eb05, "eb95": g.eb95}
@@ -101,4 +102,5 @@ def compute(counts: pl.DataFrame, methods: tuple[str, ...] = METHODS, progress: 
         fit=fit,
         squashed_points=None if squashed is None else int(squashed.n.size),
         seconds=seconds,
+        notes=notes,
     )
