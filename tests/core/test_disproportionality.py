@@ -93,7 +93,7 @@ def test_posterior_quantiles_solve_the_mixture_cdf() -> None:
         cdf = scores.qn * stats.gamma.cdf(values, THETA[0] + n, scale=1 / (THETA[1] + e)) + (1 - scores.qn) * (
             stats.gamma.cdf(values, THETA[2] + n, scale=1 / (THETA[3] + e))
         )
-        assert cdf == pytest.approx(np.full(n.size, prob), abs=1e-8)
+        assert cdf == pytest.approx(np.full(n.size, prob), abs=1e-6)
     assert np.all(scores.eb05 < scores.ebgm) and np.all(scores.ebgm < scores.eb95)
 
 
