@@ -132,3 +132,12 @@ def test_kratom_spellings_are_counted_as_one_product_and_the_rest_listed(tmp_pat
     as_reported = json.loads(runner.invoke(app, [*args, "--as-reported", "--drug", "kratom"]).output)
     assert as_reported["names"] is None
     assert [(s["drug"], s["n"]) for s in as_reported["signals"]] == [("kratom", 1)]
+
+
+def test_when_the_ebgm_prior_cannot_be_fitted_the_other_methods_stand(tmp_path: Path) -> None:
+    path = tmp_path / "few.csv"
+    path.write_text("id,var1,var2\n1,A,X\n2,A,Y\n3,B,X\n4,B,Z\n5,C,Y\n")
+    body = json.loads(runner.invoke(app, ["surveillance", "signals", str(path), "--json", "--min-count", "1"]).output)
+    assert body["hyperparameters"] is None
+    assert body["notes"] and body["notes"][0].startswith("EBGM not computed")
+    assert body["sorted_by"] == "ic025" and all("ebgm" not in s and "prr" in s for s in body["signals"])
