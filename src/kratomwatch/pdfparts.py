@@ -1,7 +1,8 @@
 """The drawing parts the PDFs of kratomwatch share (fpdf2, core fonts): the visit summary (``web/visit_pdf.py``)
 and the cohort report (``research/report_pdf.py``). (The signed consent copy keeps its own, byte-stable rendering.)
 
-Outside the app layers (like ``health.py``): it knows only fpdf2, no model and no Django.
+The n-of-1 protocol and clinician letter (``nof1/pdf.py``, ``nof1/letter_pdf.py``) use it too. Outside the app layers
+(like ``health.py``): it knows only fpdf2, no model and no Django.
 """
 
 from __future__ import annotations
@@ -12,6 +13,18 @@ from fpdf import FPDF
 
 #: Characters outside Latin-1 that have a plain equivalent; anything else outside it becomes "?".
 _PLAIN = str.maketrans({"\u2013": "-", "\u2014": "-", "\u2264": "<=", "\u2265": ">="})
+
+
+class FooterPDF(FPDF):
+    """An FPDF document whose every page ends with ``footer_text`` and "page n of N" (small type)."""
+
+    footer_text = ""
+    footer_size = 8
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font("Helvetica", "", self.footer_size)
+        self.cell(0, 6, latin1(f"{self.footer_text} - page {self.page_no()} of {{nb}}"), align="L")
 
 
 def latin1(text: object) -> str:

@@ -13,7 +13,6 @@ A blinded trial has no letter before it ends (its results by condition would rev
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import re
 from collections import defaultdict
@@ -21,13 +20,14 @@ from collections import defaultdict
 from django.utils import timezone
 from fpdf import FPDF
 
-from kratomwatch.core import exposure, nof1_card
 from kratomwatch.core import instruments as ins
+from kratomwatch.core import nof1_card
 from kratomwatch.core.errors import Conflict
 from kratomwatch.nof1 import chart, queries
 from kratomwatch.nof1.models import Trial, TrialStatus
+from kratomwatch.nof1.pdf import when
 from kratomwatch.nof1.results import TrialResults, adherence_tolerance, schedule_hidden
-from kratomwatch.pdfparts import heading, latin1, line, table
+from kratomwatch.pdfparts import FooterPDF, heading, latin1, line, table
 
 __all__ = ["STANCE", "card_adherence", "card_description", "letter_pdf", "outcome_words"]
 
@@ -94,24 +94,8 @@ def card_description(trial: Trial, results: TrialResults) -> nof1_card.TrialDesc
     )
 
 
-def _when(value: dt.datetime | None, zone: str) -> str:
-    if value is None:
-        return "-"
-    local = value.astimezone(exposure.zone(zone))
-    return f"{local:%Y-%m-%d %H:%M} ({zone})"
-
-
 def _mg(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
-
-
-class _Letter(FPDF):
-    footer_text = ""
-
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font("Helvetica", "", 8)
-        self.cell(0, 6, latin1(f"{self.footer_text} - page {self.page_no()} of {{nb}}"), align="L")
 
 
 def _chart(pdf: FPDF, trial: Trial, results: TrialResults) -> None:
@@ -147,7 +131,7 @@ def letter_pdf(trial: Trial, results: TrialResults) -> bytes:
         raise Conflict("trial", trial.pk, "a blinded trial's results are shown when it ends")
     patient = trial.patient
     zone = patient.time_zone
-    pdf = _Letter(format="A4")
+    pdf = FooterPDF(format="A4")
     pdf.footer_text = f"kratomwatch n-of-1 clinician letter, patient {patient.code}, trial {trial.pk}"
     pdf.set_margins(15, 15, 15)
     pdf.set_auto_page_break(True, margin=18)
@@ -163,10 +147,10 @@ def letter_pdf(trial: Trial, results: TrialResults) -> bytes:
         f" (patient's local dates, {zone}).",
     )
     if trial.status == TrialStatus.STOPPED:
-        line(pdf, f"Stopped early on {_when(trial.ended_at, zone)}: {trial.stop_reason or 'no reason recorded'}.")
+        line(pdf, f"Stopped early on {when(trial.ended_at, zone, '-')}: {trial.stop_reason or 'no reason recorded'}.")
     if trial.question:
         line(pdf, f"Question: {trial.question}")
-    line(pdf, f"Generated {_when(timezone.now(), zone)}.", size=8)
+    line(pdf, f"Generated {when(timezone.now(), zone)}.", size=8)
     line(pdf, STANCE, bold=True)
     heading(pdf, "The outcome and the measured exposure by day")
     _chart(pdf, trial, results)
@@ -204,8 +188,8 @@ def letter_pdf(trial: Trial, results: TrialResults) -> bytes:
         line(pdf, "No analysed day yet.")
     heading(pdf, "Protocol and signatures (consent scope n-of-1)")
     signer = trial.clinician_signed_by.get_username() if trial.clinician_signed_by else "-"
-    line(pdf, f"Clinician: {signer}, {_when(trial.clinician_signed_at, zone)}.")
-    line(pdf, f"Patient: {trial.patient_signed_name or '-'}, {_when(trial.patient_signed_at, zone)}.")
+    line(pdf, f"Clinician: {signer}, {when(trial.clinician_signed_at, zone, '-')}.")
+    line(pdf, f"Patient: {trial.patient_signed_name or '-'}, {when(trial.patient_signed_at, zone, '-')}.")
     line(pdf, f"Protocol sha256: {trial.protocol_sha256 or '-'}. Randomization seed: {trial.seed}.", size=8)
     for i, rule in enumerate(trial.stopping_rules, start=1):
         line(pdf, f"Stopping rule {i}: {rule}")

@@ -17,23 +17,15 @@ import kratomwatch
 from kratomwatch.core import exposure
 from kratomwatch.nof1.models import Trial
 from kratomwatch.nof1.results import protocol_context
-from kratomwatch.pdfparts import heading, latin1, line, table
+from kratomwatch.pdfparts import FooterPDF, heading, latin1, line, table
 
-__all__ = ["protocol_pdf"]
-
-
-class _Doc(FPDF):
-    label = ""
-
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font("Helvetica", "", 7)
-        self.cell(0, 6, latin1(f"{self.label} - page {self.page_no()} of {{nb}}"), align="L")
+__all__ = ["protocol_pdf", "when"]
 
 
-def _when(value: dt.datetime | None, zone: str) -> str:
+def when(value: dt.datetime | None, zone: str, missing: str = "not yet") -> str:
+    """An instant as the patient's local time with the zone named (the protocol and the letter)."""
     if value is None:
-        return "not yet"
+        return missing
     return f"{value.astimezone(exposure.zone(zone)):%d %b %Y %H:%M} ({zone})"
 
 
@@ -98,7 +90,7 @@ def _signatures(pdf: FPDF, ctx: dict[str, Any]) -> None:
     heading(pdf, f"Signatures (consent scope {ctx['consent_scope']!r})")
     zone = ctx["time_zone"]
     who = ctx["clinician_signed_by"] or "not yet signed"
-    line(pdf, f"Clinician: {who}, {_when(ctx['clinician_signed_at'], zone)}.")
+    line(pdf, f"Clinician: {who}, {when(ctx['clinician_signed_at'], zone)}.")
     line(
         pdf,
         "Patient: signs this document in kratomwatch by typing their name; the signature, its time and this "
@@ -111,8 +103,9 @@ def _signatures(pdf: FPDF, ctx: dict[str, Any]) -> None:
 def protocol_pdf(trial: Trial) -> bytes:
     """The protocol of ``trial`` as PDF bytes (A4)."""
     ctx = protocol_context(trial)
-    pdf = _Doc(format="A4")
-    pdf.label = f"kratomwatch n-of-1 protocol - {ctx['patient_code']}"
+    pdf = FooterPDF(format="A4")
+    pdf.footer_size = 7
+    pdf.footer_text = f"kratomwatch n-of-1 protocol - {ctx['patient_code']}"
     pdf.set_auto_page_break(True, margin=15)
     pdf.set_title(latin1(f"N-of-1 protocol: {ctx['title']}"))
     pdf.set_creator(f"kratomwatch {kratomwatch.__version__}")
