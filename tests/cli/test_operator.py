@@ -114,6 +114,8 @@ NO_DATABASE = [
     (["claims", "check", "/nonexistent/article.txt"], "file", "/nonexistent/article.txt"),
     (["claims", "evaluate", "--half", "third"], "half", "third"),
     (["surveillance", "signals", "/nonexistent/reports.csv"], "file", "/nonexistent/reports.csv"),
+    (["signals", "ingest", "/nonexistent/faers_ascii_2024Q1.zip"], "file", "/nonexistent/faers_ascii_2024Q1.zip"),
+    (["signals", "scan", "--format", "xml"], "format", "xml"),
 ]
 WITH_DATABASE = [
     (["exposure", "NOPE"], "patient_code", "NOPE"),
@@ -185,6 +187,6 @@ def test_every_command_with_json_is_covered() -> None:
 def _command_of(args: list[str]) -> str:
     return (
         " ".join(args[:2])
-        if args[0] in ("audit", "claims", "fhir", "import", "export", "nof1", "research", "surveillance")
+        if args[0] in ("audit", "claims", "fhir", "import", "export", "nof1", "research", "signals", "surveillance")
         else args[0]
     )

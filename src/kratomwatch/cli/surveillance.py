@@ -10,7 +10,6 @@ that spontaneous reports cannot give incidence or causation.
 from __future__ import annotations
 
 import json
-import math
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,6 +19,7 @@ import typer
 from rich.table import Table
 
 from kratomwatch.cli import console, progress, reporting
+from kratomwatch.cli.signals import _fmt, _number
 from kratomwatch.core.errors import InputError
 
 surveillance_app = typer.Typer(
@@ -41,12 +41,6 @@ PLAIN_COLUMNS = (
     ("ebgm", "EBGM"),
     ("eb05", "EB05"),
 )
-
-
-def _number(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None  # JSON has no infinity: null means infinite or undefined (e.g. PRR when no other product)
-    return value
 
 
 @surveillance_app.command("signals")
@@ -188,14 +182,6 @@ def _names(summary: Any) -> dict[str, Any]:
         "unmatched_names": len(summary.unmatched),
         "unmatched_most_frequent": [[name, count] for name, count in summary.unmatched[:UNMATCHED_LISTED]],
     }
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else ""
-    if isinstance(value, float):
-        return "inf" if value == math.inf else "n/a" if not math.isfinite(value) else f"{value:.2f}"
-    return str(value)
 
 
 def _print(summary: dict[str, Any], shown: pl.DataFrame) -> None:

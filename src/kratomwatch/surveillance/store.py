@@ -10,11 +10,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 
-__all__ = ["dataset_dir", "dataset_name", "home", "write"]
+__all__ = ["dataset_dir", "dataset_name", "home", "swap_in", "write"]
 
 
 def home() -> Path:
@@ -40,3 +42,27 @@ def write(name: str, table: str, frame: pl.DataFrame) -> Path:
     frame.write_parquet(partial)
     partial.replace(target)
     return target
+
+
+def swap_in(root: Path, name: str, build: Callable[[Path], None]) -> Path:
+    """Build the folder ``root/name`` with ``build(folder)`` in a temporary folder, then swap it in: a reader sees
+    the old folder or the new one, never a mixture; if ``build`` fails, nothing changes. Returns the folder."""
+    root.mkdir(parents=True, exist_ok=True)
+    partial = root / f".{name}.partial-{os.getpid()}"
+    if partial.exists():
+        shutil.rmtree(partial)
+    partial.mkdir()
+    try:
+        build(partial)
+        target = root / name
+        if target.exists():
+            old = root / f".{name}.old-{os.getpid()}"
+            target.replace(old)
+            partial.replace(target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            partial.replace(target)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return root / name
