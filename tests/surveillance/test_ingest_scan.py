@@ -155,7 +155,7 @@ def test_a_truncated_zip_leaves_no_unit(quarters: Path, tmp_path: Path, home: Pa
     with pytest.raises(InputError, match="truncated or damaged"):
         ingest.ingest([broken], "faers")
     assert ingest.units("faers") == []
-    assert not any((home / "surveillance" / "sources" / "faers").glob(".*partial*"))
+    assert not list(home.rglob("*partial*"))
 
 
 def test_unknown_columns_are_ignored_and_latin1_is_reported(tmp_path: Path) -> None:
@@ -166,9 +166,9 @@ def test_unknown_columns_are_ignored_and_latin1_is_reported(tmp_path: Path) -> N
     path.write_bytes(_zip({"DEMO24Q3.txt": demo, "DRUG24Q3.txt": drug.encode("latin-1"), "REAC24Q3.txt": reac}))
     report = ingest.ingest([path], "faers").units[0]
     assert report.encodings["DRUG24Q3.TXT"] == "latin-1" and report.encodings["DEMO24Q3.TXT"] == "utf-8"
-    cases = pl.read_parquet(ingest._sources("faers") / "2024Q3" / "cases.parquet")
+    cases = pl.read_parquet(ingest.source_dir("faers") / "2024Q3" / "cases.parquet")
     assert cases["age_years"][0] == pytest.approx(40.0) and cases["sex"][0] == "F"
-    drugs = pl.read_parquet(ingest._sources("faers") / "2024Q3" / "drugs.parquet")
+    drugs = pl.read_parquet(ingest.source_dir("faers") / "2024Q3" / "drugs.parquet")
     assert drugs["drugname"][0] == "KRATOM CAFÉ"
 
 
@@ -235,7 +235,7 @@ def test_caers_export_symptoms_and_outcomes(tmp_path: Path) -> None:
     path.write_text(buffer.getvalue())
     unit = ingest.ingest([path], "caers").units[0]
     assert unit.rows["cases"] == 2 and unit.rows["reactions"] == 3
-    cases = pl.read_parquet(ingest._sources("caers") / unit.name / "cases.parquet").sort("caseid")
+    cases = pl.read_parquet(ingest.source_dir("caers") / unit.name / "cases.parquet").sort("caseid")
     assert cases["age_years"].to_list() == [34.0, 60.0] and cases["sex"].to_list() == ["F", "M"]
     result = scan.scan("caers", methods=("prr",))
     assert ("kratom", "SEIZURE") in set(result.table.select("drug", "event").iter_rows())

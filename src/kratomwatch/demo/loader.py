@@ -1,7 +1,8 @@
 """The demo load, step by step: programs, catalogue, patients with their doses and clinical data, logins,
 assessments, consent, the synthetic research cohort (``research_cohort``), then one alert sweep. All in one
 transaction; a second call finds the program and changes nothing. After the commit, the demo program's first analysis
-snapshot (de-identified, for the researcher's cohort pages) when a research secret is available."""
+snapshot (de-identified, for the researcher's cohort pages) when a research secret is available, and the synthetic
+FAERS-format surveillance sample (``demo/surveillance.py``), ingested and scanned for the researcher's kratom page."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from kratomwatch.alerts.actions import sweep
 from kratomwatch.audit.log import Actor
 from kratomwatch.core.errors import InputError
 from kratomwatch.demo import nof1 as demo_nof1
+from kratomwatch.demo import surveillance as surveillance_demo
 from kratomwatch.demo._scope import dose_count, find_program, patients_of
 from kratomwatch.demo.assessments import load_demo_assessments
 from kratomwatch.demo.careplans import create_demo_care_plan
@@ -56,6 +58,8 @@ def load_demo(
     if existing is not None:
         # Count both demo programs, as the first run does (the other clinic has one patient).
         programs = [p for p in (existing, find_program(OTHER_SLUG)) if p is not None]
+        if research_cohort and not surveillance_demo.sample_exists():
+            surveillance_demo.load_surveillance_sample()
         return {
             "program": existing.name,
             "status": "already loaded",
@@ -74,6 +78,9 @@ def load_demo(
             research_cohort=research_cohort,
         )
     summary["analysis_snapshot"] = _analysis_snapshot(instant) if research_cohort else None
+    # The researcher's surveillance page: a synthetic FAERS-format sample, ingested and scanned (not in the
+    # database: the analytical store under KRATOMWATCH_HOME/surveillance/).
+    summary["surveillance"] = surveillance_demo.load_surveillance_sample()["name"] if research_cohort else None
     return summary
 
 

@@ -46,7 +46,7 @@ import polars as pl
 from kratomwatch.core.errors import InputError
 from kratomwatch.surveillance import openebgm, store
 
-__all__ = ["FORMATS", "IngestReport", "UnitReport", "ingest", "units"]
+__all__ = ["FORMATS", "IngestReport", "UnitReport", "ingest", "source_dir", "units"]
 
 FORMATS = ("faers", "caers", "openebgm")
 Progress = Callable[[str, int, int], None]
@@ -128,13 +128,15 @@ class IngestReport:
     seconds: dict[str, float]
 
 
-def _sources(fmt: str) -> Path:
-    return store.home() / "sources" / fmt
+def source_dir(fmt: str, collection: str = "public") -> Path:
+    """Where a collection's units of a format live: ``public`` for real published data, ``demo`` for the
+    synthetic sample of the demo (kept apart, so a real quarter is never mixed with a generated one)."""
+    return store.home() / "sources" / collection / fmt
 
 
-def units(fmt: str) -> list[tuple[str, dict[str, Any]]]:
+def units(fmt: str, collection: str = "public") -> list[tuple[str, dict[str, Any]]]:
     """Complete units of a format (those with a manifest), in name order, with their manifests."""
-    root = _sources(fmt)
+    root = source_dir(fmt, collection)
     found: list[tuple[str, dict[str, Any]]] = []
     if root.is_dir():
         for folder in sorted(root.iterdir()):
@@ -565,7 +567,12 @@ def _faers_members_name(path: Path) -> str:
 
 
 def ingest(
-    paths: list[Path], fmt: str = "faers", *, progress: Progress | None = None, replace: bool = False
+    paths: list[Path],
+    fmt: str = "faers",
+    *,
+    progress: Progress | None = None,
+    replace: bool = False,
+    collection: str = "public",
 ) -> IngestReport:
     """Ingest each path as one unit (see the module docstring); nothing is written for a call whose paths name
     one unit twice, or a unit already ingested from other bytes (unless ``replace``)."""
@@ -577,7 +584,7 @@ def ingest(
     expanded = _expand(paths, fmt)
     plan: list[tuple[Path, str, str]] = []
     seen: dict[str, Path] = {}
-    existing = dict(units(fmt))
+    existing = dict(units(fmt, collection))
     for path in expanded:
         digest = _digest_path(path)
         name = _unit_name(path, fmt, digest)
@@ -597,7 +604,7 @@ def ingest(
             )
         plan.append((path, name, digest))
     reports: list[UnitReport] = []
-    root = _sources(fmt)
+    root = source_dir(fmt, collection)
     root.mkdir(parents=True, exist_ok=True)
     for done, (path, name, digest) in enumerate(plan):
         if progress is not None:

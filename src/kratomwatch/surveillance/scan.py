@@ -73,8 +73,8 @@ def analysis_dir(name: str) -> Path:
     return store.home() / "analyses" / name
 
 
-def _units(fmt: str, only: list[str] | None) -> list[str]:
-    found = [name for name, _ in ingest.units(fmt)]
+def _units(fmt: str, collection: str, only: list[str] | None) -> list[str]:
+    found = [name for name, _ in ingest.units(fmt, collection)]
     if only is not None:
         found = [u for u in found if u in only]
     if not found:
@@ -87,8 +87,8 @@ def _units(fmt: str, only: list[str] | None) -> list[str]:
     return found
 
 
-def _read(fmt: str, unit: str, table: str) -> pl.LazyFrame | None:
-    path = store.home() / "sources" / fmt / unit / f"{table}.parquet"
+def _read(root: Path, unit: str, table: str) -> pl.LazyFrame | None:
+    path = root / unit / f"{table}.parquet"
     return pl.scan_parquet(path) if path.is_file() else None
 
 
@@ -99,7 +99,7 @@ def _event(fmt: str) -> pl.Expr:
     return term if fmt == "openebgm" else term.str.to_uppercase()
 
 
-def _dedup(fmt: str, units: list[str]) -> tuple[pl.DataFrame, dict[str, int]]:
+def _dedup(root: Path, units: list[str]) -> tuple[pl.DataFrame, dict[str, int]]:
     """The kept version of every case: unit, primaryid, caseid, period (quarter of first receipt), year, sex,
     age_years, strat."""
     frames = [
@@ -115,14 +115,14 @@ def _dedup(fmt: str, units: list[str]) -> tuple[pl.DataFrame, dict[str, int]]:
             "strat",
         )
         for u in units
-        if (lf := _read(fmt, u, "cases")) is not None
+        if (lf := _read(root, u, "cases")) is not None
     ]
     cases = pl.concat(frames).collect()
     read = cases.height
     latest = cases.sort(["caseid", "version", "fda_dt", "unit", "primaryid"], descending=True, nulls_last=True).unique(
         subset=["caseid"], keep="first"
     )
-    deleted_frames = [lf.select("caseid") for u in units if (lf := _read(fmt, u, "deleted")) is not None]
+    deleted_frames = [lf.select("caseid") for u in units if (lf := _read(root, u, "deleted")) is not None]
     deleted_ids = pl.concat(deleted_frames).collect().unique() if deleted_frames else pl.DataFrame({"caseid": []})
     kept = latest.join(deleted_ids.with_columns(pl.col("caseid").cast(pl.String)), on="caseid", how="anti")
     first = pl.col("init_fda_dt")
@@ -180,11 +180,11 @@ def _label(drugname: str | None, prod_ai: str | None, index: Any) -> tuple[str, 
     return names.canonical(drugname or ""), "as_reported"
 
 
-def _products(fmt: str, units: list[str], allowed: tuple[str, ...] | None, as_reported: bool) -> pl.DataFrame:
+def _products(root: Path, units: list[str], allowed: tuple[str, ...] | None, as_reported: bool) -> pl.DataFrame:
     """drugname, prod_ai -> product (label), basis, rows: each distinct pair named once."""
     frames = []
     for u in units:
-        lf = _read(fmt, u, "drugs")
+        lf = _read(root, u, "drugs")
         if lf is None:
             continue
         frames.append(lf.group_by("drugname", "prod_ai").agg(pl.len().alias("rows")))
@@ -214,6 +214,7 @@ def scan(
     name: str | None = None,
     only_units: list[str] | None = None,
     as_reported: bool = False,
+    collection: str = "public",
 ) -> ScanResult:
     """Score every (product, event) pair of the ingested units of ``fmt`` and write the analysis."""
     if fmt not in ingest.FORMATS:
@@ -232,18 +233,19 @@ def scan(
         seconds[stage] = seconds.get(stage, 0.0) + now - clock
         clock = now
 
-    units = _units(fmt, only_units)
+    units = _units(fmt, collection, only_units)
+    root = ingest.source_dir(fmt, collection)
     total_steps = len(units) + 4
     if progress is not None:
         progress("de-duplicating", 0, total_steps)
-    kept, stats = _dedup(fmt, units)
+    kept, stats = _dedup(root, units)
     kept = _stratum(kept, strata)
     lap("dedup")
     allowed = ROLES[role]
-    products = _products(fmt, units, allowed, as_reported)
+    products = _products(root, units, allowed, as_reported)
     product_codes = products.select("product").unique().sort("product").with_row_index("d")
     product_map = products.join(product_codes, on="product").select("drugname", "prod_ai", pl.col("d").cast(pl.Int32))
-    event_frames = [lf.select("pt") for u in units if (lf := _read(fmt, u, "reactions")) is not None]
+    event_frames = [lf.select("pt") for u in units if (lf := _read(root, u, "reactions")) is not None]
     events = (
         pl.concat(event_frames)
         .select(_event(fmt))
@@ -262,7 +264,7 @@ def scan(
     for step, unit in enumerate(units, start=1):
         if progress is not None:
             progress(f"counting {unit}", step, total_steps)
-        _count_unit(fmt, unit, kept, allowed, product_map, events, watched_codes, parts)
+        _count_unit(fmt, root, unit, kept, allowed, product_map, events, watched_codes, parts)
     lap("count")
 
     counts, total = _margins(parts, strata, product_codes, events)
@@ -282,6 +284,8 @@ def scan(
     summary: dict[str, Any] = {
         "name": label,
         "format": fmt,
+        "collection": collection,
+        "synthetic": collection == "demo",
         "role": role,
         "strata": list(strata),
         "age_bands": [b[2] for b in AGE_BANDS] if "age" in strata else None,
@@ -289,7 +293,7 @@ def scan(
         "units": units,
         **stats,
         "cases_counted": total,
-        "rejects": _rejects(fmt, units),
+        "rejects": _rejects(fmt, collection, units),
         "pairs": result.table.height,
         "fit": _fit(result.fit),
         "squashed_points": result.squashed_points,
@@ -312,6 +316,7 @@ Parts = dict[str, list[pl.DataFrame]]
 
 def _count_unit(  # noqa: PLR0917
     fmt: str,
+    root: Path,
     unit: str,
     kept: pl.DataFrame,
     allowed: tuple[str, ...] | None,
@@ -325,8 +330,8 @@ def _count_unit(  # noqa: PLR0917
     keys = kept.filter(pl.col("unit") == unit).select("primaryid", "stratum", "period", "year")
     if keys.height == 0:
         return
-    drugs_lf = _read(fmt, unit, "drugs")
-    reac_lf = _read(fmt, unit, "reactions")
+    drugs_lf = _read(root, unit, "drugs")
+    reac_lf = _read(root, unit, "reactions")
     if drugs_lf is None or reac_lf is None:
         return
     all_drugs = (
@@ -379,7 +384,7 @@ def _count_unit(  # noqa: PLR0917
         .group_by("w", "d")
         .agg(pl.len().alias("n"))
     )
-    outc_lf = _read(fmt, unit, "outcomes")
+    outc_lf = _read(root, unit, "outcomes")
     if outc_lf is not None:
         parts["outcomes"].append(
             outc_lf.select("primaryid", pl.col("outc_cod").str.to_uppercase())
@@ -444,9 +449,9 @@ def _fit(fit: dp.GPSFit | None) -> dict[str, float] | None:
     return {"alpha1": alpha1, "beta1": beta1, "alpha2": alpha2, "beta2": beta2, "p": p, "minimum": float(fit.minimum)}
 
 
-def _rejects(fmt: str, units: list[str]) -> dict[str, int]:
+def _rejects(fmt: str, collection: str, units: list[str]) -> dict[str, int]:
     out: dict[str, int] = {}
-    for name, manifest in ingest.units(fmt):
+    for name, manifest in ingest.units(fmt, collection):
         if name in units:
             out |= {k: int(v) for k, v in manifest.get("rejects", {}).items() if v}
     return out
