@@ -224,6 +224,7 @@ def test_researcher_sees_no_identifiable_data_anywhere(
     reached = set(walk.urls.values())
     for wanted in (
         "GET* /research/ -> 200",
+        "GET* /research/surveillance/ -> 200",
         f"GET* /research/programs/{world.program.pk}/export/ -> 200",
         f"GET* /program/jobs/{job}/ -> 200",
         f"GET* /program/jobs/{job}/status.json -> 200",

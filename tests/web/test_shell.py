@@ -168,7 +168,7 @@ def test_program_admin_menu_adds_program_and_audit(world: Any) -> None:
 
 def test_researcher_menu(researcher: Any) -> None:
     html = client_for(researcher).get("/research/").content.decode()
-    assert menu_labels(html) == ["Research", "Evidence", "Account", "Log out"]
+    assert menu_labels(html) == ["Research", "Surveillance", "Evidence", "Account", "Log out"]
     assert 'href="/api/v1/docs"' in html
 
 
@@ -186,6 +186,7 @@ def test_a_user_with_several_roles_sees_the_union_once(world: Any, researcher: A
     assert labels == [
         *expected_labels(CLINICIAN_ITEMS),
         "Research",
+        "Surveillance",
         "Evidence",
         "Check an article",
         "Account",

@@ -199,6 +199,10 @@ from kratomwatch.api import claims as _claims  # noqa: E402  (the claim checker:
 
 api.add_router("/", _claims.router)
 
+from kratomwatch.api import surveillance as _surveillance  # noqa: E402  (public adverse-event reports: no patient data)
+
+api.add_router("/", _surveillance.router)
+
 
 # --- The API contract: every operation documents the errors it can answer (D16) ---------------------------------
 

@@ -62,6 +62,7 @@ MENU: tuple[Item, ...] = (
     Item("Program", ("program-home",), frozenset({PROGRAM_ADMIN, STAFF})),
     Item("My jobs", ("jobs-list",), frozenset({PROGRAM_ADMIN, STAFF})),
     Item("Research", ("researcher-home",), frozenset({RESEARCHER})),
+    Item("Surveillance", ("research-surveillance",), frozenset({RESEARCHER})),
     Item("Evidence", (), frozenset({RESEARCHER}), path="/api/v1/docs"),
     Item("Check an article", ("claims-check",), frozenset({PATIENT, CLINICIAN, PROGRAM_ADMIN, STAFF})),
     Item("Audit", ("audit-log",), frozenset({PROGRAM_ADMIN, STAFF})),

@@ -1,12 +1,14 @@
 """URL patterns of web/research.py (the researcher's export) and web/research_cohorts.py (cohorts and their
-analyses), included at the site root by web/urls.py. The researcher's home is ``/research/`` (web/views.py); an
+analyses) and web/surveillance.py (signals in public adverse-event reports), included at the site root by
+web/urls.py. The researcher's home is ``/research/`` (web/views.py); an
 export's or a snapshot refresh's job page is the long-job page of web/jobs.py."""
 
 from django.urls import URLPattern, path
 
-from kratomwatch.web import research, research_cohorts, research_nof1
+from kratomwatch.web import research, research_cohorts, research_nof1, surveillance
 
 urlpatterns: list[URLPattern] = [
+    path("research/surveillance/", surveillance.page, name="research-surveillance"),
     path("research/programs/<int:program_id>/export/", research.export_start, name="research-export"),
     path("research/programs/<int:program_id>/cohorts/", research_cohorts.cohort_list, name="research-cohorts"),
     path(
