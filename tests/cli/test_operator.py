@@ -113,7 +113,6 @@ NO_DATABASE = [
     (["nof1", "analyze", "/nonexistent/trial.csv"], "file", "/nonexistent/trial.csv"),
     (["claims", "check", "/nonexistent/article.txt"], "file", "/nonexistent/article.txt"),
     (["claims", "evaluate", "--half", "third"], "half", "third"),
-    (["surveillance", "signals", "/nonexistent/reports.csv"], "file", "/nonexistent/reports.csv"),
     (["signals", "ingest", "/nonexistent/faers_ascii_2024Q1.zip"], "file", "/nonexistent/faers_ascii_2024Q1.zip"),
     (["signals", "scan", "--format", "xml"], "format", "xml"),
 ]
@@ -187,6 +186,6 @@ def test_every_command_with_json_is_covered() -> None:
 def _command_of(args: list[str]) -> str:
     return (
         " ".join(args[:2])
-        if args[0] in ("audit", "claims", "fhir", "import", "export", "nof1", "research", "signals", "surveillance")
+        if args[0] in ("audit", "claims", "fhir", "import", "export", "nof1", "research", "signals")
         else args[0]
     )

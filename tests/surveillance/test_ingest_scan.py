@@ -301,3 +301,21 @@ def test_cli_bad_input_is_one_error_naming_the_field(args: list[str], field: str
 def test_cli_out_must_be_a_file_in_an_existing_folder(tmp_path: Path) -> None:
     result = runner.invoke(app, ["signals", "scan", str(CAERS), "--format", "openebgm", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "error: out=" in result.output
+
+
+def test_roles_choose_the_drugs(quarters: Path) -> None:
+    ingest.ingest([quarters], "faers")
+    counted = {
+        role: scan.scan("faers", role=role, methods=("prr",)).table["n"].sum() for role in ("ps", "suspect", "any")
+    }
+    assert counted["ps"] < counted["suspect"] < counted["any"]
+    with pytest.raises(InputError) as problem:
+        scan.scan("faers", role="concomitant")
+    assert problem.value.field == "role"
+
+
+def test_generated_quarters_show_the_kratom_signals(quarters: Path) -> None:
+    ingest.ingest([quarters], "faers")
+    table = scan.scan("faers", role="ps", methods=("prr", "ic")).table
+    kratom = table.filter((pl.col("drug") == "kratom") & pl.col("prr_signal")).sort("ic025", descending=True)
+    assert set(kratom["event"].head(3).to_list()) == {"WITHDRAWAL SYNDROME", "DRUG DEPENDENCE", "SEIZURE"}

@@ -156,7 +156,6 @@ from kratomwatch.cli import nof1 as nof1_cli  # noqa: E402  (n-of-1 trial analys
 from kratomwatch.cli import research as research_cli  # noqa: E402  (research export)
 from kratomwatch.cli import serve as serve_cli  # noqa: E402  (serve: development server or gunicorn)
 from kratomwatch.cli import signals as signals_cli  # noqa: E402  (ingest and scan adverse-event reports)
-from kratomwatch.cli import surveillance as surveillance_cli  # noqa: E402  (disproportionality signals)
 
 site.register(app)
 records.register(app)
@@ -171,4 +170,3 @@ nof1_cli.register(app)
 claims_cli.register(app)
 serve_cli.register(app)
 signals_cli.register(app)
-surveillance_cli.register(app)

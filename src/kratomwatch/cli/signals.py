@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import polars as pl
 import typer
+from rich.progress import TaskID
 from rich.table import Table
 
 from kratomwatch.cli import console, progress, reporting
@@ -85,6 +87,31 @@ def _exists(paths: list[Path]) -> None:
             raise InputError("file", str(path), "no such file or directory")
 
 
+class _Bar:
+    """A progress bar that appears once the first step is done, so an error in the first file is one plain line
+    (the CLI's one error shape), not a bar followed by the error."""
+
+    def __init__(self, quiet: bool, prefix: str = "") -> None:
+        self.bar = progress(quiet=quiet)
+        self.prefix = prefix
+        self.task: TaskID | None = None
+
+    def __enter__(self) -> Callable[[str, int, int], None]:
+        return self.step
+
+    def __exit__(self, *exc: object) -> None:
+        if self.task is not None:
+            self.bar.stop()
+
+    def step(self, label: str, done: int, total: int) -> None:
+        if done < 1:
+            return
+        if self.task is None:
+            self.bar.start()
+            self.task = self.bar.add_task(self.prefix + label, total=total)
+        self.bar.update(self.task, completed=done, total=total, description=self.prefix + label)
+
+
 def _say(text: str) -> None:
     console.print(text, markup=False, highlight=False)
 
@@ -111,12 +138,7 @@ def ingest_command(
     with reporting(as_json=as_json):
         chosen = _format(fmt)
         _exists(paths)
-        with progress(quiet=as_json) as bar:
-            task = bar.add_task("ingest", total=len(paths))
-
-            def step(label: str, done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total, description=f"ingest: {label}")
-
+        with _Bar(as_json, "ingest: ") as step:
             report = ingest.ingest(paths, chosen, progress=step, replace=replace)
     out = {
         "format": report.format,
@@ -193,12 +215,7 @@ def scan_command(
                 raise InputError("stratify", s, f"strata are: {', '.join(scan.STRATA)}")
         _exists([] if path is None else [path])
         only: list[str] | None = None
-        with progress(quiet=as_json) as bar:
-            task = bar.add_task("scan", total=1)
-
-            def step(label: str, done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total, description=label)
-
+        with _Bar(as_json) as step:
             if path is not None:
                 report = ingest.ingest([path], chosen, progress=step)
                 only = [u.name for u in report.units]
