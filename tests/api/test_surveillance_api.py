@@ -85,6 +85,7 @@ def test_every_answer_carries_the_caveat(tokens: dict[str, str], home: Path) -> 
     listed = _get(tokens, "rita", BASE).json()
     assert listed["caveat"] == CAVEAT and listed["analyses"][0]["name"] == "faers-ps"
     assert listed["analyses"][0]["cases_kept"] == 1_002_003 and listed["analyses"][0]["score"] == "eb05"
+    assert listed["analyses"][0]["synthetic"] is False
     for path in ("signals", "trend", "years", "outcomes", "coreported"):
         body = _get(tokens, "rita", f"{BASE}/faers-ps/{path}?product=seven_oh").json()
         assert body["caveat"] == CAVEAT and body["product"] == "seven_oh", path

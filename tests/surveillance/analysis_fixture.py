@@ -117,9 +117,12 @@ def signal_rows(*, ebgm: bool = True) -> list[dict[str, Any]]:
     return rows
 
 
-def write_analysis(home: Path, name: str = "faers-ps", *, ebgm: bool = True, summary: bool = True) -> Path:
+def write_analysis(
+    home: Path, name: str = "faers-ps", *, ebgm: bool = True, summary: bool = True, synthetic: bool = False
+) -> Path:
     """Write the analysis under ``home`` (a KRATOMWATCH_HOME) and return its directory. ``summary=False`` leaves
-    ``summary.json`` out: an analysis still being written (incomplete)."""
+    ``summary.json`` out: an analysis still being written (incomplete); ``synthetic`` marks it as the demo's
+    generated sample (collection ``demo``)."""
     folder = home / "surveillance" / "analyses" / name
     folder.mkdir(parents=True, exist_ok=True)
     pl.DataFrame(signal_rows(ebgm=ebgm), schema=SIGNAL_SCHEMA).write_parquet(folder / "signals.parquet")
@@ -192,12 +195,15 @@ def write_analysis(home: Path, name: str = "faers-ps", *, ebgm: bool = True, sum
         body = {
             "name": name,
             "format": "faers",
+            "collection": "demo" if synthetic else "public",
+            "synthetic": synthetic,
             "role": "ps",
             "strata": [],
             "created_at": CREATED_AT,
             "units": periods,
             "reports_read": 1_234_567,
             "cases_kept": 1_002_003,
+            "cases_counted": 1_002_003,
             "versions_dropped": 210_000,
             "deleted_dropped": 1_234,
             "rejects": {"DRUG24Q1.txt": 3},

@@ -171,3 +171,15 @@ def test_menu_and_research_home_link_the_page(rita: Client) -> None:
     html = rita.get("/research/").content.decode()
     assert 'id="research-surveillance"' in html and f'href="{URL}"' in html
     assert '<a href="/research/surveillance/">Surveillance</a>' in html
+
+
+def test_synthetic_demo_data_is_said_and_published_data_comes_first(rita: Client, home: Path) -> None:
+    write_analysis(home, "demo-synthetic-faers", synthetic=True)
+    html = rita.get(URL).content.decode()
+    assert 'id="synthetic"' in html and "Synthetic demo data." in html
+    write_analysis(home, "faers-ps")
+    html = rita.get(URL).content.decode()
+    assert 'id="synthetic"' not in html and '<option value="faers-ps" selected>' in html
+    assert "demo-synthetic-faers (synthetic demo data)" in html
+    html = rita.get(URL + "?analysis=demo-synthetic-faers").content.decode()
+    assert 'id="synthetic"' in html

@@ -55,6 +55,8 @@ def _about(analysis: sv.Analysis) -> dict[str, Any]:
     return {
         "name": analysis.name,
         "format": s.get("format"),
+        "synthetic": analysis.synthetic,
+        "collection": s.get("collection"),
         "role": s.get("role"),
         "strata": s.get("strata") or [],
         "created_at": s.get("created_at"),

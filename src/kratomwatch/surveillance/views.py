@@ -128,6 +128,11 @@ class Analysis:
         return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
 
     @property
+    def synthetic(self) -> bool:
+        """Whether the reports are generated (the demo's sample), not published data."""
+        return bool(self.summary.get("synthetic"))
+
+    @property
     def has_ebgm(self) -> bool:
         """Whether the GPS prior was fitted (else EBGM, EB05 and EB95 are null and IC025 stands in)."""
         return bool(self.summary.get("fit"))
@@ -163,7 +168,8 @@ def _summary(path: Path) -> dict[str, Any] | None:
 
 
 def analyses() -> list[Analysis]:
-    """Every complete analysis (a directory with a readable ``summary.json``), newest first."""
+    """Every complete analysis (a directory with a readable ``summary.json``): analyses of published data before
+    synthetic ones (the demo's sample), newest first."""
     folder = root()
     if not folder.is_dir():
         return []
@@ -176,7 +182,7 @@ def analyses() -> list[Analysis]:
         if summary is not None:
             out.append(Analysis(path.name, path, summary))
     epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
-    return sorted(out, key=lambda a: (a.created_at or epoch, a.name), reverse=True)
+    return sorted(out, key=lambda a: (not a.synthetic, a.created_at or epoch, a.name), reverse=True)
 
 
 def load(name: str, *, field: str = "analysis") -> Analysis:
