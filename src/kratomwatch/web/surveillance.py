@@ -13,6 +13,7 @@ that says how to make one.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -207,7 +208,7 @@ def page(request: HttpRequest) -> HttpResponse:
         sv.check_product(analysis, query.product)
     except InputError as exc:
         errors["product"] = exc.message
-        query = sv.SignalQuery(**{**query.__dict__, "product": analysis.products[0]})
+        query = dataclasses.replace(query, product=analysis.products[0])
     product = query.product
     result = sv.signals(analysis, query)
     base = {
