@@ -204,8 +204,11 @@ def _dollar_table(
     good_mask = (separators == expected_seps) if ok is None else ok | (separators == expected_seps)
     good = lines.filter(good_mask)
     rejected = lines.height - good.height
-    names = [f"c{i}" for i in range(len(header) + 1)]
-    parsed = good.select(pl.col("line").str.split_exact("$", len(header)).struct.rename_fields(names).alias("r"))
+    # Split only as far as the last column wanted (the rest of the line stays in one field): DRUG has 20 columns,
+    # of which the first six are read.
+    last = max(chosen.values())
+    names = [f"c{i}" for i in range(last + 2)]
+    parsed = good.select(pl.col("line").str.splitn("$", last + 2).struct.rename_fields(names).alias("r"))
     frame = parsed.select(
         [pl.col("r").struct.field(f"c{index}").str.strip_chars().alias(ours) for ours, index in chosen.items()]
     )
