@@ -261,10 +261,14 @@ def scan(
         pl.col("d").cast(pl.Int32)
     )
     parts: Parts = {k: [] for k in PART_KEYS}
+    by_unit = kept.select("unit", "primaryid", "stratum", "period", "year").partition_by("unit", as_dict=True)
+    del kept
     for step, unit in enumerate(units, start=1):
         if progress is not None:
             progress(f"counting {unit}", step, total_steps)
-        _count_unit(fmt, root, unit, kept, allowed, product_map, events, watched_codes, parts)
+        keys = by_unit.pop((unit,), None)
+        if keys is not None:
+            _count_unit(fmt, root, unit, keys.drop("unit"), allowed, product_map, events, watched_codes, parts)
     lap("count")
 
     counts, total = _margins(parts, strata, product_codes, events)
@@ -318,7 +322,7 @@ def _count_unit(  # noqa: PLR0917
     fmt: str,
     root: Path,
     unit: str,
-    kept: pl.DataFrame,
+    keys: pl.DataFrame,
     allowed: tuple[str, ...] | None,
     product_map: pl.DataFrame,
     events: pl.DataFrame,
@@ -327,7 +331,6 @@ def _count_unit(  # noqa: PLR0917
 ) -> None:
     """Count one unit's kept cases into ``parts``: pairs and margins by stratum, and the watched products' views
     (by period of first receipt, year, outcome and co-reported product)."""
-    keys = kept.filter(pl.col("unit") == unit).select("primaryid", "stratum", "period", "year")
     if keys.height == 0:
         return
     drugs_lf = _read(root, unit, "drugs")
