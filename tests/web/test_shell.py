@@ -251,7 +251,7 @@ def test_staff_home_lists_programs_with_counts_and_tools(world: Any) -> None:
     html = client_for(world.staff).get("/staff/").content.decode()
     assert "Pain clinic" in html and "Other clinic" in html
     assert html.count('<td class="num">1</td>') == 2
-    for href in ('href="/audit/"', 'href="/admin/"', 'href="/account/tokens/"'):
+    for href in ('href="/audit/"', 'href="/admin/"', 'href="/account/tokens/"', 'href="/research/surveillance/"'):
         assert href in html
 
 

@@ -88,6 +88,7 @@ def staff_home(request: HttpRequest) -> HttpResponse:
         "admin": _reverse_or_none("admin:index"),
         "tokens": _reverse_or_none("account-tokens"),
         "program": _reverse_or_none("program-home"),
+        "surveillance": _reverse_or_none("research-surveillance"),
     }
     return render(request, "web/staff_home.html", {"programs": programs, "links": links})
 
