@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export KRATOMWATCH_HOME ?= $(CURDIR)
 
-.PHONY: install run test lint typecheck imports axe pytest pytest-postgres bench clean
+.PHONY: install run test lint typecheck imports axe pytest pytest-postgres bench bench-surveillance clean
 
 $(STAMP): pyproject.toml
 	$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -62,6 +62,12 @@ bench: install
 	$(BIN)/python -m benchmarks.run --out var/bench.json
 	# HTTP load against `kratomwatch serve --production` (writes/s, mixed p50/p99, summary vs /healthz): merged into the same JSON
 	$(BIN)/python -m benchmarks.load --out var/bench.json
+
+# FAERS-format data at full FAERS scale (20M reports, generated once under var/bench-faers/), then ingest and scan
+# (PRR, ROR, IC, EBGM for every pair) with the time per stage and the peak memory; a 2M-report run shows the growth
+bench-surveillance: install
+	mkdir -p var
+	nice -n 10 $(BIN)/python -m benchmarks.surveillance_full --out var/bench-surveillance-full.json
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* .mypy_cache .ruff_cache
