@@ -62,3 +62,21 @@ def test_researcher_reads_filters_and_sorts_the_signals(
     events = page.locator("#signal-table tbody th").all_inner_texts()
     assert events == sorted(events) and len(events) == flagged
     context.close()
+
+
+def test_the_surveillance_page_has_no_axe_violation(
+    demo: dict[str, Any], live_server: Any, desktop: Any, settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """axe-core, every impact, on the page with an analysis (tables, both charts, details) as the researcher."""
+    from tests.browser.test_shell import axe_violations
+
+    settings.KRATOMWATCH_REQUIRE_2FA = False
+    monkeypatch.setenv("KRATOMWATCH_HOME", str(tmp_path))
+    write_analysis(tmp_path)
+    page = desktop.new_page()
+    login(page, live_server.url, "researcher")
+    page.goto(f"{live_server.url}/research/surveillance/")
+    assert page.locator("#signal-table tbody tr").count() > 0
+    assert axe_violations(page, "surveillance") == []
+    page.set_viewport_size(NARROW)
+    assert axe_violations(page, "surveillance-390") == []
