@@ -211,3 +211,19 @@ def test_the_five_strongest_signals_match(processed: pl.DataFrame, squashed2: dp
         assert row["q05"] == pytest.approx(q05, abs=0.01)
         assert row["ebgm"] == pytest.approx(ebgm, abs=0.005)
         assert row["q95"] == pytest.approx(q95, abs=0.01)
+
+
+def test_a_start_that_finds_the_prior_with_its_components_swapped_counts_as_the_same_prior(
+    squashed2: dp.Squashed,
+) -> None:
+    """The mixture P·Gamma(α1, β1) + (1-P)·Gamma(α2, β2) is the same prior as its mirror; a start beginning near
+    the mirror of openEBGM's estimate must agree with one beginning near the estimate (not a 'different prior')."""
+    a1, b1, a2, b2, p = THETA_SQUASHED
+    mirrored = (a2, b2, a1, b1, 1 - p)
+    assert dp.neg_log_likelihood(mirrored, squashed2.n, squashed2.e, squashed2.weight) == pytest.approx(
+        dp.neg_log_likelihood(THETA_SQUASHED, squashed2.n, squashed2.e, squashed2.weight)
+    )
+    fit = dp.fit_gps(squashed2.n, squashed2.e, squashed2.weight, starts=[mirrored, THETA_INIT[0]])
+    assert fit.num_close == 1 and fit.p < 0.5
+    assert np.all(np.abs(fit.theta - THETA_SQUASHED) <= TEN_PERCENT_OF_AUTOHYPER_TOL), fit.theta
+    assert all(float(s["p"]) <= 0.5 for s in fit.starts)

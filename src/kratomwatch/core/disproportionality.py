@@ -370,6 +370,13 @@ class FitFailed(ValueError):
     """No two starting points converged to the same prior: the hyperparameters are not identified here."""
 
 
+def _canonical(theta: Array) -> Array:
+    """(α1, β1, α2, β2, P) with the components ordered so that P <= 1/2."""
+    if theta[4] <= 0.5:
+        return theta
+    return np.array([theta[2], theta[3], theta[0], theta[1], 1.0 - theta[4]])
+
+
 def fit_gps(
     n: ArrayLike,
     e: ArrayLike,
@@ -403,7 +410,10 @@ def fit_gps(
         first = optimize.minimize(objective, x0, method="BFGS", options={"gtol": 1e-7, "maxiter": 1000})
         again = optimize.minimize(boxed, first.x, method="Nelder-Mead", options=POLISH)
         best = again if again.fun <= first.fun else first
-        theta = _from_free(best.x)
+        # The mixture is the same with its components swapped (P <-> 1 - P): one order for every start, the first
+        # component the one of weight P <= 1/2 (openEBGM's estimates are in that order), so that two starts that
+        # found the same prior are compared as the same prior.
+        theta = _canonical(_from_free(best.x))
         # Converged: an optimiser reported success, or the polish could not improve on BFGS's point.
         settled = bool(first.success) or bool(again.success) or abs(float(first.fun) - float(again.fun)) < 1e-6
         converged = bool(best.fun < INFEASIBLE) and settled
