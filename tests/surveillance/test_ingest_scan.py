@@ -319,3 +319,20 @@ def test_generated_quarters_show_the_kratom_signals(quarters: Path) -> None:
     table = scan.scan("faers", role="ps", methods=("prr", "ic")).table
     kratom = table.filter((pl.col("drug") == "kratom") & pl.col("prr_signal")).sort("ic025", descending=True)
     assert set(kratom["event"].head(3).to_list()) == {"WITHDRAWAL SYNDROME", "DRUG DEPENDENCE", "SEIZURE"}
+
+
+def test_an_unpacked_quarter_folder_keeps_its_deleted_list(tmp_path: Path) -> None:
+    """A quarter unzipped as published (``ascii/`` and ``deleted/`` side by side) is one unit with its deleted
+    cases; a folder of such folders is one unit per quarter."""
+    root = tmp_path / "quarters"
+    for q, first in ((1, 1_000_000), (2, 2_000_000)):
+        written = faers_synth.quarter(2024, q, cases=40, first_caseid=first, deleted=(1_000_003,) if q == 2 else ())
+        folder = root / f"faers_ascii_2024Q{q}"
+        with zipfile.ZipFile(io.BytesIO(written.zip)) as archive:
+            archive.extractall(folder)
+    assert (root / "faers_ascii_2024Q2" / "deleted").is_dir()
+    one = ingest.ingest([root / "faers_ascii_2024Q2"], "faers").units
+    assert [u.name for u in one] == ["2024Q2"] and one[0].rows["deleted"] == 1
+    both = ingest.ingest([root], "faers").units
+    assert [(u.name, u.status) for u in both] == [("2024Q1", "ingested"), ("2024Q2", "unchanged")]
+    assert scan.scan("faers", methods=("prr",)).summary["deleted_dropped"] == 1

@@ -234,8 +234,7 @@ def _faers_members(path: Path) -> tuple[dict[str, bytes], list[bytes], str]:
         match = _FILE.search(base)
         if match:
             kind = match.group(1).upper()
-            year = int(match.group(2))
-            quarters.add(f"{2000 + year if year < 90 else 1900 + year}Q{match.group(3)}")
+            quarters.add(str(_quarter_of(base)))
             if kind in files:
                 raise InputError("file", str(path), f"two {kind} files in one quarter ({files[kind][0]}, {base})")
             files[kind] = (base, read())
@@ -520,23 +519,32 @@ def _digest_path(path: Path) -> str:
 
 
 def _expand(paths: list[Path], fmt: str) -> list[Path]:
-    """A directory of FAERS quarter zips (or quarter folders) stands for each of them."""
+    """A FAERS folder is one quarter when its files (in any subfolder, e.g. ``ascii/`` and ``deleted/``) belong to
+    one quarter and it holds no zip; otherwise each quarter zip and each quarter folder in it is a unit."""
     out: list[Path] = []
     for path in paths:
         if not path.exists():
             raise InputError("file", str(path), "no such file or directory")
         if fmt == "faers" and path.is_dir():
-            inner = sorted(p for p in path.iterdir() if p.suffix.lower() == ".zip" or (p.is_dir() and _has_quarter(p)))
-            if inner and not _has_quarter(path, shallow=True):
-                out.extend(inner)
+            zips = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".zip")
+            if zips or len(_quarters_in(path)) > 1:
+                folders = sorted(p for p in path.iterdir() if p.is_dir() and _quarters_in(p))
+                out.extend(sorted(zips + folders))
                 continue
         out.append(path)
     return out
 
 
-def _has_quarter(path: Path, shallow: bool = False) -> bool:
-    files = path.iterdir() if shallow else path.rglob("*")
-    return any(_FILE.search(p.name) for p in files if p.is_file())
+def _quarter_of(name: str) -> str | None:
+    match = _FILE.search(name)
+    if match is None:
+        return None
+    year = int(match.group(2))
+    return f"{2000 + year if year < 90 else 1900 + year}Q{match.group(3)}"
+
+
+def _quarters_in(path: Path) -> set[str]:
+    return {q for p in path.rglob("*") if p.is_file() and (q := _quarter_of(p.name)) is not None}
 
 
 def _unit_name(path: Path, fmt: str, digest: str) -> str:
@@ -557,12 +565,7 @@ def _faers_members_name(path: Path) -> str:
                 names = [i.filename.replace("\\", "/").split("/")[-1] for i in archive.infolist()]
         except (zipfile.BadZipFile, EOFError) as problem:
             raise InputError("file", str(path), f"not a complete zip file (truncated or damaged): {problem}") from None
-    quarters = set()
-    for name in names:
-        match = _FILE.search(name)
-        if match:
-            year = int(match.group(2))
-            quarters.add(f"{2000 + year if year < 90 else 1900 + year}Q{match.group(3)}")
+    quarters = {q for name in names if (q := _quarter_of(name)) is not None}
     if len(quarters) != 1:
         what = ", ".join(sorted(quarters)) or "none"
         raise InputError("file", str(path), f"not one FAERS quarterly ASCII extract (quarters found: {what})")
