@@ -13,7 +13,8 @@ import polars as pl
 import pytest
 
 from kratomwatch.core import disproportionality as dp
-from kratomwatch.surveillance import faers, faers_synth, openebgm
+from kratomwatch.surveillance import faers_synth, openebgm
+from tests.surveillance import faers_reference as faers
 
 
 def _read(path: Path) -> pl.DataFrame:

@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 from kratomwatch.cli import app
 from kratomwatch.core.errors import InputError
-from kratomwatch.surveillance import CAVEAT, faers, faers_synth, ingest, openebgm, scan
+from kratomwatch.surveillance import CAVEAT, faers_synth, ingest, openebgm, scan
+from tests.surveillance import faers_reference as faers
 
 runner = CliRunner()
 CAERS = Path(__file__).parent / "data" / "caers.csv"

@@ -21,6 +21,7 @@ Two generators:
 
 from __future__ import annotations
 
+import io
 import time
 import zipfile
 from collections.abc import Callable
@@ -31,8 +32,6 @@ from typing import IO, Literal
 
 import numpy as np
 import polars as pl
-
-from kratomwatch.surveillance.faers import zip_bytes
 
 __all__ = [
     "DEMO_COLUMNS",
@@ -940,3 +939,12 @@ def write_quarters(
             progress("generate", k + 1, quarters)
         year, q = (year + 1, 1) if q == 4 else (year, q + 1)
     return written
+
+
+def zip_bytes(files: dict[str, str]) -> bytes:
+    """A quarter zip from file name -> text."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()

@@ -462,9 +462,7 @@ def _rejects(fmt: str, collection: str, units: list[str]) -> dict[str, int]:
 
 def _names_summary(products: pl.DataFrame) -> dict[str, Any]:
     by_basis = products.group_by("basis").agg(pl.col("rows").sum())
-    watched = (
-        products.filter(pl.col("basis").str.starts_with("watched")).group_by("product").agg(pl.col("rows").sum())
-    )
+    watched = products.filter(pl.col("basis").str.starts_with("watched")).group_by("product").agg(pl.col("rows").sum())
     review = (
         products.filter(pl.col("basis") == "watched_brand")
         .sort("rows", descending=True)

@@ -1,4 +1,5 @@
-"""FDA FAERS quarterly ASCII extracts (the current, case/version layout published since 2012Q4) into the
+"""A reference reader for the tests, independent of ``kratomwatch.surveillance.ingest`` and ``scan``: FDA FAERS
+quarterly ASCII extracts (the current, case/version layout published since 2012Q4) into the
 openEBGM layout (one row per case, drug and reaction), with the FDA's de-duplication and deleted cases.
 
 A quarter is the published zip (``faers_ascii_2024Q1.zip``) or a directory holding its files; the files
@@ -17,7 +18,6 @@ default) or ``any``. The drug name is ``drugname`` as published (a valid trade n
 
 from __future__ import annotations
 
-import io
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -230,12 +230,3 @@ def to_openebgm(quarters: list[Quarter], *, role: str = "suspect") -> Ingested:
         rejects=rejects,
         encodings=encodings,
     )
-
-
-def zip_bytes(files: dict[str, str]) -> bytes:
-    """A quarter zip from file name -> text (for the synthetic generator and tests)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return buffer.getvalue()
