@@ -1,12 +1,12 @@
 """Population safety surveillance on public spontaneous adverse-event reports (docs/surveillance.md).
 
-``openebgm.py`` reads the openEBGM layout (one row per report, product and event) and counts every pair with its
-margins; ``store.py`` keeps the counts and results as Parquet files under ``KRATOMWATCH_HOME/surveillance/`` (an
-analytical store beside the clinical database, never inside it); ``signals.py`` runs the statistics of
-``kratomwatch.core.disproportionality`` on them; ``names.py`` recognises kratom and 7-OH product names;
-``faers.py`` reads FDA FAERS quarterly ASCII extracts (de-duplicated to the latest case version) into the openEBGM
-layout, and ``faers_synth.py`` generates FAERS-format quarters for tests and benchmarks.
-No Django models: nothing here touches patient data.
+``ingest.py`` reads FAERS (current and legacy AERS layouts), CAERS and openEBGM-layout files into the analytical
+store, one whole unit (a quarter, a file) at a time; ``scan.py`` de-duplicates, names products (``names.py`` for
+kratom and 7-OH, the ingredient index for the rest), counts every pair and writes the analysis; ``signals.py`` runs
+the statistics of ``kratomwatch.core.disproportionality``; ``store.py`` keeps everything as Parquet under
+``KRATOMWATCH_HOME/surveillance/`` (beside the clinical database, never in it); ``views.py`` reads an analysis for
+the page and the API; ``openebgm.py`` is the openEBGM layout and its ``processRaw`` counting; ``faers_synth.py``
+generates FAERS-format quarters. No Django models: nothing here touches patient data.
 
 Spontaneous reports cannot give incidence or causation: every output carries :data:`CAVEAT`.
 """
