@@ -167,6 +167,8 @@ def test_unknown_columns_are_ignored_and_latin1_is_reported(tmp_path: Path) -> N
     path.write_bytes(_zip({"DEMO24Q3.txt": demo, "DRUG24Q3.txt": drug.encode("latin-1"), "REAC24Q3.txt": reac}))
     report = ingest.ingest([path], "faers").units[0]
     assert report.encodings["DRUG24Q3.TXT"] == "latin-1" and report.encodings["DEMO24Q3.TXT"] == "utf-8"
+    assert report.unknown_columns == {"DEMO24Q3.TXT": ["new_col"], "DRUG24Q3.TXT": ["new_col"]}
+    assert ingest.ingest([path], "faers").units[0].unknown_columns == report.unknown_columns  # from the manifest
     cases = pl.read_parquet(ingest.source_dir("faers") / "2024Q3" / "cases.parquet")
     assert cases["age_years"][0] == pytest.approx(40.0) and cases["sex"][0] == "F"
     drugs = pl.read_parquet(ingest.source_dir("faers") / "2024Q3" / "drugs.parquet")

@@ -150,6 +150,7 @@ def ingest_command(
                 "rows": u.rows,
                 "rejected_lines": u.rejects,
                 "encodings": u.encodings,
+                "unknown_columns": u.unknown_columns,
                 "seconds": round(u.seconds, 3),
             }
             for u in report.units
@@ -169,6 +170,8 @@ def ingest_command(
             f"{u.rows.get('reactions', 0)} reaction rows; {rejected} malformed lines rejected"
             + (f"; read as Latin-1: {', '.join(latin)}" if latin else "")
         )
+        for label, columns in u.unknown_columns.items():
+            _say(f"  {label}: columns not in the published layout, not read: {', '.join(columns)}")
 
 
 @signals_app.command("scan")

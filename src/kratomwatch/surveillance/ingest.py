@@ -45,6 +45,7 @@ import polars as pl
 
 from kratomwatch.core.errors import InputError
 from kratomwatch.surveillance import openebgm, store
+from kratomwatch.surveillance.layouts import known_columns
 
 __all__ = ["FORMATS", "IngestReport", "UnitReport", "ingest", "source_dir", "units"]
 
@@ -116,6 +117,7 @@ class UnitReport:
     status: str  # "ingested" | "unchanged"
     rows: dict[str, int] = field(default_factory=dict)
     rejects: dict[str, int] = field(default_factory=dict)
+    unknown_columns: dict[str, list[str]] = field(default_factory=dict)
     encodings: dict[str, str] = field(default_factory=dict)
     layout: str = ""
     seconds: float = 0.0
@@ -158,6 +160,12 @@ def _decode(raw: bytes) -> tuple[bytes, str]:
         return raw, "utf-8"
     except UnicodeDecodeError:
         return raw.decode("latin-1").encode("utf-8"), "latin-1"
+
+
+def _header(raw: bytes) -> list[str]:
+    """The column names of a ``$``-delimited file's header line (lower case)."""
+    line = raw[: raw.find(b"\n")] if b"\n" in raw else raw
+    return [h.strip().lower() for h in line.decode("latin-1").strip("\r\n \ufeff\xef\xbb\xbf").rstrip("$").split("$")]
 
 
 def _dollar_table(
@@ -270,7 +278,11 @@ def _faers_unit(path: Path) -> tuple[str, dict[str, pl.DataFrame], UnitReport]:
         if kind not in members:
             continue
         label = f"{kind}{quarter[2:4]}Q{quarter[-1]}.TXT"
-        frame, rejected, encoding = _dollar_table(members.pop(kind), label, _FAERS[kind], _REQUIRED[kind])
+        raw = members.pop(kind)
+        frame, rejected, encoding = _dollar_table(raw, label, _FAERS[kind], _REQUIRED[kind])
+        unknown = sorted(set(_header(raw)) - known_columns(kind))
+        if unknown:
+            report.unknown_columns[label] = unknown
         report.rejects[label] = rejected
         report.encodings[label] = encoding
         tables[_TABLE[kind]] = frame
@@ -624,6 +636,7 @@ def ingest(
                     rows=previous.get("rows", {}),
                     rejects=previous.get("rejects", {}),
                     encodings=previous.get("encodings", {}),
+                    unknown_columns=previous.get("unknown_columns", {}),
                     layout=previous.get("layout", ""),
                 )
             )
@@ -679,6 +692,7 @@ def _write_unit(  # noqa: PLR0917
             "rows": report.rows,
             "rejects": report.rejects,
             "encodings": report.encodings,
+            "unknown_columns": report.unknown_columns,
         }
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=2), "utf-8")
 
