@@ -339,3 +339,11 @@ def test_an_unpacked_quarter_folder_keeps_its_deleted_list(tmp_path: Path) -> No
     both = ingest.ingest([root], "faers").units
     assert [(u.name, u.status) for u in both] == [("2024Q1", "ingested"), ("2024Q2", "unchanged")]
     assert scan.scan("faers", methods=("prr",)).summary["deleted_dropped"] == 1
+
+
+def test_a_folder_without_a_quarter_is_named(tmp_path: Path) -> None:
+    empty = tmp_path / "downloads"
+    empty.mkdir()
+    (empty / "readme.txt").write_text("not FAERS")
+    result = runner.invoke(app, ["signals", "ingest", str(empty)])
+    assert result.exit_code == 2 and "no FAERS quarter here" in " ".join(result.output.split())

@@ -578,8 +578,12 @@ def _faers_members_name(path: Path) -> str:
         except (zipfile.BadZipFile, EOFError) as problem:
             raise InputError("file", str(path), f"not a complete zip file (truncated or damaged): {problem}") from None
     quarters = {q for name in names if (q := _quarter_of(name)) is not None}
+    if not quarters:
+        raise InputError(
+            "file", str(path), "no FAERS quarter here: no quarter zip and no DEMOyyQq.txt, DRUGyyQq.txt, ... file"
+        )
     if len(quarters) != 1:
-        what = ", ".join(sorted(quarters)) or "none"
+        what = ", ".join(sorted(quarters))
         raise InputError("file", str(path), f"not one FAERS quarterly ASCII extract (quarters found: {what})")
     return quarters.pop()
 
