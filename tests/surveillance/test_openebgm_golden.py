@@ -227,3 +227,38 @@ def test_a_start_that_finds_the_prior_with_its_components_swapped_counts_as_the_
     assert fit.num_close == 1 and fit.p < 0.5
     assert np.all(np.abs(fit.theta - THETA_SQUASHED) <= TEN_PERCENT_OF_AUTOHYPER_TOL), fit.theta
     assert all(float(s["p"]) <= 0.5 for s in fit.starts)
+
+
+# openEBGM 0.9.1 run on caers.csv (processRaw, autoSquash, autoHyper from the vignette's starting values, ebScores);
+# the recipe and the printed estimates are in data/README.md.
+OPENEBGM_RUN_THETA = np.array([3.26241122578, 0.40045848850, 2.02411486287, 1.90607849814, 0.06523486836])
+
+
+def test_every_pair_agrees_with_openebgm_run_on_the_same_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole pipeline (ingest, scan: counting, autoSquash, the prior fit, posterior scores) against the output
+    of openEBGM itself, for all 17,189 pairs: the same pairs and counts, E to 1e-9, the hyperparameters within
+    autoHyper's closeness tolerance, EBGM within openEBGM's 2-decimal rounding, EB05/EB95 within its rounding plus
+    its bisection tolerance (0.005 + 0.005)."""
+    import gzip
+
+    from kratomwatch.surveillance import ingest, scan
+
+    monkeypatch.setenv("KRATOMWATCH_HOME", str(tmp_path))
+    with gzip.open(DATA.parent / "openebgm_0.9.1_caers_scores.csv.gz", "rb") as handle:
+        theirs = pl.read_csv(handle.read(), schema_overrides={"var1": pl.String, "var2": pl.String})
+    assert theirs.height == 17189
+    ingest.ingest([DATA], "openebgm")
+    result = scan.scan("openebgm", as_reported=True)
+    fit = result.summary["fit"]
+    ours_theta = np.array([fit[k] for k in ("alpha1", "beta1", "alpha2", "beta2", "p")])
+    assert np.all(np.abs(ours_theta - OPENEBGM_RUN_THETA) < np.array(dp.CLOSE) / 10), ours_theta
+    joined = result.table.join(theirs, left_on=["drug", "event"], right_on=["var1", "var2"], how="full")
+    assert joined.height == 17189 and joined["n"].null_count() == 0 and joined["N"].null_count() == 0
+    assert (joined["n"] == joined["N"]).all()
+    assert float((joined["expected"] - joined["E"]).abs().max()) < 1e-9
+    assert float((joined["ebgm"] - joined["EBGM"]).abs().max()) <= 0.005 + 1e-9
+    assert float((joined["eb05"] - joined["QUANT_05"]).abs().max()) <= 0.01
+    assert float((joined["eb95"] - joined["QUANT_95"]).abs().max()) <= 0.01
+    # With openEBGM's own hyperparameters, our posterior scores match its printed ones to its rounding too.
+    at_theirs = dp.gps_scores(OPENEBGM_RUN_THETA, joined["n"].to_numpy().astype(float), joined["expected"].to_numpy())
+    assert float(np.max(np.abs(at_theirs.ebgm - joined["EBGM"].to_numpy()))) <= 0.005 + 1e-9
