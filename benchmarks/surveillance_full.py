@@ -16,7 +16,9 @@ Targets (issue 15): at most 600 s end to end (ingest + scan, generation excluded
 
 openEBGM: when ``Rscript`` and the openEBGM package are installed, openEBGM's ``autoSquash`` + ``autoHyper`` +
 ``ebScores`` are timed on the same counts (written as CSV: var1, var2, N, E) and reported as a ratio to this
-implementation's squash + fit + EBGM stages; otherwise the result says it was skipped.
+implementation's squash + fit + EBGM stages, with its hyperparameters and the largest score differences over every
+pair; otherwise the result says it was skipped. (openEBGM is on CRAN only: install R, e.g. Debian's r-base-core,
+r-cran-data.table and r-cran-ggplot2, then ``R CMD INSTALL`` openEBGM's source.)
 """
 
 from __future__ import annotations
@@ -40,15 +42,19 @@ TARGET_PEAK_MB = 8 * 1024.0
 CACHE = Path("var/bench-faers")
 R_SCRIPT = r"""
 suppressPackageStartupMessages(library(openEBGM))
-counts <- read.csv(commandArgs(TRUE)[1], stringsAsFactors = FALSE)
+args <- commandArgs(TRUE)
+counts <- read.csv(args[1], stringsAsFactors = FALSE, colClasses = c("character", "character", "numeric", "numeric"))
+theta_init <- data.frame(alpha1 = c(0.2, 0.1, 0.3, 0.5, 0.2), beta1 = c(0.1, 0.1, 0.5, 0.3, 0.2),
+                         alpha2 = c(2, 10, 6, 12, 5), beta2 = c(4, 10, 6, 12, 5), p = c(1/3, 0.2, 0.5, 0.8, 0.4))
 timing <- system.time({
   squashed <- autoSquash(counts)
-  theta_init <- data.frame(alpha1 = c(0.2, 0.1, 0.3, 0.5, 0.2), beta1 = c(0.1, 0.1, 0.5, 0.3, 0.2),
-                           alpha2 = c(2, 10, 6, 12, 5), beta2 = c(4, 10, 6, 12, 5), p = c(1/3, 0.2, 0.5, 0.8, 0.4))
   hyper <- autoHyper(squashed, theta_init = theta_init, squashed = TRUE)
   scores <- ebScores(counts, hyper_estimate = hyper, quantiles = c(5, 95))
 })
-cat(sprintf('{"elapsed": %.3f, "pairs": %d}\n', timing[["elapsed"]], nrow(counts)))
+write.csv(scores$data[, c("var1", "var2", "EBGM", "QUANT_05", "QUANT_95")], args[2], row.names = FALSE)
+th <- hyper$estimates
+cat(sprintf('{"elapsed": %.3f, "pairs": %d, "theta": [%.8f, %.8f, %.8f, %.8f, %.8f]}\n', timing[["elapsed"]],
+            nrow(counts), th[["alpha1"]], th[["beta1"]], th[["alpha2"]], th[["beta2"]], th[["P"]]))
 """
 
 
@@ -98,6 +104,14 @@ def generate(reports: int, quarters: int, seed: int) -> dict[str, Any]:
 
 
 def _openebgm(table: Any, seconds: dict[str, float], workdir: Path) -> dict[str, Any]:
+    """openEBGM (autoSquash, autoHyper from its vignette's starting values, ebScores) on the same counts: its time,
+    the ratio to this implementation's squash + fit + EBGM, its hyperparameters, and the largest differences of
+    EBGM, EB05 and EB95 over every pair (openEBGM rounds to 2 decimals and bisects to 0.005)."""
+    import numpy as np
+    import polars as pl
+
+    from kratomwatch.core import disproportionality as dp
+
     rscript = shutil.which("Rscript")
     if rscript is None:
         return {"openebgm": "skipped: R or openEBGM not installed"}
@@ -105,24 +119,42 @@ def _openebgm(table: Any, seconds: dict[str, float], workdir: Path) -> dict[str,
     if check.returncode != 0:
         return {"openebgm": "skipped: R or openEBGM not installed"}
     csv = workdir / "counts.csv"
+    scores_csv = workdir / "openebgm_scores.csv"
     script = workdir / "openebgm.R"
     table.select(
         table["drug"].alias("var1"), table["event"].alias("var2"), table["n"].alias("N"), table["expected"].alias("E")
     ).write_csv(csv)
     script.write_text(R_SCRIPT)
-    done = subprocess.run([rscript, str(script), str(csv)], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [rscript, str(script), str(csv), str(scores_csv)], capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         return {"openebgm": f"failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else 'error'}"}
     measured = json.loads(done.stdout.strip().splitlines()[-1])
     ours = sum(seconds.get(k, 0.0) for k in ("squash", "fit", "ebgm"))
-    return {
-        "openebgm": {
-            "seconds": measured["elapsed"],
-            "pairs": measured["pairs"],
-            "kratomwatch_seconds": round(ours, 3),
-            "ratio_openebgm_to_kratomwatch": round(measured["elapsed"] / ours, 2) if ours else None,
-        }
+    theirs = pl.read_csv(scores_csv, schema_overrides={"var1": pl.String, "var2": pl.String})
+    joined = table.join(theirs, left_on=["drug", "event"], right_on=["var1", "var2"])
+    theta = np.array(measured["theta"])
+    at_theirs = dp.gps_scores(theta, joined["n"].to_numpy().astype(float), joined["expected"].to_numpy())
+    out: dict[str, Any] = {
+        "seconds": measured["elapsed"],
+        "pairs": measured["pairs"],
+        "pairs_compared": joined.height,
+        "kratomwatch_seconds": round(ours, 3),
+        "ratio_openebgm_to_kratomwatch": round(measured["elapsed"] / ours, 2) if ours else None,
+        "theta": [round(float(x), 6) for x in theta],
+        "max_abs_diff_at_openebgm_theta": {
+            "ebgm": round(float(np.max(np.abs(at_theirs.ebgm - joined["EBGM"].to_numpy()))), 4),
+            "eb05": round(float(np.max(np.abs(at_theirs.eb05 - joined["QUANT_05"].to_numpy()))), 4),
+            "eb95": round(float(np.max(np.abs(at_theirs.eb95 - joined["QUANT_95"].to_numpy()))), 4),
+        },
     }
+    if "ebgm" in table.columns:
+        out["max_abs_diff_of_final_scores"] = {
+            ours_col: round(float((joined[ours_col] - joined[theirs_col]).abs().max()), 4)
+            for ours_col, theirs_col in (("ebgm", "EBGM"), ("eb05", "QUANT_05"), ("eb95", "QUANT_95"))
+        }
+    return {"openebgm": out}
 
 
 def run(reports: int, keep: bool) -> dict[str, Any]:
