@@ -651,7 +651,7 @@ def ingest(
             if quarter != name:  # pragma: no cover - both come from the same file names
                 raise InputError("file", str(path), f"quarter {quarter} does not match {name}")
         elif fmt == "caers":
-            raw = _read(path)
+            raw = store.read_bytes(path)
             tables, report = _caers_unit(path, raw)
         else:
             tables, report = _openebgm_unit(path)
@@ -666,16 +666,6 @@ def ingest(
     if progress is not None:
         progress("done", len(plan), len(plan))
     return IngestReport(format=fmt, units=reports, seconds=seconds)
-
-
-def _read(path: Path) -> bytes:
-    try:
-        raw = path.read_bytes()
-    except OSError as problem:
-        raise InputError("file", str(path), f"cannot read the file: {problem.strerror}") from None
-    if not raw.strip():
-        raise InputError("file", str(path), "the file is empty")
-    return raw
 
 
 def _write_unit(  # noqa: PLR0917

@@ -18,6 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from kratomwatch.core.errors import InputError
+from kratomwatch.surveillance import store
 
 __all__ = ["REQUIRED", "count_pairs", "read"]
 
@@ -28,12 +29,7 @@ MIN_STRATUM_REPORTS = 50  # openEBGM warns below this many unique reports in a s
 def read(path: Path) -> pl.DataFrame:
     """The rows of an openEBGM-layout CSV, every column as text (ids are identifiers, not numbers), values
     trimmed. Raises ``InputError(field="file" | "column" | <column>, ...)`` on bad input."""
-    try:
-        raw = path.read_bytes()
-    except OSError as problem:
-        raise InputError("file", str(path), f"cannot read the file: {problem.strerror}") from None
-    if not raw.strip():
-        raise InputError("file", str(path), "the file is empty")
+    raw = store.read_bytes(path)
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as problem:

@@ -15,7 +15,9 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["home", "swap_in"]
+from kratomwatch.core.errors import InputError
+
+__all__ = ["home", "read_bytes", "swap_in"]
 
 
 def home() -> Path:
@@ -45,3 +47,14 @@ def swap_in(root: Path, name: str, build: Callable[[Path], None]) -> Path:
         shutil.rmtree(partial, ignore_errors=True)
         raise
     return root / name
+
+
+def read_bytes(path: Path) -> bytes:
+    """The bytes of an input file; a missing, unreadable or empty file is an ``InputError`` naming it."""
+    try:
+        raw = path.read_bytes()
+    except OSError as problem:
+        raise InputError("file", str(path), f"cannot read the file: {problem.strerror}") from None
+    if not raw.strip():
+        raise InputError("file", str(path), "the file is empty")
+    return raw
