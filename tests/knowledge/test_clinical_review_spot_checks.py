@@ -273,3 +273,26 @@ def test_review_alert_thresholds() -> None:
     )  # E6: IMMPACT only for intensity ratings
     assert config.seven_oh_cap_percent == 2.0  # E13: cites KY and SD, no longer Oklahoma
     assert catalogue.SODIUM_LOW_MMOL_L == 135.0  # O10, Martin 2022
+
+
+# ------------------------------------------------------------------ unknown jurisdictions searched on 2026-12-02
+
+
+@pytest.mark.parametrize(
+    ("code", "says"),
+    [
+        ("US-MO", "vetoed by the Governor on 1 Jul 2022"),
+        ("US-ND", "Legislative Management study"),
+        ("US-NH", "searched again and not found"),
+    ],
+)
+def test_searched_states_stay_unknown_and_say_what_was_found(kb: ScreeningKnowledge, code: str, says: str) -> None:
+    record = record_in_force(kb.jurisdictions[code], DAY)
+    assert record is not None and record.status == "unknown"
+    assert says in (record.note or "") and record.as_of == dt.date(2026, 12, 2)
+
+
+def test_oklahoma_one_percent_date_stays_flagged(kb: ScreeningKnowledge) -> None:
+    record = record_in_force(kb.jurisdictions["US-OK"], DAY)
+    assert record is not None and record.seven_oh_cap_percent == 1.0
+    assert record.effective_from_confirmed is False and "2026-12-02" in (record.note or "")
