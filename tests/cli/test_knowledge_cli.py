@@ -93,3 +93,16 @@ def test_check_reports_naloxone_on_file_and_asks_to_confirm_an_approximate_name(
     assert payload["knowledge_as_of"]
     text = runner.invoke(app, ["check", "Narcan", "xanex"]).output
     assert "ON FILE" in text and "CONFIRM THIS MEDICATION" in text and "MAJOR" not in text
+
+
+def test_legal_without_a_date_names_today() -> None:
+    import datetime as dt
+
+    from typer.testing import CliRunner
+
+    from kratomwatch.cli import app
+
+    result = CliRunner().invoke(app, ["legal", "US-FL"])
+    assert result.exit_code == 0, result.output
+    first = result.output.splitlines()[0]
+    assert "None" not in first and f"on {dt.datetime.now(dt.UTC).date()} (today, UTC)" in first

@@ -3,6 +3,7 @@ and ``evidence``. ``--json`` prints the same documents as the API (``knowledge.p
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Annotated
 
@@ -142,7 +143,8 @@ def legal(
         print(json.dumps(payload, default=str))
         return
     console.print(
-        f"{status.name} ({status.code}) on {day}: [bold]{status.status}[/bold] (decided by {status.decided_by})"
+        f"{status.name} ({status.code}) on {day or f'{dt.datetime.now(dt.UTC).date()} (today, UTC)'}: "
+        f"[bold]{status.status}[/bold] (decided by {status.decided_by})"
     )
     rec = status.record
     if rec is not None:
