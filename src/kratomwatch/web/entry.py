@@ -54,7 +54,7 @@ from kratomwatch.records.models import (
     Sex,
 )
 from kratomwatch.web import consent as consent_views
-from kratomwatch.web.forms import PostData
+from kratomwatch.web.forms import PostData, form_words
 from kratomwatch.web.pages import source_links
 from kratomwatch.web.security import access_errors, clinician_required
 from kratomwatch.web.templatetags.kwtime import local
@@ -128,7 +128,7 @@ _WORDS = {
     "action_taken": "action taken",
     "dose_text": "dose",
     "patient_code": "patient",
-    **{f.value: f.value.replace("_", " ") for f in units.Form},
+    **{f.value: form_words(f.value) for f in units.Form},
     **{c.value: c.label for c in Condition},
     **{c.value: c.label for c in Seriousness},
 }
@@ -658,10 +658,10 @@ def _lot_units(lot: Lot) -> list[str]:
 
 
 def lot_label(lot: Lot) -> str:
-    form_words = lot.product.form.replace("_", " ")
     fits = ", ".join(UNIT_WORDS.get(u, u) for u in _lot_units(lot))
     recalled = " - RECALLED" if lot.recalled else ""
-    return f"{lot.product.vendor} {lot.product.name}, lot {lot.lot_code} ({form_words}: {fits}){recalled}"
+    product = f"{lot.product.vendor} {lot.product.name}, lot {lot.lot_code}"
+    return f"{product} ({form_words(lot.product.form)}: {fits}){recalled}"
 
 
 def parse_dose(post: PostData, *, zone: str, lots: dict[int, Lot], now: dt.datetime) -> Form:
@@ -677,7 +677,7 @@ def parse_dose(post: PostData, *, zone: str, lots: dict[int, Lot], now: dt.datet
     unit = _choice(form, post, "unit", [u.value for u in units.Unit], "Choose a unit.")
     if lot is not None and "unit" not in form.errors and unit not in _lot_units(lot):
         fits = ", ".join(UNIT_WORDS.get(u, u) for u in _lot_units(lot))
-        form.error("unit", f"{UNIT_WORDS[unit]} do not fit a {lot.product.form.replace('_', ' ')} product: use {fits}.")
+        form.error("unit", f"{UNIT_WORDS[unit]} do not fit a {form_words(lot.product.form)} product: use {fits}.")
     taken_at = _local_time(form, post, "taken_at", zone, now)
     key = _text(post, "form_id")
     form.raw["form_id"] = key

@@ -24,7 +24,7 @@ from kratomwatch.core import exposure
 from kratomwatch.core.errors import InputError
 from kratomwatch.core.units import ALLOWED_UNITS, Form, Unit
 from kratomwatch.records.actions import DoseIn
-from kratomwatch.records.models import ActionTaken, AeOutcome, DoseSource, Patient
+from kratomwatch.records.models import ActionTaken, AeOutcome, Condition, DoseSource, Patient
 
 
 class PostData(Protocol):
@@ -219,6 +219,25 @@ def lot_units(form: str) -> list[str]:
 def form_words(form: str) -> str:
     """A product form as people say it (``leaf_powder`` -> "leaf powder", ``seven_oh_product`` -> "7-OH product")."""
     return {"seven_oh_product": "7-OH product"}.get(form, form.replace("_", " "))
+
+
+#: Codes whose words are not just the code with spaces.
+_CODE_WORDS = {
+    **{c.value: c.label for c in Condition},
+    "case_reports_surveillance": "case reports and surveillance",
+    "in_vitro": "in vitro",
+}
+
+
+def words(code: str) -> str:
+    """A stored code as a clinician reads it: a condition by its label (``chronic_pain`` -> "Chronic pain"), an
+    evidence level or product form in words (``case_reports_surveillance`` -> "case reports and surveillance")."""
+    return _CODE_WORDS.get(code, form_words(code))
+
+
+def words_list(codes: Collection[str]) -> str:
+    """Several codes in words, comma-separated (the order given)."""
+    return ", ".join(words(c) for c in codes)
 
 
 #: Refusals whose patient wording does not depend on the value: InputError code -> (form field, message).

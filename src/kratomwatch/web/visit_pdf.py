@@ -23,6 +23,7 @@ from kratomwatch.pdfparts import heading as _heading
 from kratomwatch.pdfparts import latin1 as _t
 from kratomwatch.pdfparts import line as _line
 from kratomwatch.pdfparts import table as _table
+from kratomwatch.web.forms import words, words_list
 from kratomwatch.web.pages import AlertView, PatientData, score_text
 
 
@@ -108,7 +109,7 @@ def _section_header(pdf: _Doc, data: PatientData, stance: str) -> None:
         pdf,
         f"Program: {p.program.name}. Local date: {data.today.isoformat()} ({p.time_zone}). "
         f"Jurisdiction: {p.jurisdiction}. Born {p.birth_year}. "
-        f"Conditions: {', '.join(p.condition_codes) or 'none recorded'}.",
+        f"Conditions: {words_list(p.condition_codes) or 'none recorded'}.",
     )
     _line(pdf, stance, bold=True)
 
@@ -231,7 +232,7 @@ def _section_medications(pdf: _Doc, data: PatientData) -> None:
             f = fv.finding
             _line(
                 pdf,
-                f"  {f.severity}: {f.class_name} ({f.mechanism}, evidence {f.evidence_level}). {f.summary} "
+                f"  {f.severity}: {f.class_name} ({f.mechanism}, evidence {words(f.evidence_level)}). {f.summary} "
                 f"Management: {f.management} Sources: {'; '.join(f.sources)}",
             )
 
