@@ -38,6 +38,7 @@ from kratomwatch.web.security import clinician_required
 from kratomwatch.web.visit_pdf import render_visit_summary
 
 TAPER_ROWS_EXTRA = 3
+FIND_MAX = 32  # a patient code is at most 32 characters
 
 
 # --- dashboard ---------------------------------------------------------------------------------------------------
@@ -45,7 +46,12 @@ TAPER_ROWS_EXTRA = 3
 
 @clinician_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    board = pages.dashboard(request.user)
+    find = request.GET.get("find", "").strip()[:FIND_MAX]
+    if find:
+        exact = access.care_patients_for(request.user).filter(code__iexact=find).values_list("code", flat=True).first()
+        if exact is not None:  # a whole code opens that patient's page
+            return redirect("clinic-patient", exact)
+    board = pages.dashboard(request.user, find=find)
     access.audit_list(request.user, "clinic_dashboard", count=len(board.rows))
     return render(
         request,
@@ -59,6 +65,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "instruments": [(i, ins.get(i).title) for i in pages.OUTCOME_INSTRUMENTS],
             "spark_days": pages.SPARK_DAYS,
             "limit": pages.DASHBOARD_LIMIT,
+            "find": find,
         },
     )
 

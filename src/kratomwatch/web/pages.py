@@ -301,14 +301,16 @@ class DashboardRow:
         return out
 
 
-def ranked_patients(user: Any, limit: int = DASHBOARD_LIMIT) -> list[Patient]:
-    """The user's patients ranked in the database: highest open severity, then open count, then most recent."""
+def ranked_patients(user: Any, limit: int = DASHBOARD_LIMIT, find: str = "") -> list[Patient]:
+    """The user's patients ranked in the database: highest open severity, then open count, then most recent
+    (only codes containing ``find``, ignoring case, when it is given)."""
     open_for = open_alerts(user).filter(patient=OuterRef("pk"))
     top = open_for.order_by("-severity_rank").values("severity_rank")[:1]
     count = open_for.order_by().values("patient").annotate(n=Count("id")).values("n")[:1]
     latest = open_for.order_by("-last_seen_at").values("last_seen_at")[:1]
     qs = (
         access.care_patients_for(user)
+        .filter(code__icontains=find)
         .select_related("program")
         .annotate(
             top_rank=Coalesce(Subquery(top, output_field=IntegerField()), Value(0)),
@@ -408,12 +410,12 @@ def _window(values: Sequence[_T]) -> list[_T]:
     return list(values[-MEAN_DAYS - 1 : -1])
 
 
-def dashboard(user: Any, now: dt.datetime | None = None) -> Dashboard:
+def dashboard(user: Any, now: dt.datetime | None = None, find: str = "") -> Dashboard:
     """One row per patient of the user, most urgent first, in a fixed number of queries.
 
     Every sparkline is drawn on one scale shared by the rows (zero to the highest complete day shown), today is a
     day in progress (a hollow point, never a drop to zero), and the numbers are printed beside it."""
-    patients = ranked_patients(user)
+    patients = ranked_patients(user, find=find)
     ids = [p.pk for p in patients]
     counts = alert_counts(user, ids)
     mg, seven, ranges = daily_exposure(patients, SPARK_DAYS, now)
