@@ -170,8 +170,24 @@ def create_trial(
         ],
         seed=seed,
     )
-    trial = nof1_actions.create_trial(actor=actor, patient=patient, user=clinician, design=design)
-    trial = nof1_actions.sign_as_clinician(actor=actor, trial=trial, user=clinician)
-    trial = nof1_actions.sign_as_patient(actor=actor, trial=trial, signed_name=signed_name)
-    trial = nof1_actions.start_trial(actor=actor, trial=trial, user=clinician, start_date=start)
-    return nof1_actions.complete_if_ended(actor=actor, trial=trial, today=today)
+    # Stamped as the story goes (designed and signed the week before the start, completed the day after the last
+    # period), never at the moment the demo is loaded.
+    zone = ZoneInfo(patient.time_zone)
+
+    def at(day: dt.date, hour: int) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(hour), zone)
+
+    trial = nof1_actions.create_trial(
+        actor=actor, patient=patient, user=clinician, design=design, now=at(start - dt.timedelta(days=7), 10)
+    )
+    trial = nof1_actions.sign_as_clinician(
+        actor=actor, trial=trial, user=clinician, now=at(start - dt.timedelta(days=7), 11)
+    )
+    trial = nof1_actions.sign_as_patient(
+        actor=actor, trial=trial, signed_name=signed_name, now=at(start - dt.timedelta(days=6), 19)
+    )
+    trial = nof1_actions.start_trial(actor=actor, trial=trial, user=clinician, start_date=start, now=at(start, 9))
+    last = start + dt.timedelta(days=DESIGN.total_days - 1)
+    return nof1_actions.complete_if_ended(
+        actor=actor, trial=trial, today=today, now=min(at(last + dt.timedelta(days=1), 8), now)
+    )

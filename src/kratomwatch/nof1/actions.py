@@ -269,10 +269,13 @@ def _locked(trial: Trial) -> Trial:
 
 
 @transaction.atomic
-def create_trial(*, actor: Actor, patient: Patient, user: Any, design: TrialIn) -> Trial:
-    """A draft trial of the clinician's design for ``patient``."""
+def create_trial(
+    *, actor: Actor, patient: Patient, user: Any, design: TrialIn, now: dt.datetime | None = None
+) -> Trial:
+    """A draft trial of the clinician's design for ``patient``. ``now`` stamps it (default the clock; a past instant
+    only when loading history, as the demo does)."""
     checked = _checked(design)
-    now = timezone.now()
+    now = now or timezone.now()
     trial = Trial.objects.create(patient=patient, created_by=user, created_at=now, updated_at=now, **checked["fields"])
     _write_conditions(trial, checked["conditions"])
     _audit(actor, "create", trial, conditions=[c.code for c in checked["conditions"]], blinded=trial.blinded)
@@ -302,15 +305,16 @@ def update_trial(*, actor: Actor, trial: Trial, user: Any, design: TrialIn) -> T
 
 
 @transaction.atomic
-def sign_as_clinician(*, actor: Actor, trial: Trial, user: Any) -> Trial:
-    """The clinician signs the protocol: its PDF is frozen with its sha256 (the patient signs that document)."""
+def sign_as_clinician(*, actor: Actor, trial: Trial, user: Any, now: dt.datetime | None = None) -> Trial:
+    """The clinician signs the protocol: its PDF is frozen with its sha256 (the patient signs that document).
+    ``now`` stamps the signature (default the clock; see :func:`create_trial`)."""
     trial = _locked(trial)
     if trial.status != TrialStatus.DRAFT:
         raise Conflict("status", trial.status, "the protocol is already signed by the patient")
     if trial.clinician_signed_at is not None:
         raise Conflict("clinician_signed_at", trial.clinician_signed_at.isoformat(), "the clinician already signed")
     trial.clinician_signed_by = user if getattr(user, "pk", None) else None
-    trial.clinician_signed_at = timezone.now()
+    trial.clinician_signed_at = now or timezone.now()
     pdf = protocol_pdf(trial)
     trial.protocol_pdf = pdf
     trial.protocol_sha256 = hashlib.sha256(pdf).hexdigest()
@@ -321,8 +325,9 @@ def sign_as_clinician(*, actor: Actor, trial: Trial, user: Any) -> Trial:
 
 
 @transaction.atomic
-def sign_as_patient(*, actor: Actor, trial: Trial, signed_name: str) -> Trial:
-    """The patient signs the frozen protocol (consent scope "n-of-1"): the trial is ready to start."""
+def sign_as_patient(*, actor: Actor, trial: Trial, signed_name: str, now: dt.datetime | None = None) -> Trial:
+    """The patient signs the frozen protocol (consent scope "n-of-1"): the trial is ready to start. ``now`` stamps
+    the signature (default the clock; see :func:`create_trial`)."""
     trial = _locked(trial)
     if trial.status != TrialStatus.DRAFT:
         raise Conflict("status", trial.status, "this protocol is no longer waiting for a signature")
@@ -330,7 +335,7 @@ def sign_as_patient(*, actor: Actor, trial: Trial, signed_name: str) -> Trial:
         raise Conflict("clinician_signed_at", None, "your clinician signs the protocol first")
     name = _text("signed_name", signed_name, 200, required=True, what="your name, typed as your signature")
     trial.patient_signed_name = name
-    trial.patient_signed_at = timezone.now()
+    trial.patient_signed_at = now or timezone.now()
     trial.status = TrialStatus.SIGNED
     trial.updated_at = trial.patient_signed_at
     trial.save()
@@ -339,10 +344,13 @@ def sign_as_patient(*, actor: Actor, trial: Trial, signed_name: str) -> Trial:
 
 
 @transaction.atomic
-def start_trial(*, actor: Actor, trial: Trial, user: Any, start_date: dt.date | None = None) -> Trial:
+def start_trial(
+    *, actor: Actor, trial: Trial, user: Any, start_date: dt.date | None = None, now: dt.datetime | None = None
+) -> Trial:
     """Start a signed trial on ``start_date`` (the patient's local date; default today there): the periods of the
     seeded schedule are dated and stored, and the outcome questionnaires are scheduled (their reminders follow the
-    existing notification path). A schedule the patient already had for the same questionnaire is replaced."""
+    existing notification path). A schedule the patient already had for the same questionnaire is replaced. ``now``
+    stamps the start (default the clock; see :func:`create_trial`); the allowed start dates still count from today."""
     trial = _locked(trial)
     if trial.status != TrialStatus.SIGNED:
         raise Conflict("status", trial.status, "only a trial whose protocol both people signed can start")
@@ -376,7 +384,7 @@ def start_trial(*, actor: Actor, trial: Trial, user: Any, start_date: dt.date | 
     )
     trial.status = TrialStatus.ACTIVE
     trial.start_date = start
-    trial.started_at = timezone.now()
+    trial.started_at = now or timezone.now()
     trial.updated_at = trial.started_at
     try:
         with transaction.atomic():
@@ -475,8 +483,9 @@ def withdraw(*, actor: Actor, trial: Trial, reason: str) -> Trial:
 
 
 @transaction.atomic
-def complete_if_ended(*, actor: Actor, trial: Trial, today: dt.date) -> Trial:
-    """Mark a running trial completed once ``today`` (the patient's local date) is past its last period."""
+def complete_if_ended(*, actor: Actor, trial: Trial, today: dt.date, now: dt.datetime | None = None) -> Trial:
+    """Mark a running trial completed once ``today`` (the patient's local date) is past its last period. ``now``
+    stamps the end (default the clock; see :func:`create_trial`)."""
     if trial.status != TrialStatus.ACTIVE:
         return trial
     trial = _locked(trial)
@@ -486,7 +495,7 @@ def complete_if_ended(*, actor: Actor, trial: Trial, today: dt.date) -> Trial:
     if last is None or today <= last:
         return trial
     trial.status = TrialStatus.COMPLETED
-    trial.ended_at = timezone.now()
+    trial.ended_at = now or timezone.now()
     trial.updated_at = trial.ended_at
     trial.save()
     _restore_schedules(actor, trial)
