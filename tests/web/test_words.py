@@ -3,12 +3,14 @@ on the clinician's patient page, in the visit summary and in the dose form's pro
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import zlib
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from kratomwatch.web import forms
 
@@ -68,3 +70,34 @@ def test_a_trial_title_ending_in_a_question_mark_gets_no_extra_full_stop() -> No
     assert "Which is lower? <a" in card("Which is lower?", "ended") and "?." not in card("Which is lower?", "ended")
     assert "A against B. <a" in card("A against B", "ended")
     assert "Which is lower? Your clinician signed it." in card("Which is lower?", "sign")
+
+
+def test_an_alert_names_its_kind_in_words_on_the_card_and_in_the_summary(world: Any, system: Any) -> None:
+    from django.template.loader import render_to_string
+
+    from kratomwatch.alerts.models import Alert
+    from kratomwatch.assessments.actions import record_assessment
+    from kratomwatch.web import pages
+
+    record_assessment(
+        actor=system,
+        patient=world.patient,
+        instrument_id="phq9",
+        answers=[1] * 8 + [2],
+        administered_at=timezone.now() - dt.timedelta(minutes=5),
+        source="self_report",
+    )
+    alert = Alert.objects.filter(patient=world.patient, rule_id="suicidality").first()
+    assert alert is not None
+    kind = forms.rule_words(alert.rule_id)
+    html = render_to_string("web/clinician/_alert.html", {"av": pages.alert_views([alert])[0], "next": "/"})
+    assert f"kind: {kind}" in html and f"&middot; {alert.rule_id} &middot;" not in html
+    client = Client()
+    client.force_login(world.alice)
+    text = _pdf_text(client.get("/clinic/patients/P-001/summary.pdf").content)
+    assert f"(open, kind: {kind}" in text.replace("\\(", "(")
+
+
+def test_rule_words() -> None:
+    assert forms.rule_words("serious_adverse_event") == "Serious adverse event"
+    assert forms.rule_words("missed_followup") == "Missed followup"

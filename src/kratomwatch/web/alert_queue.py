@@ -64,7 +64,7 @@ def _cards(alerts: list[Alert], errors: dict[int, str]) -> list[QueueCard]:
 
 
 def _rule_label(rule_id: str) -> str:
-    return rule_id.replace("_", " ").replace("-", " ").capitalize()
+    return forms.rule_words(rule_id)
 
 
 def _filter_query(selected: dict[str, str]) -> str:

@@ -235,6 +235,12 @@ def words(code: str) -> str:
     return _CODE_WORDS.get(code, form_words(code))
 
 
+def rule_words(rule_id: str) -> str:
+    """An alert rule's id as the queue's "kind" filter names it (``serious_adverse_event`` -> "Serious adverse
+    event")."""
+    return rule_id.replace("_", " ").replace("-", " ").capitalize()
+
+
 def words_list(codes: Collection[str]) -> str:
     """Several codes in words, comma-separated (the order given)."""
     return ", ".join(words(c) for c in codes)

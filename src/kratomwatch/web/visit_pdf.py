@@ -23,7 +23,7 @@ from kratomwatch.pdfparts import heading as _heading
 from kratomwatch.pdfparts import latin1 as _t
 from kratomwatch.pdfparts import line as _line
 from kratomwatch.pdfparts import table as _table
-from kratomwatch.web.forms import words, words_list
+from kratomwatch.web.forms import rule_words, words, words_list
 from kratomwatch.web.pages import AlertView, PatientData, score_text
 
 
@@ -186,7 +186,8 @@ NEW_AE_DAYS = 30
 def _alert_lines(pdf: _Doc, views: Sequence[AlertView]) -> None:
     for av in views:
         alert = av.alert
-        _line(pdf, f"[{alert.severity.upper()}] {alert.title} ({alert.status}, rule {alert.rule_id})", bold=True)
+        kind = rule_words(alert.rule_id)
+        _line(pdf, f"[{alert.severity.upper()}] {alert.title} ({alert.status}, kind: {kind})", bold=True)
         _line(pdf, alert.reason)
         if av.sources:
             _line(pdf, "Sources: " + "; ".join(s.text for s in av.sources))

@@ -19,3 +19,8 @@ def words(code: str) -> str:
 @register.filter
 def words_list(codes: Collection[str]) -> str:
     return forms.words_list([str(c) for c in codes])
+
+
+@register.filter
+def rule_words(rule_id: str) -> str:
+    return forms.rule_words(str(rule_id))
