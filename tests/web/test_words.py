@@ -101,3 +101,13 @@ def test_an_alert_names_its_kind_in_words_on_the_card_and_in_the_summary(world: 
 def test_rule_words() -> None:
     assert forms.rule_words("serious_adverse_event") == "Serious adverse event"
     assert forms.rule_words("missed_followup") == "Missed followup"
+
+
+def test_an_adverse_event_in_the_corrections_list_names_its_outcome(world: Any, system: Any) -> None:
+    from kratomwatch.records import actions
+    from kratomwatch.web.corrections import describe
+
+    ae = actions.record_adverse_event(
+        actor=system, patient=world.patient, term="Nausea", onset=world.patient.local_today(), grade=2
+    )
+    assert describe("adverse-event", ae, world.patient) == "Nausea, grade 2, outcome unknown"

@@ -85,7 +85,7 @@ def describe(kind: str, entry: Correctable, patient: Patient) -> str:
         return f"{entry.get_test_display()} {entry.value:g} {entry.unit}{uln}"
     assert isinstance(entry, AdverseEvent)
     serious = ", serious" if entry.seriousness else ""
-    return f"{entry.term}, grade {entry.grade}{serious}, {entry.get_outcome_display().lower()}"
+    return f"{entry.term}, grade {entry.grade}{serious}, outcome {entry.get_outcome_display().lower()}"
 
 
 def entry_when(entry: Correctable, patient: Patient) -> str:
