@@ -129,7 +129,8 @@ def _openebgm(table: Any, seconds: dict[str, float], workdir: Path) -> dict[str,
         [rscript, str(script), str(csv), str(scores_csv)], capture_output=True, text=True, check=False
     )
     if done.returncode != 0:
-        return {"openebgm": f"failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else 'error'}"}
+        tail = " | ".join(done.stderr.strip().splitlines()[-3:]) if done.stderr.strip() else "error"
+        return {"openebgm": f"failed (exit {done.returncode}): {tail}"}
     measured = json.loads(done.stdout.strip().splitlines()[-1])
     ours = sum(seconds.get(k, 0.0) for k in ("squash", "fit", "ebgm"))
     theirs = pl.read_csv(scores_csv, schema_overrides={"var1": pl.String, "var2": pl.String})
