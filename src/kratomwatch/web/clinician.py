@@ -29,6 +29,7 @@ from kratomwatch.careplans import actions as careplan_actions
 from kratomwatch.careplans import queries as careplan_queries
 from kratomwatch.careplans.models import Modality
 from kratomwatch.consent.guard import require_care_consent
+from kratomwatch.consent.status import care_state
 from kratomwatch.core import instruments as ins
 from kratomwatch.core.errors import InputError
 from kratomwatch.records.models import Patient
@@ -94,6 +95,7 @@ def patient_page(request: HttpRequest, code: str) -> HttpResponse:
             "grace_label": GRACE_LABEL,
             "next": request.get_full_path(),
             "rec": correction_views.record_section_for(request.user, patient),
+            "care": care_state(patient),
         },
     )
 
