@@ -1,5 +1,6 @@
-"""Finding a patient from the dashboard without a URL: a whole code opens the patient's page, part of a code lists
-the matching patients, and a patient of another clinic is never found."""
+"""Finding a patient from the dashboard without a URL (a whole code opens the patient's page, part of a code lists
+the matching patients, and a patient of another clinic is never found), and the next step after enrolling (the
+invite) offered as the page's main button."""
 
 from __future__ import annotations
 
@@ -46,3 +47,21 @@ def test_a_patient_of_another_clinic_is_not_found(world: Any) -> None:
     html = response.content.decode()
     assert response.status_code == 200 and 'data-code="Q-001"' not in html
     assert "No patient you can see has a code containing <strong>Q-001</strong>." in html
+
+
+def test_after_enrolment_the_next_step_is_the_invite(world: Any) -> None:
+    response = _client(world.alice).post(
+        "/clinic/patients/new/",
+        {
+            "program": str(world.program.pk),
+            "code": "P-950",
+            "birth_year": "1980",
+            "sex": "female",
+            "time_zone": "America/Chicago",
+            "jurisdiction": "US-TX",
+        },
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "Next: invite them to create their login (Invite patient)" in html
+    assert 'id="invite-patient"' in html and 'href="/clinic/patients/P-950/invite/"' in html

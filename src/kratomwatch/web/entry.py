@@ -328,7 +328,11 @@ def enrol(request: HttpRequest) -> HttpResponse:
         except InputError as exc:
             form.from_action(exc, {"code": "code", "birth_year": "birth_year", "time_zone": "time_zone"})
         else:
-            messages.success(request, f"Patient {patient.code} enrolled. Next: ask them to sign the consent.")
+            messages.success(
+                request,
+                f"Patient {patient.code} enrolled. Next: invite them to create their login (Invite patient), "
+                "so they can sign the consent.",
+            )
             return redirect("clinic-patient", code=patient.code)
     return render(request, "web/entry/enrol.html", _enrol_context(request, form, programs), status=400)
 
