@@ -63,5 +63,5 @@ def test_after_enrolment_the_next_step_is_the_invite(world: Any) -> None:
         follow=True,
     )
     html = response.content.decode()
-    assert "Next: invite them to create their login (Invite patient)" in html
+    assert "Next: invite them to create their own login, so they can sign the consent." in html
     assert 'id="invite-patient"' in html and 'href="/clinic/patients/P-950/invite/"' in html

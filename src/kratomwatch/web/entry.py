@@ -330,8 +330,8 @@ def enrol(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"Patient {patient.code} enrolled. Next: invite them to create their login (Invite patient), "
-                "so they can sign the consent.",
+                f"Patient {patient.code} enrolled. Next: invite them to create their own login, so they can sign "
+                "the consent.",
             )
             return redirect("clinic-patient", code=patient.code)
     return render(request, "web/entry/enrol.html", _enrol_context(request, form, programs), status=400)
