@@ -347,3 +347,46 @@ def test_a_folder_without_a_quarter_is_named(tmp_path: Path) -> None:
     (empty / "readme.txt").write_text("not FAERS")
     result = runner.invoke(app, ["signals", "ingest", str(empty)])
     assert result.exit_code == 2 and "no FAERS quarter here" in " ".join(result.output.split())
+
+
+def _quarter_files(demo_name: str = "DEMO24Q3.txt", extra: dict[str, str] | None = None) -> dict[str, str | bytes]:
+    files: dict[str, str | bytes] = {
+        demo_name: "primaryid$caseid$caseversion$fda_dt\n101$10$1$20240815\n",
+        "DRUG24Q3.txt": "primaryid$caseid$drug_seq$role_cod$drugname\n101$10$1$PS$KRATOM\n",
+        "REAC24Q3.txt": "primaryid$caseid$pt\n101$10$Seizure\n",
+    }
+    return files | (extra or {})
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        (_quarter_files(extra={"REAC24Q4.txt": "primaryid$caseid$pt\n"}), "quarters found: 2024Q3, 2024Q4"),
+        (_quarter_files(extra={"sub/DEMO24Q3.txt": "primaryid$caseid$fda_dt\n"}), "two DEMO files in one quarter"),
+        ({"DEMO24Q3.txt": "primaryid$caseid$fda_dt\n", "REAC24Q3.txt": "primaryid$pt\n"}, "no DRUGyyQq.txt"),
+        (_quarter_files(demo_name="DEMO24Q3.txt", extra={"DEMO24Q3.txt": ""}), "the file is empty"),
+    ],
+    ids=["two quarters", "two DEMO files", "no DRUG file", "empty DEMO"],
+)
+def test_a_malformed_quarter_zip_is_refused_and_nothing_stored(
+    tmp_path: Path, files: dict[str, str | bytes], message: str
+) -> None:
+    path = tmp_path / "quarter.zip"
+    path.write_bytes(_zip(files))
+    with pytest.raises(InputError) as caught:
+        ingest.ingest([path], "faers")
+    assert caught.value.field == "file" and message in caught.value.message
+    assert ingest.units("faers") == []
+
+
+def test_a_caers_export_with_a_header_and_no_rows_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "caers.csv"
+    path.write_text("RA_Report #,PRI_Reported Brand/Product Name,SYM_One Row Coded Symptoms\n")
+    with pytest.raises(InputError, match="header but no rows"):
+        ingest.ingest([path], "caers")
+    assert ingest.units("caers") == []
+
+
+def test_cli_top_must_not_be_negative() -> None:
+    result = runner.invoke(app, ["signals", "scan", str(CAERS), "--format", "openebgm", "--top", "-1", "--json"])
+    assert result.exit_code == 2 and json.loads(result.output)["error"]["field"] == "top"
